@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
+let package = Package(
+    name: "streamrec",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "streamrec", targets: ["streamrec"]),
+        .library(name: "StreamRecCore", targets: ["StreamRecCore"]),
+        .library(name: "StreamRecKafka", targets: ["StreamRecKafka"]),
+        .library(name: "StreamRecServe", targets: ["StreamRecServe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+    ],
+    targets: [
+        // librdkafka's C API (Debian: librdkafka-dev). Only StreamRecKafka imports it.
+        .systemLibrary(
+            name: "CRDKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The learning core: pure Swift, no Kafka, no I/O beyond files. Shared by replay and serve.
+        .target(name: "StreamRecCore"),
+        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type).
+        .target(
+            name: "StreamRecKafka",
+            dependencies: [
+                "CRDKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `serve`: Kafka in, recommendations out, snapshots, HTTP operations surface.
+        .target(
+            name: "StreamRecServe",
+            dependencies: [
+                "StreamRecCore",
+                "StreamRecKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "streamrec",
+            dependencies: [
+                "StreamRecCore",
+                "StreamRecServe",
+                "StreamRecKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Benchmark harness: `swift run -c release streamrec-bench` prints a table.
+        .executableTarget(
+            name: "streamrec-bench",
+            dependencies: ["StreamRecCore", "StreamRecKafka"],
+            path: "bench/StreamRecBench"
+        ),
+        .testTarget(name: "StreamRecCoreTests", dependencies: ["StreamRecCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
+        .testTarget(
+            name: "StreamRecServeTests",
+            dependencies: ["StreamRecServe", "StreamRecCore", "StreamRecKafka"]
+        ),
+    ]
+)
