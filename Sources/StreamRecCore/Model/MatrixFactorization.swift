@@ -1,0 +1,292 @@
+/// Online matrix factorization for implicit feedback, trained one event at a time by SGD.
+///
+/// Rows are dense slots handed out by ``IdDictionary``. All state that influences future updates —
+/// factors, biases, popularity statistics and the RNG — lives here and is serialized by snapshots,
+/// so a resumed run continues bit-identically.
+public struct MatrixFactorizationModel: Sendable, Equatable {
+    public let config: ModelConfig
+    public internal(set) var userFactors: FactorMatrix
+    public internal(set) var itemFactors: FactorMatrix
+    public internal(set) var itemBias: [Float] = []
+    /// Interaction weight per item (for popularity ranking and novelty).
+    public internal(set) var itemPopularity: [Float] = []
+    /// Ring of recent positive item slots; sampling uniformly from it is popularity-proportional.
+    var recentPositives: [Int32] = []
+    var recentHead: Int = 0
+    public internal(set) var rng: RandomSource
+    /// Number of SGD steps applied (one per positive event).
+    public internal(set) var updates: Int64 = 0
+    /// Scratch rows used to roll back an update that produced non-finite values.
+    private var scratch: [Float]
+
+    public init(config: ModelConfig) {
+        self.config = config
+        userFactors = FactorMatrix(dimension: config.factors)
+        itemFactors = FactorMatrix(dimension: config.factors)
+        rng = RandomSource(seed: config.seed)
+        scratch = [Float](repeating: 0, count: 3 * userFactors.stride)
+    }
+
+    public var itemCount: Int { itemFactors.rows }
+    public var userCount: Int { userFactors.rows }
+
+    // MARK: Slots
+
+    /// Makes sure user slot `u` exists; new rows get random initial factors.
+    public mutating func ensureUser(_ u: Int32) {
+        while userFactors.rows <= Int(u) {
+            let r = userFactors.appendRow()
+            Self.randomize(&userFactors, row: r, rng: &rng, scale: config.initScale)
+        }
+    }
+
+    public mutating func ensureItem(_ i: Int32) {
+        while itemFactors.rows <= Int(i) {
+            let r = itemFactors.appendRow()
+            Self.randomize(&itemFactors, row: r, rng: &rng, scale: config.initScale)
+            itemBias.append(0)
+            itemPopularity.append(0)
+        }
+    }
+
+    /// Re-initializes a reused user slot (the previous occupant was evicted).
+    public mutating func resetUser(_ u: Int32) { Self.randomize(&userFactors, row: Int(u), rng: &rng, scale: config.initScale) }
+
+    /// Re-initializes a reused item slot, forgetting its popularity.
+    public mutating func resetItem(_ i: Int32) {
+        Self.randomize(&itemFactors, row: Int(i), rng: &rng, scale: config.initScale)
+        itemBias[Int(i)] = 0
+        itemPopularity[Int(i)] = 0
+    }
+
+    /// Overwrites an item's factors (cold-start initialization from similar items).
+    public mutating func setItemFactors(_ i: Int32, _ values: [Float]) { itemFactors.setRow(Int(i), values) }
+
+    private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
+        let k = m.dimension
+        let base = row * m.stride
+        m.withUnsafeMutableBufferPointer { buf in
+            for c in 0..<k { buf[base + c] = rng.nextGaussian() * scale }
+        }
+    }
+
+    // MARK: Scoring
+
+    @inline(__always)
+    public func score(user u: Int32, item i: Int32) -> Float {
+        let s = userFactors.stride
+        return userFactors.withUnsafeBufferPointer { U in
+            itemFactors.withUnsafeBufferPointer { V in
+                VectorKernels.dot(U.baseAddress! + Int(u) * s, V.baseAddress! + Int(i) * s, stride: s)
+            }
+        } + (config.useItemBias ? itemBias[Int(i)] : 0)
+    }
+
+    // MARK: Learning
+
+    /// Records a positive interaction for popularity statistics (all rankers use these).
+    public mutating func observe(item i: Int32, weight: Float) {
+        itemPopularity[Int(i)] += weight
+        if recentPositives.count < config.popularityWindow {
+            recentPositives.append(i)
+        } else {
+            recentPositives[recentHead] = i
+            recentHead = (recentHead + 1) % config.popularityWindow
+        }
+    }
+
+    /// Draws a negative item slot for `user`, avoiding the positive and (a bounded number of tries)
+    /// items the user has consumed or dead slots.
+    @inline(__always)
+    mutating func sampleNegative(
+        positive: Int32, isExcluded: (Int32) -> Bool
+    ) -> Int32? {
+        let n = itemFactors.rows
+        guard n > 1 else { return nil }
+        for _ in 0..<4 {
+            let j: Int32
+            switch config.negativeSampling {
+            case .uniform:
+                j = Int32(rng.nextInt(below: n))
+            case .popularity:
+                j = recentPositives.isEmpty
+                    ? Int32(rng.nextInt(below: n)) : recentPositives[rng.nextInt(below: recentPositives.count)]
+            }
+            if j != positive && !isExcluded(j) { return j }
+        }
+        return nil
+    }
+
+    /// One SGD step for the positive (u, i) with `config.negatives` sampled negatives, scaled by `weight`.
+    ///
+    /// - Throws: ``NonFiniteModelError`` if a step would produce NaN/Inf; that step is rolled back.
+    public mutating func learn(
+        user u: Int32, item i: Int32, weight: Float, isExcluded: (Int32) -> Bool
+    ) throws(NonFiniteModelError) {
+        guard weight > 0 else { return }
+        updates += 1
+        switch config.loss {
+        case .bpr:
+            if config.negatives == 0 { return }
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try bprStep(u, i, j, weight)
+            }
+        case .isgd:
+            try pointwiseStep(u, i, target: 1, weight)
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try pointwiseStep(u, j, target: 0, weight)
+            }
+        }
+    }
+
+    /// BPR: maximize log σ(x_ui − x_uj).
+    @inline(__always)
+    private mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
+        let s = userFactors.stride
+        let lr = config.learningRate, reg = config.regularization
+        let useBias = config.useItemBias
+        var failure: NonFiniteModelError?
+        let biasI = itemBias[Int(i)], biasJ = itemBias[Int(j)]
+        var g: Float = 0
+        userFactors.withUnsafeMutableBufferPointer { U in
+            itemFactors.withUnsafeMutableBufferPointer { V in
+                scratch.withUnsafeMutableBufferPointer { S in
+                    let pu = U.baseAddress! + Int(u) * s
+                    let pi = V.baseAddress! + Int(i) * s
+                    let pj = V.baseAddress! + Int(j) * s
+                    let x = VectorKernels.dot(pu, pi, stride: s) - VectorKernels.dot(pu, pj, stride: s)
+                        + (useBias ? biasI - biasJ : 0)
+                    guard x.isFinite else {
+                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
+                        return
+                    }
+                    // dσ: gradient of log σ(x) is σ(−x) = 1 / (1 + e^x).
+                    g = w / (1 + expf(x))
+                    let su = S.baseAddress!, si = su + s, sj = si + s
+                    su.update(from: pu, count: s)
+                    si.update(from: pi, count: s)
+                    sj.update(from: pj, count: s)
+                    let decay = 1 - lr * reg
+                    // u ← u + lr (g (v_i − v_j) − reg u), using the pre-update item vectors.
+                    VectorKernels.scaleAdd(pu, decay: decay, alpha: lr * g, si, stride: s)
+                    VectorKernels.scaleAdd(pu, decay: 1, alpha: -lr * g, sj, stride: s)
+                    VectorKernels.scaleAdd(pi, decay: decay, alpha: lr * g, su, stride: s)
+                    VectorKernels.scaleAdd(pj, decay: decay, alpha: -lr * g, su, stride: s)
+                    if !(VectorKernels.allFinite(pu, stride: s) && VectorKernels.allFinite(pi, stride: s)
+                        && VectorKernels.allFinite(pj, stride: s)) {
+                        pu.update(from: su, count: s)
+                        pi.update(from: si, count: s)
+                        pj.update(from: sj, count: s)
+                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        if useBias {
+            itemBias[Int(i)] = biasI + lr * (g - reg * biasI)
+            itemBias[Int(j)] = biasJ + lr * (-g - reg * biasJ)
+        }
+    }
+
+    /// Pointwise squared error towards `target` (ISGD uses 1 for positives, 0 for sampled negatives).
+    @inline(__always)
+    private mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
+        let s = userFactors.stride
+        let lr = config.learningRate, reg = config.regularization
+        let useBias = config.useItemBias
+        let bias = itemBias[Int(i)]
+        var failure: NonFiniteModelError?
+        var err: Float = 0
+        userFactors.withUnsafeMutableBufferPointer { U in
+            itemFactors.withUnsafeMutableBufferPointer { V in
+                scratch.withUnsafeMutableBufferPointer { S in
+                    let pu = U.baseAddress! + Int(u) * s
+                    let pi = V.baseAddress! + Int(i) * s
+                    let x = VectorKernels.dot(pu, pi, stride: s) + (useBias ? bias : 0)
+                    guard x.isFinite else {
+                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
+                        return
+                    }
+                    err = w * (target - x)
+                    let su = S.baseAddress!, si = su + s
+                    su.update(from: pu, count: s)
+                    si.update(from: pi, count: s)
+                    let decay = 1 - lr * reg
+                    VectorKernels.scaleAdd(pu, decay: decay, alpha: lr * err, si, stride: s)
+                    VectorKernels.scaleAdd(pi, decay: decay, alpha: lr * err, su, stride: s)
+                    if !(VectorKernels.allFinite(pu, stride: s) && VectorKernels.allFinite(pi, stride: s)) {
+                        pu.update(from: su, count: s)
+                        pi.update(from: si, count: s)
+                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        if useBias { itemBias[Int(i)] = bias + lr * (err - reg * bias) }
+    }
+
+    public var allocatedBytes: Int {
+        userFactors.allocatedBytes + itemFactors.allocatedBytes
+            + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity) * 4
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.config == b.config && a.userFactors == b.userFactors && a.itemFactors == b.itemFactors
+            && a.itemBias == b.itemBias && a.itemPopularity == b.itemPopularity
+            && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
+            && a.updates == b.updates
+    }
+
+    // MARK: Serialization
+
+    func encode(into w: inout BinaryWriter) {
+        w.write(UInt32(userFactors.rows))
+        w.writeArray(userFactors.unpaddedValues())
+        w.write(UInt32(itemFactors.rows))
+        w.writeArray(itemFactors.unpaddedValues())
+        w.writeArray(itemBias)
+        w.writeArray(itemPopularity)
+        w.writeArray(recentPositives)
+        w.write(UInt64(recentHead))
+        w.write(rng.state.0); w.write(rng.state.1); w.write(rng.state.2); w.write(rng.state.3)
+        w.write(updates)
+    }
+
+    static func decode(from r: inout BinaryReader, config: ModelConfig) throws(BinaryReader.Failure) -> Self {
+        var m = MatrixFactorizationModel(config: config)
+        let k = config.factors
+        let users = Int(try r.read(UInt32.self, "user rows"))
+        let uf = try r.readArray(Float.self, "user factors")
+        let items = Int(try r.read(UInt32.self, "item rows"))
+        let vf = try r.readArray(Float.self, "item factors")
+        guard uf.count == users * k, vf.count == items * k else {
+            throw .init(description: "factor matrix sizes do not match k=\(k)")
+        }
+        m.userFactors = FactorMatrix(dimension: k, rows: users, unpadded: uf)
+        m.itemFactors = FactorMatrix(dimension: k, rows: items, unpadded: vf)
+        m.itemBias = try r.readArray(Float.self, "item bias")
+        m.itemPopularity = try r.readArray(Float.self, "item popularity")
+        m.recentPositives = try r.readArray(Int32.self, "recent positives")
+        m.recentHead = Int(try r.read(UInt64.self, "recent head"))
+        let s = (try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"),
+                 try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"))
+        guard let rng = RandomSource(state: s) else { throw .init(description: "invalid RNG state") }
+        m.rng = rng
+        m.updates = try r.read(Int64.self, "updates")
+        guard m.itemBias.count == items, m.itemPopularity.count == items,
+              m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
+              m.recentHead <= max(m.recentPositives.count, 0)
+        else { throw .init(description: "item arrays disagree with the item count") }
+        return m
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
