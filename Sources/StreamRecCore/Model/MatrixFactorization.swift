@@ -59,6 +59,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemPopularity[Int(i)] = 0
     }
 
+    /// Overwrites a user's factors (tests, warm starts).
+    public mutating func setUserFactors(_ u: Int32, _ values: [Float]) { userFactors.setRow(Int(u), values) }
+
     /// Overwrites an item's factors (cold-start initialization from similar items).
     public mutating func setItemFactors(_ i: Int32, _ values: [Float]) { itemFactors.setRow(Int(i), values) }
 
@@ -143,7 +146,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
 
     /// BPR: maximize log σ(x_ui − x_uj).
     @inline(__always)
-    private mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
+    mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
         let s = userFactors.stride
         let lr = config.learningRate, reg = config.regularization
         let useBias = config.useItemBias
@@ -193,7 +196,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
 
     /// Pointwise squared error towards `target` (ISGD uses 1 for positives, 0 for sampled negatives).
     @inline(__always)
-    private mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
+    mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
         let s = userFactors.stride
         let lr = config.learningRate, reg = config.regularization
         let useBias = config.useItemBias

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import StreamRecCore
+
+@Suite("Snapshots")
+struct SnapshotTests {
+    func learner(events: Int, seed: UInt64 = 1) throws -> OnlineLearner {
+        var c = ModelConfig()
+        c.factors = 6
+        c.maxUsers = 40  // force evictions so recency lists and reused slots are exercised
+        c.negativeSampling = .popularity
+        c.popularityWindow = 100
+        var l = try OnlineLearner(config: c)
+        var rng = RandomSource(seed: seed)
+        for t in 0..<events {
+            try l.learn(user: "u\(rng.nextInt(below: 60))", item: "i\(rng.nextInt(below: 90))",
+                        timestamp: Int64(t), weight: 1)
+        }
+        return l
+    }
+
+    func tempDir() -> String {
+        let d = NSTemporaryDirectory() + "streamrec-test-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @Test("round trip is bit-identical")
+    func roundTrip() throws {
+        let l = try learner(events: 1500)
+        let pos = SourcePosition(eventsConsumed: 1500, offsets: [.init(topic: "ev", partition: 1, offset: 9),
+                                                                 .init(topic: "ev", partition: 0, offset: 7)])
+        let snap = LearnerSnapshot(learner: l, position: pos, createdAt: 123)
+        let bytes = SnapshotCodec.encode(snap)
+        let back = try SnapshotCodec.decode(bytes)
+        #expect(back == snap)
+        #expect(SnapshotCodec.encode(back) == bytes)
+        #expect(back.position.offset(topic: "ev", partition: 0) == 7)
+    }
+
+    @Test("resuming from a snapshot continues bit-identically")
+    func resumeIdentical() throws {
+        var c = ModelConfig()
+        c.factors = 6
+        var events: [(String, String)] = []
+        var rng = RandomSource(seed: 4)
+        for _ in 0..<2000 { events.append(("u\(rng.nextInt(below: 30))", "i\(rng.nextInt(below: 70))")) }
+        var full = try OnlineLearner(config: c)
+        for (t, e) in events.enumerated() { try full.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
+        var first = try OnlineLearner(config: c)
+        for (t, e) in events.prefix(777).enumerated() { try first.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
+        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: .init(eventsConsumed: 777), createdAt: 0))
+        var resumed = try SnapshotCodec.decode(bytes, expectedConfig: c).learner
+        for (t, e) in events.enumerated().dropFirst(777) { try resumed.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
+        #expect(resumed == full)
+    }
+
+    @Test("truncated and corrupted snapshots are rejected with clear errors")
+    func corruption() throws {
+        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: try learner(events: 300), position: .init(), createdAt: 0))
+        for cut in [0, 5, 20, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: SnapshotError.self) { try SnapshotCodec.decode(Array(bytes.prefix(cut))) }
+        }
+        var rng = RandomSource(seed: 8)
+        for _ in 0..<20 {
+            var flipped = bytes
+            let at = 8 + rng.nextInt(below: bytes.count - 8)
+            flipped[at] ^= UInt8(1 << rng.nextInt(below: 8))
+            #expect(throws: SnapshotError.self) { try SnapshotCodec.decode(flipped) }
+        }
+        var bad = bytes
+        bad[bytes.count / 2] ^= 0xFF
+        do {
+            _ = try SnapshotCodec.decode(bad)
+            Issue.record("corrupted snapshot decoded")
+        } catch {
+            guard case .checksumMismatch = error.kind else { Issue.record("wrong kind \(error)"); return }
+            #expect(error.description.contains("checksum mismatch"))
+        }
+        #expect(throws: SnapshotError(.notASnapshot)) { try SnapshotCodec.decode(Array("hello world, not a snapshot".utf8)) }
+    }
+
+    @Test("config mismatch is refused")
+    func configMismatch() throws {
+        let l = try learner(events: 50)
+        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: l, position: .init(), createdAt: 0))
+        var other = l.config
+        other.learningRate = 0.2
+        #expect(throws: SnapshotError.self) { try SnapshotCodec.decode(bytes, expectedConfig: other) }
+    }
+
+    @Test("store keeps the newest N and falls back past a corrupt newest file")
+    func storeFallback() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SnapshotStore(directory: dir, retain: 2)
+        #expect(try store.loadNewestGood() == nil)
+        let l = try learner(events: 200)
+        for n in 1...3 {
+            try store.write(LearnerSnapshot(learner: l, position: .init(eventsConsumed: Int64(n)), createdAt: 0))
+        }
+        let files = store.list()
+        #expect(files.map(\.sequence) == [3, 2])
+        // Corrupt the newest: the store must fall back to snapshot 2 and say why.
+        var bytes = try SnapshotStore.readFile(files[0].path)
+        bytes[bytes.count / 3] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: files[0].path))
+        let loaded = try #require(try store.loadNewestGood())
+        #expect(loaded.snapshot.position.eventsConsumed == 2)
+        #expect(loaded.rejected.count == 1 && loaded.rejected[0].path == files[0].path)
+        // Truncate the other one too: nothing valid left is an error, not a silent fresh start.
+        try Data(bytes.prefix(100)).write(to: URL(fileURLWithPath: files[1].path))
+        #expect(throws: SnapshotError.self) { try store.loadNewestGood() }
+    }
+}
