@@ -30,7 +30,7 @@ struct SnapshotTests {
         let l = try learner(events: 1500)
         let pos = SourcePosition(eventsConsumed: 1500, offsets: [.init(topic: "ev", partition: 1, offset: 9),
                                                                  .init(topic: "ev", partition: 0, offset: 7)])
-        let snap = LearnerSnapshot(learner: l, position: pos, createdAt: 123)
+        let snap = LearnerSnapshot(learner: l, position: pos, createdAt: 123, extensions: ["replay.metrics": [1, 2, 3], "a": []])
         let bytes = SnapshotCodec.encode(snap)
         let back = try SnapshotCodec.decode(bytes)
         #expect(back == snap)

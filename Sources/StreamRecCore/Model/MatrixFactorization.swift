@@ -10,6 +10,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public internal(set) var itemBias: [Float] = []
     /// Interaction weight per item (for popularity ranking and novelty).
     public internal(set) var itemPopularity: [Float] = []
+    /// Sum of `itemPopularity`, kept incrementally so novelty needs no O(items) pass.
+    public internal(set) var totalPopularity: Double = 0
     /// Ring of recent positive item slots; sampling uniformly from it is popularity-proportional.
     var recentPositives: [Int32] = []
     var recentHead: Int = 0
@@ -56,6 +58,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public mutating func resetItem(_ i: Int32) {
         Self.randomize(&itemFactors, row: Int(i), rng: &rng, scale: config.initScale)
         itemBias[Int(i)] = 0
+        totalPopularity -= Double(itemPopularity[Int(i)])
         itemPopularity[Int(i)] = 0
     }
 
@@ -90,6 +93,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     /// Records a positive interaction for popularity statistics (all rankers use these).
     public mutating func observe(item i: Int32, weight: Float) {
         itemPopularity[Int(i)] += weight
+        totalPopularity += Double(weight)
         if recentPositives.count < config.popularityWindow {
             recentPositives.append(i)
         } else {
@@ -240,6 +244,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.config == b.config && a.userFactors == b.userFactors && a.itemFactors == b.itemFactors
             && a.itemBias == b.itemBias && a.itemPopularity == b.itemPopularity
+            && a.totalPopularity == b.totalPopularity
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates
     }
@@ -253,6 +258,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         w.writeArray(itemFactors.unpaddedValues())
         w.writeArray(itemBias)
         w.writeArray(itemPopularity)
+        w.write(totalPopularity)
         w.writeArray(recentPositives)
         w.write(UInt64(recentHead))
         w.write(rng.state.0); w.write(rng.state.1); w.write(rng.state.2); w.write(rng.state.3)
@@ -273,6 +279,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         m.itemFactors = FactorMatrix(dimension: k, rows: items, unpadded: vf)
         m.itemBias = try r.readArray(Float.self, "item bias")
         m.itemPopularity = try r.readArray(Float.self, "item popularity")
+        m.totalPopularity = try r.readDouble("total popularity")
         m.recentPositives = try r.readArray(Int32.self, "recent positives")
         m.recentHead = Int(try r.read(UInt64.self, "recent head"))
         let s = (try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"),

@@ -43,11 +43,15 @@ public struct LearnerSnapshot: Sendable, Equatable {
     public var position: SourcePosition
     /// Milliseconds since epoch when the snapshot was taken (informational; not part of model state).
     public var createdAt: Int64
+    /// State of the snapshot's producer that must resume with the model (e.g. a replay's running
+    /// metrics), keyed by owner; opaque to the core.
+    public var extensions: [String: [UInt8]]
 
-    public init(learner: OnlineLearner, position: SourcePosition, createdAt: Int64) {
+    public init(learner: OnlineLearner, position: SourcePosition, createdAt: Int64, extensions: [String: [UInt8]] = [:]) {
         self.learner = learner
         self.position = position
         self.createdAt = createdAt
+        self.extensions = extensions
     }
 }
 
@@ -93,6 +97,11 @@ public enum SnapshotCodec {
         learner.store.encode(into: &p)
         learner.model.encode(into: &p)
         snapshot.position.encode(into: &p)
+        p.write(UInt32(snapshot.extensions.count))
+        for key in snapshot.extensions.keys.sorted() {
+            p.write(key)
+            p.writeBytes(snapshot.extensions[key]!)
+        }
 
         var out = BinaryWriter(reservingCapacity: p.bytes.count + headerSize + trailerSize)
         for b in magic { out.write(b) }
@@ -154,13 +163,19 @@ public enum SnapshotCodec {
             let store = try UserHistoryStore.decode(from: &r)
             let model = try MatrixFactorizationModel.decode(from: &r, config: config)
             let position = try SourcePosition.decode(from: &r)
+            let extensionCount = try r.read(UInt32.self, "extension count")
+            var extensions: [String: [UInt8]] = [:]
+            for _ in 0..<extensionCount {
+                let key = try r.readString("extension key", maxBytes: 256)
+                extensions[key] = try r.readBytes("extension \(key)")
+            }
             guard r.remaining == 0 else { throw SnapshotError(.corrupt("\(r.remaining) trailing payload bytes")) }
             guard users.slotCount == store.slotCount, users.slotCount == model.userCount,
                   items.slotCount == model.itemCount
             else { throw SnapshotError(.corrupt("id maps, store and model disagree on sizes")) }
             let learner = OnlineLearner(config: config, users: users, items: items, store: store, model: model,
                                         counters: counters)
-            return LearnerSnapshot(learner: learner, position: position, createdAt: createdAt)
+            return LearnerSnapshot(learner: learner, position: position, createdAt: createdAt, extensions: extensions)
         } catch let e as SnapshotError {
             throw e
         } catch let e as BinaryReader.Failure {

@@ -1,0 +1,150 @@
+import Foundation
+
+/// Accuracy and beyond-accuracy metrics over a stream of (recommended list, held-out next item) pairs.
+/// Codable so a replay's running metrics travel inside its snapshots and survive a resume.
+public struct MetricTotals: Sendable, Equatable, Codable {
+    public var scored: Int64 = 0
+    public var hits: Int64 = 0
+    public var ndcgSum: Double = 0
+    public var reciprocalRankSum: Double = 0
+    public var noveltySum: Double = 0
+    public var noveltyCount: Int64 = 0
+    public var diversitySum: Double = 0
+    public var diversityCount: Int64 = 0
+
+    public init() {}
+
+    public var recall: Double { scored > 0 ? Double(hits) / Double(scored) : 0 }
+    public var ndcg: Double { scored > 0 ? ndcgSum / Double(scored) : 0 }
+    public var mrr: Double { scored > 0 ? reciprocalRankSum / Double(scored) : 0 }
+    public var novelty: Double { noveltyCount > 0 ? noveltySum / Double(noveltyCount) : 0 }
+    public var diversity: Double? { diversityCount > 0 ? diversitySum / Double(diversityCount) : nil }
+}
+
+/// Metrics for one window of scored events (for plotting accuracy over time).
+public struct WindowMetrics: Sendable, Equatable, Codable {
+    /// Index (0-based, in the whole log) of the last event in the window.
+    public var endEvent: Int64
+    public var scored: Int64
+    public var recall: Double
+    public var ndcg: Double
+    public var mrr: Double
+    /// Distinct items recommended in the window / live catalog size.
+    public var coverage: Double
+}
+
+/// Prequential (test-then-train) evaluation: before the learner sees an event, its user's top-K is
+/// scored against the event's item.
+///
+/// - recall@K (hit rate): the item is in the top-K.
+/// - NDCG@K: 1 / log2(rank + 1) for a hit at 1-based `rank`, else 0 (one relevant item, so IDCG = 1).
+/// - MRR@K: 1 / rank for a hit, else 0.
+/// - novelty: mean −log2(p(item)) of recommended items, p = the item's share of interactions so far.
+/// - intra-list diversity: mean pairwise cosine distance between recommended items' factors.
+/// - catalog coverage: distinct items ever recommended / live catalog size.
+public struct PrequentialEvaluator: Sendable, Equatable, Codable {
+    public let k: Int
+    public let windowSize: Int
+    public private(set) var totals = MetricTotals()
+    public private(set) var windows: [WindowMetrics] = []
+    private var window = MetricTotals()
+    /// Bitmaps over item slots: recommended ever / in the current window.
+    private var recommendedEver: [UInt64] = []
+    private var recommendedInWindow: [UInt64] = []
+    private var windowDistinct = 0
+    public private(set) var distinctRecommended = 0
+
+    public init(k: Int, windowSize: Int) {
+        self.k = k
+        self.windowSize = max(1, windowSize)
+    }
+
+    /// Scores one list. `target` is the event's item slot, or nil for an item the model has never seen
+    /// (a guaranteed miss that still counts: the protocol doesn't hide cold items).
+    public mutating func record(
+        eventIndex: Int64, recommended: [ScoredIndex], target: Int32?, learner: OnlineLearner, measureDiversity: Bool
+    ) {
+        var rank = 0
+        if let target, let pos = recommended.firstIndex(where: { $0.index == target }) { rank = pos + 1 }
+        accumulate(&totals, rank: rank)
+        accumulate(&window, rank: rank)
+
+        let popularity = learner.model.itemPopularity
+        let total = max(learner.model.totalPopularity, 1)
+        var novelty = 0.0
+        for s in recommended {
+            let p = Double(max(popularity[Int(s.index)], 0.5)) / Double(total)
+            novelty += -log2(p)
+            mark(Int(s.index))
+        }
+        if !recommended.isEmpty {
+            let mean = novelty / Double(recommended.count)
+            totals.noveltySum += mean; totals.noveltyCount += 1
+            window.noveltySum += mean; window.noveltyCount += 1
+        }
+        if measureDiversity, recommended.count > 1 {
+            let d = Self.intraListDiversity(recommended, factors: learner.model.itemFactors)
+            totals.diversitySum += d; totals.diversityCount += 1
+            window.diversitySum += d; window.diversityCount += 1
+        }
+        if window.scored >= Int64(windowSize) {
+            closeWindow(endEvent: eventIndex, catalog: learner.items.count)
+        }
+    }
+
+    /// Emits the partial last window, if any (call at the end of a replay).
+    public mutating func finish(endEvent: Int64, catalog: Int) {
+        if window.scored > 0 { closeWindow(endEvent: endEvent, catalog: catalog) }
+    }
+
+    public func coverage(catalog: Int) -> Double {
+        catalog > 0 ? Double(distinctRecommended) / Double(catalog) : 0
+    }
+
+    private func accumulate(_ m: inout MetricTotals, rank: Int) {
+        m.scored += 1
+        guard rank > 0 else { return }
+        m.hits += 1
+        m.ndcgSum += 1 / log2(Double(rank) + 1)
+        m.reciprocalRankSum += 1 / Double(rank)
+    }
+
+    private mutating func mark(_ slot: Int) {
+        let word = slot >> 6, bit = UInt64(1) << UInt64(slot & 63)
+        if word >= recommendedEver.count {
+            recommendedEver.append(contentsOf: repeatElement(0, count: word + 1 - recommendedEver.count))
+            recommendedInWindow.append(contentsOf: repeatElement(0, count: word + 1 - recommendedInWindow.count))
+        }
+        if recommendedEver[word] & bit == 0 { recommendedEver[word] |= bit; distinctRecommended += 1 }
+        if recommendedInWindow[word] & bit == 0 { recommendedInWindow[word] |= bit; windowDistinct += 1 }
+    }
+
+    private mutating func closeWindow(endEvent: Int64, catalog: Int) {
+        windows.append(WindowMetrics(
+            endEvent: endEvent, scored: window.scored, recall: window.recall, ndcg: window.ndcg, mrr: window.mrr,
+            coverage: catalog > 0 ? Double(windowDistinct) / Double(catalog) : 0))
+        window = MetricTotals()
+        for i in recommendedInWindow.indices { recommendedInWindow[i] = 0 }
+        windowDistinct = 0
+    }
+
+    /// Mean pairwise cosine distance (1 − cos) between the listed items' factor vectors.
+    public static func intraListDiversity(_ list: [ScoredIndex], factors: FactorMatrix) -> Double {
+        let s = factors.stride
+        return factors.withUnsafeBufferPointer { V in
+            var sum = 0.0, pairs = 0
+            for a in 0..<list.count {
+                let pa = V.baseAddress! + Int(list[a].index) * s
+                let na = VectorKernels.dot(pa, pa, stride: s).squareRoot()
+                for b in (a + 1)..<list.count {
+                    let pb = V.baseAddress! + Int(list[b].index) * s
+                    let nb = VectorKernels.dot(pb, pb, stride: s).squareRoot()
+                    let cos = na > 0 && nb > 0 ? VectorKernels.dot(pa, pb, stride: s) / (na * nb) : 0
+                    sum += Double(1 - cos)
+                    pairs += 1
+                }
+            }
+            return pairs > 0 ? sum / Double(pairs) : 0
+        }
+    }
+}
