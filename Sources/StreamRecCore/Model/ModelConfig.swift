@@ -26,7 +26,7 @@ public struct ModelConfig: Codable, Sendable, Hashable {
 
     public var ranker: Ranker = .mf
     public var factors: Int = 32
-    public var learningRate: Float = 0.05
+    public var learningRate: Float = 0.1
     public var regularization: Float = 0.01
     public var initScale: Float = 0.1
     public var negatives: Int = 4

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Options of a prequential replay.
+public struct ReplayOptions: Sendable {
+    /// List length scored (K in recall@K etc.).
+    public var k: Int = 10
+    /// Leading fraction of the log used to train without scoring.
+    public var warmupFraction: Double = 0
+    /// Scored events per metrics window.
+    public var windowSize: Int = 10_000
+    public var weights = EventWeights()
+    /// Take a snapshot every this many events (needs a snapshot store).
+    public var snapshotEvery: Int64? = nil
+    /// Stop after this many events of the log have been consumed (partial runs, interruption tests).
+    public var stopAfter: Int64? = nil
+    /// Measure intra-list diversity (costs O(K² k) per scored event).
+    public var measureDiversity: Bool = true
+
+    public init() {}
+}
+
+/// The outcome of a replay: what the README table and `--report` JSON show.
+public struct ReplayReport: Sendable, Codable, Equatable {
+    public var ranker: String
+    public var configJSON: String
+    public var k: Int
+    public var totalEvents: Int64
+    public var warmupEvents: Int64
+    public var consumedEvents: Int64
+    public var scoredEvents: Int64
+    public var repeatEventsSkipped: Int64
+    public var recall: Double
+    public var ndcg: Double
+    public var mrr: Double
+    public var coverage: Double
+    public var novelty: Double
+    public var diversity: Double?
+    /// Events per second over the events this process handled (rank + learn).
+    public var eventsPerSecond: Double
+    public var seconds: Double
+    public var users: Int
+    public var items: Int
+    public var counters: LearnerCounters
+    public var windows: [WindowMetrics]
+    public var resumedFrom: Int64?
+}
+
+/// A resumable prequential replay over an in-memory, time-ordered event log.
+///
+/// For every event: rank the user's top-K with the current model, score it against the event's item,
+/// then learn from the event (test-then-train). Re-consumptions are not scored (consumed items are
+/// excluded from lists by design, so they would be guaranteed misses); new users get the popularity
+/// fallback and new items count as misses, as they would in production.
+public struct ReplaySession: Sendable {
+    public static let evaluatorExtensionKey = "replay.evaluator"
+
+    public private(set) var learner: OnlineLearner
+    public private(set) var evaluator: PrequentialEvaluator
+    /// Index of the next event of the log to consume.
+    public private(set) var position: Int64
+    public let options: ReplayOptions
+    private var repeatsSkipped: Int64 = 0
+    private let resumedFrom: Int64?
+
+    public init(config: ModelConfig, options: ReplayOptions) throws(ConfigError) {
+        learner = try OnlineLearner(config: config)
+        evaluator = PrequentialEvaluator(k: options.k, windowSize: options.windowSize)
+        position = 0
+        self.options = options
+        resumedFrom = nil
+    }
+
+    /// Resumes from a snapshot written by a replay (model, RNG, store, metrics and position).
+    public init(resuming snapshot: LearnerSnapshot, options: ReplayOptions) throws(SnapshotError) {
+        learner = snapshot.learner
+        position = snapshot.position.eventsConsumed
+        self.options = options
+        resumedFrom = snapshot.position.eventsConsumed
+        if let blob = snapshot.extensions[Self.evaluatorExtensionKey] {
+            guard let state = try? JSONDecoder().decode(ResumeState.self, from: Data(blob)) else {
+                throw SnapshotError(.corrupt("replay metrics state does not decode"))
+            }
+            evaluator = state.evaluator
+            repeatsSkipped = state.repeatsSkipped
+        } else {
+            evaluator = PrequentialEvaluator(k: options.k, windowSize: options.windowSize)
+        }
+    }
+
+    private struct ResumeState: Codable {
+        var evaluator: PrequentialEvaluator
+        var repeatsSkipped: Int64
+    }
+
+    /// The snapshot of the current state (model + metrics + position).
+    public func snapshot(createdAt: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> LearnerSnapshot {
+        let state = ResumeState(evaluator: evaluator, repeatsSkipped: repeatsSkipped)
+        let blob = (try? JSONEncoder.sorted.encode(state)).map { [UInt8]($0) } ?? []
+        return LearnerSnapshot(learner: learner, position: SourcePosition(eventsConsumed: position),
+                               createdAt: createdAt, extensions: [Self.evaluatorExtensionKey: blob])
+    }
+
+    /// Replays `events[position...]`. `progress` is called every `progressEvery` events with
+    /// (consumed, total).
+    public mutating func run(
+        events: [Event],
+        snapshots: SnapshotStore? = nil,
+        progressEvery: Int = 10_000,
+        progress: ((Int64, Int64) -> Void)? = nil
+    ) throws(SnapshotError) -> ReplayReport {
+        let total = Int64(events.count)
+        let warmup = Int64((options.warmupFraction * Double(total)).rounded(.down))
+        let end = min(total, options.stopAfter ?? total)
+        let started = ContinuousClock.now
+        let startPosition = position
+        var selector = TopKSelector(k: options.k)
+        var list = [ScoredIndex]()
+        list.reserveCapacity(options.k)
+        let measureDiversity = options.measureDiversity && learner.config.ranker == .mf
+
+        while position < end {
+            let event = events[Int(position)]
+            if position >= warmup {
+                let userSlot = learner.users.index(of: event.user)
+                let itemSlot = learner.items.index(of: event.item)
+                if let u = userSlot, let i = itemSlot, learner.store.hasSeen(user: u, item: i) {
+                    repeatsSkipped += 1
+                } else {
+                    learner.recommend(userSlot: userSlot, k: options.k, selector: &selector, into: &list)
+                    evaluator.record(eventIndex: position, recommended: list, target: itemSlot, learner: learner,
+                                     measureDiversity: measureDiversity)
+                }
+            }
+            // A diverging step is rolled back and counted by the learner; the replay goes on.
+            _ = try? learner.learn(user: event.user, item: event.item, timestamp: event.timestamp,
+                                   weight: options.weights.effectiveWeight(event))
+            position += 1
+            if let every = options.snapshotEvery, let store = snapshots, every > 0, position % every == 0 {
+                try store.write(snapshot())
+            }
+            if let progress, position % Int64(progressEvery) == 0 { progress(position, total) }
+        }
+        if position == total { evaluator.finish(endEvent: total - 1, catalog: learner.items.count) }
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let t = evaluator.totals
+        return ReplayReport(
+            ranker: learner.config.ranker.rawValue, configJSON: learner.config.canonicalJSON, k: options.k,
+            totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
+            repeatEventsSkipped: repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
+            coverage: evaluator.coverage(catalog: learner.items.count), novelty: t.novelty,
+            diversity: measureDiversity ? t.diversity : nil,
+            eventsPerSecond: seconds > 0 ? Double(position - startPosition) / seconds : 0, seconds: seconds,
+            users: learner.users.count, items: learner.items.count, counters: learner.counters,
+            windows: evaluator.windows, resumedFrom: resumedFrom)
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import StreamRecCore
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Backtest on an event log with the prequential (test-then-train) protocol.",
+        discussion: """
+            For each event, the user's top-K is ranked first and scored against the event's item, then the \
+            model learns from the event. Logs: JSONL (schemas/event.schema.json), CSV user,item,ts[,weight], \
+            or tab-separated MovieLens u.data (user item rating ts-seconds). Logs that are not time-ordered \
+            are stably sorted by timestamp first.
+            """
+    )
+
+    @Argument(help: "Event log file (.jsonl, .csv, .tsv or u.data).")
+    var log: String
+    @Option(help: "Log format: auto | jsonl | csv | tsv.")
+    var format: LogFormat = .auto
+    @Option(name: .customLong("model"), help: "Rankers to compare, comma-separated: mf, popularity, random.")
+    var models: String = "mf"
+    @Option(name: .short, help: "List length K for recall@K, NDCG@K and MRR@K.")
+    var k: Int = 10
+    @Option(help: "Leading fraction of the log used for training only (0..<1).")
+    var warmup: Double = 0
+    @Option(help: "Scored events per metrics window.")
+    var window: Int = 10_000
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Write the full report (all models, per-window metrics) as JSON to this path.")
+    var report: String?
+    @Option(help: "Write per-window metrics as CSV to this path.")
+    var windowsCSV: String?
+    @Option(help: "Snapshot directory (enables --snapshot-every and --resume).")
+    var snapshotDir: String?
+    @Option(help: "Take a snapshot every N events.")
+    var snapshotEvery: Int64?
+    @Flag(help: "Resume from the newest good snapshot in --snapshot-dir.")
+    var resume = false
+    @Option(help: "Stop after consuming N events of the log (a partial run; resume later with --resume).")
+    var stopAfter: Int64?
+    @Flag(help: "Skip intra-list diversity (saves O(K² k) per event).")
+    var noDiversity = false
+    @Flag(help: "Never draw a progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
+        guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
+        guard window >= 1 else { throw ValidationError("--window must be positive") }
+        if (snapshotEvery != nil || resume) && snapshotDir == nil {
+            throw ValidationError("--snapshot-every and --resume need --snapshot-dir")
+        }
+        _ = try rankers()
+    }
+
+    func rankers() throws -> [ModelConfig.Ranker] {
+        try models.split(separator: ",").map {
+            guard let r = ModelConfig.Ranker(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown model '\($0)'; expected mf, popularity or random")
+            }
+            return r
+        }
+    }
+
+    func run() throws {
+        let rankers = try rankers()
+        guard !(rankers.count > 1 && snapshotDir != nil) else {
+            throw ValidationError("snapshots need a single --model")
+        }
+        let loaded: (events: [Event], stats: LogReadStats)
+        do {
+            loaded = try LogReader.readAll(path: log, format: format)
+        } catch {
+            throw CLIError("cannot read \(log): \(error)")
+        }
+        let stats = loaded.stats
+        stderr("read \(stats.events) events from \(log) (\(stats.lines) lines, \(stats.malformed) malformed)")
+        for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
+        if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
+        var events = loaded.events
+        if !Event.isSortedByTime(events) {
+            stderr("log is not time-ordered: sorting \(events.count) events by timestamp (stable)")
+            events = Event.sortedByTime(events)
+        }
+        guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
+
+        var options = ReplayOptions()
+        options.k = k
+        options.warmupFraction = warmup
+        options.windowSize = window
+        options.snapshotEvery = snapshotEvery
+        options.stopAfter = stopAfter
+        options.measureDiversity = !noDiversity
+
+        var reports: [ReplayReport] = []
+        for ranker in rankers {
+            let config = model.config(ranker: ranker)
+            let store = try snapshotDir.map { dir throws(SnapshotError) in try SnapshotStore(directory: dir) }
+            var session: ReplaySession
+            if resume, let store, let loaded = try store.loadNewestGood(expectedConfig: config) {
+                for bad in loaded.rejected { stderr("warning: skipped bad snapshot \(bad.error)") }
+                stderr("resuming from \(loaded.path) at event \(loaded.snapshot.position.eventsConsumed)")
+                session = try ReplaySession(resuming: loaded.snapshot, options: options)
+            } else {
+                session = try ReplaySession(config: config, options: options)
+            }
+            let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
+            let report = try session.run(events: events, snapshots: store) { done, total in bar.update(done, total) }
+            bar.finish()
+            reports.append(report)
+            if let store, stopAfter == nil || report.consumedEvents == report.totalEvents {
+                let path = try store.write(session.snapshot())
+                stderr("final snapshot: \(path)")
+            }
+        }
+        print(ReportTable.render(reports))
+        if let path = report {
+            try writeJSON(ReplayReportFile(log: log, reports: reports), to: path)
+            stderr("report written to \(path)")
+        }
+        if let path = windowsCSV {
+            try ReportTable.windowsCSV(reports).write(toFile: path, atomically: true, encoding: .utf8)
+            stderr("per-window metrics written to \(path)")
+        }
+    }
+}
+
+/// The `--report` JSON document.
+struct ReplayReportFile: Codable {
+    var log: String
+    var reports: [ReplayReport]
+}
+
+func writeJSON(_ value: some Encodable, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct StreamRec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamrec",
+        abstract: "A streaming online recommender: online matrix factorization over Kafka event streams.",
+        version: "0.1.0",
+        subcommands: [GenerateCommand.self, ReplayCommand.self]
+    )
+}
