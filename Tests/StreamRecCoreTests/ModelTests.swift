@@ -18,7 +18,8 @@ struct ModelTests {
         m.setUserFactors(0, [0.5, -0.2])
         m.setItemFactors(0, [0.3, 0.4])
         m.setItemFactors(1, [-0.1, 0.2])
-        m.itemBias = [0.05, -0.02]
+        m.setItemBias(0, 0.05)
+        m.setItemBias(1, -0.02)
         return m
     }
 

@@ -117,21 +117,16 @@ public struct OnlineLearner: Sendable, Equatable {
         }
         switch config.ranker {
         case .mf:
-            let s = model.userFactors.stride
-            let useBias = config.useItemBias
             model.userFactors.withUnsafeBufferPointer { U in
-                model.itemFactors.withUnsafeBufferPointer { V in
-                    model.itemBias.withUnsafeBufferPointer { B in
-                        let pu = U.baseAddress! + Int(u) * s
-                        var pv = V.baseAddress!
-                        for i in 0..<n {
-                            let score = VectorKernels.dot(pu, pv, stride: s) + (useBias ? B[i] : 0)
-                            pv += s
-                            let c = ScoredIndex(index: Int32(i), score: score)
-                            // Exclusion is checked only for candidates that would enter the top-K.
-                            if selector.admits(c) && !store.hasSeen(user: u, item: c.index) && items.isLive(c.index) {
-                                selector.offer(c)
-                            }
+                let pu = U.baseAddress! + Int(u) * model.userFactors.stride
+                model.rankingItems.scoreBlocks(user: pu) { first, scores in
+                    // Cheap block filter: only lanes that could enter the top-K are examined further.
+                    guard scores.max() >= selector.threshold else { return }
+                    for lane in 0..<min(8, n - first) {
+                        let c = ScoredIndex(index: Int32(first + lane), score: scores[lane])
+                        // Exclusion is checked only for candidates that would enter the top-K.
+                        if selector.admits(c) && !store.hasSeen(user: u, item: c.index) && items.isLive(c.index) {
+                            selector.offer(c)
                         }
                     }
                 }

@@ -7,7 +7,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public let config: ModelConfig
     public internal(set) var userFactors: FactorMatrix
     public internal(set) var itemFactors: FactorMatrix
-    public internal(set) var itemBias: [Float] = []
+    public private(set) var itemBias: [Float] = []
+    /// Ranking mirror of item factors + biases (derived; see ``BlockedItemMatrix``).
+    public private(set) var rankingItems: BlockedItemMatrix
     /// Interaction weight per item (for popularity ranking and novelty).
     public internal(set) var itemPopularity: [Float] = []
     /// Sum of `itemPopularity`, kept incrementally so novelty needs no O(items) pass.
@@ -25,6 +27,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         self.config = config
         userFactors = FactorMatrix(dimension: config.factors)
         itemFactors = FactorMatrix(dimension: config.factors)
+        rankingItems = BlockedItemMatrix(dimension: config.factors)
         rng = RandomSource(seed: config.seed)
         scratch = [Float](repeating: 0, count: 3 * userFactors.stride)
     }
@@ -48,6 +51,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             Self.randomize(&itemFactors, row: r, rng: &rng, scale: config.initScale)
             itemBias.append(0)
             itemPopularity.append(0)
+            rankingItems.appendItem()
+            syncRankingRow(Int32(r))
         }
     }
 
@@ -60,13 +65,32 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemBias[Int(i)] = 0
         totalPopularity -= Double(itemPopularity[Int(i)])
         itemPopularity[Int(i)] = 0
+        syncRankingRow(i)
     }
 
     /// Overwrites a user's factors (tests, warm starts).
     public mutating func setUserFactors(_ u: Int32, _ values: [Float]) { userFactors.setRow(Int(u), values) }
 
     /// Overwrites an item's factors (cold-start initialization from similar items).
-    public mutating func setItemFactors(_ i: Int32, _ values: [Float]) { itemFactors.setRow(Int(i), values) }
+    public mutating func setItemFactors(_ i: Int32, _ values: [Float]) {
+        itemFactors.setRow(Int(i), values)
+        syncRankingRow(i)
+    }
+
+    public mutating func setItemBias(_ i: Int32, _ value: Float) {
+        itemBias[Int(i)] = value
+        syncRankingRow(i)
+    }
+
+    /// Refreshes item `i`'s lane in the ranking mirror after its factors or bias changed.
+    @inline(__always)
+    mutating func syncRankingRow(_ i: Int32) {
+        let bias = config.useItemBias ? itemBias[Int(i)] : 0
+        let s = itemFactors.stride
+        itemFactors.withUnsafeBufferPointer { V in
+            rankingItems.update(item: Int(i), factors: V.baseAddress! + Int(i) * s, bias: bias)
+        }
+    }
 
     private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
         let k = m.dimension
@@ -196,6 +220,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             itemBias[Int(i)] = biasI + lr * (g - reg * biasI)
             itemBias[Int(j)] = biasJ + lr * (-g - reg * biasJ)
         }
+        syncRankingRow(i)
+        syncRankingRow(j)
     }
 
     /// Pointwise squared error towards `target` (ISGD uses 1 for positives, 0 for sampled negatives).
@@ -234,11 +260,13 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         }
         if let failure { throw failure }
         if useBias { itemBias[Int(i)] = bias + lr * (err - reg * bias) }
+        syncRankingRow(i)
     }
 
     public var allocatedBytes: Int {
         userFactors.allocatedBytes + itemFactors.allocatedBytes
             + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity) * 4
+            + rankingItems.allocatedBytes
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -278,6 +306,11 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         m.userFactors = FactorMatrix(dimension: k, rows: users, unpadded: uf)
         m.itemFactors = FactorMatrix(dimension: k, rows: items, unpadded: vf)
         m.itemBias = try r.readArray(Float.self, "item bias")
+        guard m.itemBias.count == items else { throw .init(description: "item bias count disagrees with item count") }
+        for i in 0..<items {
+            m.rankingItems.appendItem()
+            m.syncRankingRow(Int32(i))
+        }
         m.itemPopularity = try r.readArray(Float.self, "item popularity")
         m.totalPopularity = try r.readDouble("total popularity")
         m.recentPositives = try r.readArray(Int32.self, "recent positives")

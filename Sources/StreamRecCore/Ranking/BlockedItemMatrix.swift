@@ -1,0 +1,60 @@
+/// Item factors and biases re-laid out for ranking: items in blocks of 8, factor-major inside a block,
+/// so one `SIMD8` multiply-add scores 8 items at once for one factor and no horizontal sums are needed.
+///
+/// Block `b` holds `(dimension + 1) * 8` floats: for factor `c`, lanes = items `8b ..< 8b+8`; the last
+/// row holds the items' biases (0 when biases are off). It mirrors the row-major matrix the SGD step
+/// updates, refreshed per touched item (O(k) scattered writes), and is never serialized: it is derived.
+public struct BlockedItemMatrix: Sendable {
+    public let dimension: Int
+    private let blockFloats: Int
+    public private(set) var count = 0
+    private var storage: [Float] = []
+
+    public init(dimension: Int) {
+        self.dimension = dimension
+        blockFloats = (dimension + 1) * 8
+    }
+
+    /// Adds a zero item at index `count`.
+    public mutating func appendItem() {
+        if count % 8 == 0 { storage.append(contentsOf: repeatElement(0, count: blockFloats)) }
+        count += 1
+    }
+
+    /// Copies item `i`'s factors (from a padded row pointer) and bias into its block lane.
+    @inline(__always)
+    public mutating func update(item i: Int, factors: UnsafePointer<Float>, bias: Float) {
+        let base = (i >> 3) * blockFloats + (i & 7)
+        let k = dimension
+        storage.withUnsafeMutableBufferPointer { s in
+            for c in 0..<k { s[base + c * 8] = factors[c] }
+            s[base + k * 8] = bias
+        }
+    }
+
+    /// Calls `body(firstItem, scores)` for every block: `scores[l]` = user · item(firstItem + l) + bias.
+    /// Lanes past `count` in the last block score garbage-free zeros and must be ignored by the caller.
+    @inline(__always)
+    public func scoreBlocks(user: UnsafePointer<Float>, _ body: (Int, SIMD8<Float>) -> Void) {
+        let k = dimension
+        let blocks = (count + 7) >> 3
+        storage.withUnsafeBufferPointer { s in
+            var p = UnsafeRawPointer(s.baseAddress!)
+            for b in 0..<blocks {
+                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+                var c = 0
+                while c + 1 < k {
+                    acc0 += SIMD8(repeating: user[c]) * p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
+                    acc1 += SIMD8(repeating: user[c + 1]) * p.loadUnaligned(fromByteOffset: (c + 1) * 32, as: SIMD8<Float>.self)
+                    c += 2
+                }
+                if c < k { acc0 += SIMD8(repeating: user[c]) * p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self) }
+                acc0 += p.loadUnaligned(fromByteOffset: k * 32, as: SIMD8<Float>.self)
+                body(b << 3, acc0 + acc1)
+                p += blockFloats * 4
+            }
+        }
+    }
+
+    public var allocatedBytes: Int { storage.capacity * 4 }
+}
