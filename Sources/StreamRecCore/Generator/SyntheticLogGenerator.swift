@@ -10,7 +10,8 @@ public struct SyntheticLogConfig: Sendable, Hashable {
     public var topics: Int
     /// Zipf exponent of item popularity within a topic (0 = uniform).
     public var popularitySkew: Double
-    /// Zipf exponent of user activity, so a few users are much more active than most.
+    /// Zipf exponent of user activity, so a few users are much more active than most (0.5: the most
+    /// active of 2000 users is ~20× the mean; larger values let a handful of users exhaust the catalog).
     public var activitySkew: Double
     /// Each user's interests are a random mixture over `1...maxTopicsPerUser` topics.
     public var maxTopicsPerUser: Int
@@ -35,7 +36,7 @@ public struct SyntheticLogConfig: Sendable, Hashable {
 
     public init(
         users: Int = 2000, items: Int = 1000, events: Int = 100_000, topics: Int = 16,
-        popularitySkew: Double = 0.9, activitySkew: Double = 0.8, maxTopicsPerUser: Int = 3,
+        popularitySkew: Double = 0.9, activitySkew: Double = 0.5, maxTopicsPerUser: Int = 3,
         topicConcentration: Double = 0.9, driftFraction: Double = 0.3, driftAt: Double = 0.5,
         sequentialProbability: Double = 0, typeMix: EventTypeMix = .init(),
         startTimestamp: Int64 = 1_700_000_000_000, meanGapMillis: Double = 1000,
@@ -226,7 +227,7 @@ public struct SyntheticLogGenerator: Sendable {
         typeCDF = [mix.view, mix.view + mix.click, mix.view + mix.click + mix.purchase]
     }
 
-    /// Generates the log with the default configuration's structure for `config`.
+    /// Convenience: builds the generator for `config` and generates its log.
     public static func generate(_ config: SyntheticLogConfig) throws(SyntheticLogError) -> [Event] {
         try SyntheticLogGenerator(config: config).generate()
     }
@@ -303,13 +304,17 @@ public struct SyntheticLogGenerator: Sendable {
                !seen[user].contains(Int32(successor[previous[user]])) {
                 item = successor[previous[user]]
             }
-            var attempt = 0
-            while item < 0 || (attempt <= config.repeatAvoidanceAttempts && seen[user].contains(Int32(item))) {
+            if item < 0 {
+                // The topic is the user's intent for this event; re-draws only pick another item in it, so
+                // a user who exhausted a topic repeats items rather than drifting into noise topics.
                 let topic = rng.nextUnitDouble() < config.topicConcentration
                     ? interests.sample(&rng) : rng.nextInt(below: config.topics)
                 let candidates = topicItems[topic]
-                item = candidates[Self.sample(popularityCDF, count: candidates.count, &rng)]
-                attempt += 1
+                var attempt = 0
+                repeat {
+                    item = candidates[Self.sample(popularityCDF, count: candidates.count, &rng)]
+                    attempt += 1
+                } while attempt <= config.repeatAvoidanceAttempts && seen[user].contains(Int32(item))
             }
             seen[user].insert(Int32(item))
             previous[user] = item
