@@ -108,6 +108,41 @@ struct SyntheticLogGeneratorTests {
         #expect(Double(afterDrift.count { Self.inInterests(generator, $0, drifted: true) }) / Double(afterDrift.count) > 0.85)
     }
 
+    /// The point of the planted structure: knowing a user's topics (what MF should learn) must beat
+    /// global popularity by a wide margin on held-out events, and popularity must beat random.
+    @Test func plantedStructureRewardsPersonalization() throws {
+        var config = Self.small
+        config.driftFraction = 0
+        let generator = try SyntheticLogGenerator(config: config)
+        let events = generator.generate()
+        let lastIndex = Dictionary(events.indices.map { (events[$0].user, $0) }, uniquingKeysWith: max)
+        var seen: [String: Set<Int>] = [:], counts = [Int](repeating: 0, count: config.items)
+        for (index, event) in events.enumerated() where lastIndex[event.user] != index {
+            let item = SyntheticLogGenerator.index(of: event.item)!
+            seen[event.user, default: []].insert(item)
+            counts[item] += 1
+        }
+        let ranking = counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+        var rng = RandomSource(seed: 1)
+        var hits = (random: 0, popularity: 0, topics: 0), trials = 0
+        for (user, index) in lastIndex where (seen[user]?.count ?? 0) >= 2 {
+            let target = SyntheticLogGenerator.index(of: events[index].item)!
+            let consumed = seen[user]!
+            guard !consumed.contains(target) else { continue }
+            let topics = Set(generator.userInterests[SyntheticLogGenerator.index(of: user)!].topics)
+            trials += 1
+            let candidates = ranking.filter { !consumed.contains($0) }
+            if candidates.prefix(10).contains(target) { hits.popularity += 1 }
+            if candidates.filter({ topics.contains(generator.itemTopic[$0]) }).prefix(10).contains(target) { hits.topics += 1 }
+            if (0..<10).contains(where: { _ in candidates[rng.nextInt(below: candidates.count)] == target }) { hits.random += 1 }
+        }
+        #expect(trials > 300)
+        let rate = (random: Double(hits.random) / Double(trials), popularity: Double(hits.popularity) / Double(trials),
+                    topics: Double(hits.topics) / Double(trials))
+        #expect(rate.topics > 1.5 * rate.popularity, "\(rate)")
+        #expect(rate.popularity > 2 * rate.random, "\(rate)")
+    }
+
     @Test("planted successors appear with the configured probability", arguments: [0.0, 0.3])
     func plantsSuccessors(probability: Double) throws {
         var config = Self.small
