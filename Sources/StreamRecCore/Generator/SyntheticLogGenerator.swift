@@ -81,7 +81,9 @@ public struct SyntheticLogConfig: Sendable, Hashable {
         try check(repeatAvoidanceAttempts >= 0, "repeatAvoidanceAttempts must not be negative")
         try check(typeMix.view >= 0 && typeMix.click >= 0 && typeMix.purchase >= 0
             && typeMix.view + typeMix.click + typeMix.purchase > 0, "typeMix needs non-negative weights with a positive sum")
-        let end = Double(startTimestamp) + Double(events) * meanGapMillis * 50
+        // Generous bound on the last timestamp: a sum of exponential gaps exceeding 50× its mean is
+        // vanishingly unlikely even for a handful of events.
+        let end = Double(startTimestamp) + Double(max(events, 1)) * meanGapMillis * 50
         try check(startTimestamp >= 0 && end < Double(EventLimits.maxTimestamp), "timestamps would fall outside 0...year 9999")
     }
 }
