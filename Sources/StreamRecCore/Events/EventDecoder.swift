@@ -95,12 +95,12 @@ struct EventParser {
                     try skipValue(depth: 1)
                 }
                 skipWhitespace()
-                switch peek() {
-                case UInt8(ascii: ","): pos += 1
-                case UInt8(ascii: "}"): pos += 1
-                default: throw malformed("expected ',' or '}'")
+                let separator = peek()
+                guard separator == UInt8(ascii: ",") || separator == UInt8(ascii: "}") else {
+                    throw malformed("expected ',' or '}'")
                 }
-                if b[pos - 1] == UInt8(ascii: "}") { break }
+                pos += 1
+                if separator == UInt8(ascii: "}") { break }
             }
         }
         skipWhitespace()

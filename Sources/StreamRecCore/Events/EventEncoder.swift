@@ -52,8 +52,9 @@ public enum EventEncoder {
     }
 
     private static func appendCSVField(_ field: String, to out: inout [UInt8]) {
+        // Quote separators, quotes, line breaks, and edge blanks (the reader trims unquoted fields).
         let needsQuotes = field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-            || field.utf8.first == UInt8(ascii: " ") || field.utf8.last == UInt8(ascii: " ")
+            || field.utf8.first.map(LogReader.isSpace) == true || field.utf8.last.map(LogReader.isSpace) == true
         guard needsQuotes else { out.append(contentsOf: field.utf8); return }
         out.append(UInt8(ascii: "\""))
         for byte in field.utf8 {

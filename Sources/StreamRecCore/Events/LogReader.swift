@@ -65,7 +65,7 @@ public enum LogReaderError: Error, Sendable, Hashable, CustomStringConvertible {
 /// is ever built. Garbage (invalid UTF-8, oversized or truncated lines, wrong field counts) is counted in
 /// ``stats`` with line numbers and never stops the read; CRLF line ends, a UTF-8 BOM and a missing final
 /// newline are accepted. Copies of a reader continue independently (the mapping is shared, immutable).
-public struct LogReader: IteratorProtocol {
+public struct LogReader: IteratorProtocol, Sendable {
     public let path: String
     /// The resolved format (never `.auto`).
     public let format: LogFormat
