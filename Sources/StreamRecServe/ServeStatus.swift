@@ -1,0 +1,72 @@
+import Synchronization
+
+/// Facts about the running learner that health checks, `/stats` and the live view read.
+/// Written by the consumer loop, read by HTTP handlers; everything is behind one small lock.
+public final class ServeStatus: Sendable {
+    public struct PartitionState: Sendable, Equatable, Codable {
+        public var topic: String
+        public var partition: Int32
+        /// Next offset the learner will apply.
+        public var position: Int64
+        /// High watermark last seen from the broker (nil until known).
+        public var highWatermark: Int64?
+        public var lag: Int64? { highWatermark.map { max(0, $0 - position) } }
+
+        public init(topic: String, partition: Int32, position: Int64, highWatermark: Int64? = nil) {
+            self.topic = topic
+            self.partition = partition
+            self.position = position
+            self.highWatermark = highWatermark
+        }
+    }
+
+    public struct SnapshotState: Sendable, Equatable, Codable {
+        public var path: String
+        /// Milliseconds since epoch when it was written.
+        public var writtenAt: Int64
+        public var durationSeconds: Double
+        public var bytes: Int
+        public var events: Int64
+    }
+
+    /// A point of the live view's time series.
+    public struct Sample: Sendable, Equatable, Codable {
+        public var t: Int64
+        public var eventsPerSecond: Double
+        public var lag: Int64
+        public var onlineRecall: Double?
+    }
+
+    public struct Snapshot: Sendable, Equatable, Codable {
+        public var started: Bool = false
+        public var snapshotLoaded: Bool = false
+        public var loadedFrom: String?
+        public var partitions: [PartitionState] = []
+        public var lastSnapshot: SnapshotState?
+        public var eventsConsumed: Int64 = 0
+        public var eventsLearned: Int64 = 0
+        public var deadLettered: Int64 = 0
+        public var recommendationsProduced: Int64 = 0
+        public var onlineRecall: Double?
+        public var brokerConnected: Bool = false
+        public var samples: [Sample] = []
+        public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
+    }
+
+    private let state = Mutex(Snapshot())
+    public static let maxSamples = 720
+
+    public init() {}
+
+    public var current: Snapshot { state.withLock { $0 } }
+
+    public func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
+
+    /// Appends a time-series point, keeping the most recent ``maxSamples``.
+    public func record(_ sample: Sample) {
+        state.withLock {
+            $0.samples.append(sample)
+            if $0.samples.count > Self.maxSamples { $0.samples.removeFirst($0.samples.count - Self.maxSamples) }
+        }
+    }
+}
