@@ -46,6 +46,8 @@ public final class KafkaAdmin: Sendable {
         var errstr = ErrorString()
         try KafkaError.check(rd_kafka_AdminOptions_set_operation_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
                              "operation timeout")
+        try KafkaError.check(rd_kafka_AdminOptions_set_request_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
+                             "request timeout")
         let queue = rd_kafka_queue_new(rk)
         defer { rd_kafka_queue_destroy(queue) }
         rd_kafka_CreateTopics(rk, &newTopics, newTopics.count, options, queue)

@@ -10,7 +10,8 @@ import Logging
 ///   `enable.auto.commit` and `enable.auto.offset.store` are forced off, because a commit must follow
 ///   a durable snapshot.
 /// * **assign mode** (no `group.id`): `assign(_:)` explicit start offsets, e.g. to backtest a range
-///   bounded with `watermarkOffsets` / `offsetsForTimes`.
+///   bounded with `watermarkOffsets` / `offsetsForTimes`. (A private random group id is set because
+///   librdkafka requires one for `rd_kafka_assign`; that group is never joined.)
 ///
 /// Thread-safety: all methods may be called from any thread. `poll` calls are serialized; rebalance
 /// callbacks run inside `poll` (and `close`) **on the polling thread**, so a handler must not call
@@ -65,7 +66,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     public init(configuration: KafkaConfiguration, rebalanceHandler: RebalanceHandler? = nil,
                 onEvent: (@Sendable (Event) -> Void)? = nil,
                 logger: Logger = Logger(label: "streamrec.kafka.consumer")) throws {
-        let config = configuration.merging(["enable.auto.commit": "false", "enable.auto.offset.store": "false"])
+        var config = configuration.merging(["enable.auto.commit": "false", "enable.auto.offset.store": "false"])
+        // librdkafka 2.0 rejects rd_kafka_assign without a group.id (_UNKNOWN_GROUP). Assign mode
+        // gets a private, never-joined group id; nothing is committed to it unless `commit` is called.
+        if config.groupID == nil { config.groupID = "streamrec-assign-\(UUID().uuidString)" }
         let rebalanceError = LockedBox<KafkaError?>(nil)
         var onRebalance: RDKafkaCallbacks.Rebalance?
         if configuration.groupID != nil {
@@ -131,13 +135,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         try ensureOpen()
         guard isGroupMember else { throw KafkaError.invalidArgument("subscribe needs group.id; use assign(_:) without a group") }
         let list = RDKafkaTopicPartitionList(partitions: topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
-        try KafkaError.check(rd_kafka_subscribe(rk, list.pointer), "subscribe to \(topics)")
+        try list.call("subscribe to \(topics)", checkPartitions: false) { rd_kafka_subscribe(rk, $0) }
     }
 
     /// Reads exactly these partitions from these offsets, without group coordination (assign mode).
     public func assign(_ offsets: [TopicPartition: Int64]) throws {
         try ensureOpen()
-        try KafkaError.check(rd_kafka_assign(rk, RDKafkaTopicPartitionList(offsets).pointer), "assign")
+        try RDKafkaTopicPartitionList(offsets).call("assign", checkPartitions: false) { rd_kafka_assign(rk, $0) }
     }
 
     /// The partitions currently assigned (by `assign` or by the group).
@@ -232,17 +236,14 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func commit(_ offsets: [TopicPartition: Int64]) throws {
         try ensureOpen()
         guard !offsets.isEmpty else { return }
-        let list = RDKafkaTopicPartitionList(offsets)
-        try KafkaError.check(rd_kafka_commit(rk, list.pointer, 0), "commit")
-        try list.checkErrors("commit")
+        try RDKafkaTopicPartitionList(offsets).call("commit") { rd_kafka_commit(rk, $0, 0) }
     }
 
     /// The group's committed offsets; partitions with none committed are absent.
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws -> [TopicPartition: Int64] {
         try ensureOpen()
         let list = RDKafkaTopicPartitionList(partitions: partitions)
-        try KafkaError.check(rd_kafka_committed(rk, list.pointer, timeout.rdMilliseconds), "committed")
-        try list.checkErrors("committed")
+        try list.call("committed") { rd_kafka_committed(rk, $0, timeout.rdMilliseconds) }
         return list.offsets
     }
 
@@ -250,32 +251,26 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func position(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         try ensureOpen()
         let list = RDKafkaTopicPartitionList(partitions: partitions)
-        try KafkaError.check(rd_kafka_position(rk, list.pointer), "position")
+        try list.call("position", checkPartitions: false) { rd_kafka_position(rk, $0) }
         return list.offsets
     }
 
     /// Moves the fetch position of assigned partitions.
     public func seek(_ offsets: [TopicPartition: Int64], timeout: Duration = .seconds(10)) throws {
         try ensureOpen()
-        let list = RDKafkaTopicPartitionList(offsets)
-        try KafkaError.check(rd_kafka_seek_partitions(rk, list.pointer, timeout.rdMilliseconds), "seek")
-        try list.checkErrors("seek")
+        try RDKafkaTopicPartitionList(offsets).call("seek") { rd_kafka_seek_partitions(rk, $0, timeout.rdMilliseconds) }
     }
 
     /// Stops fetching from these partitions (the assignment is kept), e.g. for backpressure.
     public func pause(_ partitions: [TopicPartition]) throws {
         try ensureOpen()
-        let list = RDKafkaTopicPartitionList(partitions: partitions)
-        try KafkaError.check(rd_kafka_pause_partitions(rk, list.pointer), "pause")
-        try list.checkErrors("pause")
+        try RDKafkaTopicPartitionList(partitions: partitions).call("pause") { rd_kafka_pause_partitions(rk, $0) }
     }
 
     /// Resumes fetching paused partitions.
     public func resume(_ partitions: [TopicPartition]) throws {
         try ensureOpen()
-        let list = RDKafkaTopicPartitionList(partitions: partitions)
-        try KafkaError.check(rd_kafka_resume_partitions(rk, list.pointer), "resume")
-        try list.checkErrors("resume")
+        try RDKafkaTopicPartitionList(partitions: partitions).call("resume") { rd_kafka_resume_partitions(rk, $0) }
     }
 
     // MARK: Metadata

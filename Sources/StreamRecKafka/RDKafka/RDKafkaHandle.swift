@@ -114,8 +114,7 @@ final class RDKafkaHandle: @unchecked Sendable {
 
     func offsetsForTimes(_ timestamps: [TopicPartition: Int64], timeout: Duration) throws -> [TopicPartition: Int64] {
         let list = RDKafkaTopicPartitionList(timestamps)
-        try KafkaError.check(rd_kafka_offsets_for_times(rk, list.pointer, timeout.rdMilliseconds), "offsets for times")
-        try list.checkErrors("offsets for times")
+        try list.call("offsets for times") { rd_kafka_offsets_for_times(rk, $0, timeout.rdMilliseconds) }
         return list.entries.reduce(into: [:]) { $0[$1.topicPartition] = $1.offset }
     }
 }

@@ -11,7 +11,9 @@ final class RDKafkaTopicPartitionList {
         var error: rd_kafka_resp_err_t
     }
 
-    let pointer: Pointer
+    /// Private so every C call goes through `call`, which keeps `self` alive for its duration
+    /// (a bare `.pointer` lets Swift release a temporary list before the C call reads it).
+    private let pointer: Pointer
 
     init<S: Sequence<(TopicPartition, Int64)>>(_ entries: S) {
         pointer = rd_kafka_topic_partition_list_new(Int32(entries.underestimatedCount))
@@ -33,7 +35,19 @@ final class RDKafkaTopicPartitionList {
 
     deinit { rd_kafka_topic_partition_list_destroy(pointer) }
 
-    var entries: [Entry] { Self.entries(of: pointer) }
+    var entries: [Entry] { withExtendedLifetime(self) { Self.entries(of: pointer) } }
+
+    /// Runs a librdkafka call on the list; throws its error, then the first per-partition error.
+    func call(_ operation: String, checkPartitions: Bool = true, _ body: (Pointer) -> rd_kafka_resp_err_t) throws {
+        try withExtendedLifetime(self) { try KafkaError.check(body(pointer), operation) }
+        if checkPartitions { try checkErrors(operation) }
+    }
+
+    /// Same for calls returning an `rd_kafka_error_t`.
+    func call(_ operation: String, checkPartitions: Bool = true, _ body: (Pointer) -> OpaquePointer?) throws {
+        try withExtendedLifetime(self) { try KafkaError.check(body(pointer), operation) }
+        if checkPartitions { try checkErrors(operation) }
+    }
 
     /// `[partition: offset]`, leaving out partitions whose offset is logical (< 0, e.g. "none committed").
     var offsets: [TopicPartition: Int64] {
@@ -41,7 +55,7 @@ final class RDKafkaTopicPartitionList {
     }
 
     /// Throws the first per-partition error, naming the partition.
-    func checkErrors(_ operation: String) throws {
+    private func checkErrors(_ operation: String) throws {
         if let bad = entries.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
             throw KafkaError(bad.error, "\(operation) \(bad.topicPartition)")
         }
