@@ -166,6 +166,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         pollLock.lock()
         defer { pollLock.unlock() }
         try ensureOpen()
+        guard maxMessages > 0 else { throw KafkaError.invalidArgument("poll: maxMessages must be positive") }
         if let fatal = handle.fatalError() { throw fatal }
         var batch: [KafkaMessage] = []
         var wait = timeout.rdMilliseconds

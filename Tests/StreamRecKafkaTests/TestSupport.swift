@@ -28,14 +28,16 @@ func drain(_ consumer: KafkaConsumer, count: Int, maxPolls: Int = 300,
     return messages
 }
 
-/// Polls until the consumer has an assignment (group join finished) or `maxPolls` ran out.
-func awaitAssignment(_ consumer: KafkaConsumer, maxPolls: Int = 300) throws -> [TopicPartition] {
+/// Polls until the consumer has an assignment (group join finished) or `maxPolls` ran out;
+/// returns it with the messages polled meanwhile.
+func awaitAssignment(_ consumer: KafkaConsumer, maxPolls: Int = 300) throws -> (assignment: [TopicPartition], messages: [KafkaMessage]) {
+    var messages: [KafkaMessage] = []
     for _ in 0..<maxPolls {
+        messages += try consumer.poll(timeout: .milliseconds(100))
         let assigned = try consumer.assignment()
-        if !assigned.isEmpty { return assigned }
-        _ = try consumer.poll(maxMessages: 0, timeout: .milliseconds(100))
+        if !assigned.isEmpty { return (assigned, messages) }
     }
-    return []
+    return ([], messages)
 }
 
 /// Sends `count` keyed messages `key-i` / `value-i` and flushes; returns the producer for its counters.
