@@ -100,7 +100,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// offsets, then assigns — incrementally under the COOPERATIVE protocol, wholesale under EAGER.
     private static func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: RDKafkaTopicPartitionList.Pointer,
                                   handler: RebalanceHandler?) -> KafkaError? {
-        let cooperative = String(optionalCString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let cooperative = String(optionalCString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"  // else EAGER
         let partitions = RDKafkaTopicPartitionList.entries(of: list).map(\.topicPartition)
         do {
             switch err {
@@ -150,6 +150,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         var list: RDKafkaTopicPartitionList.Pointer?
         try KafkaError.check(rd_kafka_assignment(rk, &list), "assignment")
         return list.map { RDKafkaTopicPartitionList(owning: $0).entries.map(\.topicPartition).sorted() } ?? []
+    }
+
+    /// The group's current rebalance protocol: "EAGER", "COOPERATIVE", or "NONE" before joining.
+    public var rebalanceProtocol: String {
+        String(optionalCString: rd_kafka_rebalance_protocol(rk)) ?? "NONE"
     }
 
     // MARK: Polling

@@ -99,14 +99,16 @@ extension KafkaError {
         self.init(code: Code(err), message: context.map { "\($0): \(text)" } ?? text)
     }
 
-    /// From an `rd_kafka_error_t`, which librdkafka classifies itself; destroys it.
+    /// From an `rd_kafka_error_t` (destroyed here). librdkafka's own flags win when set; they are only
+    /// set by some APIs (e.g. transactions, not produce's QUEUE_FULL), so the code classification is ORed in.
     init(consuming error: OpaquePointer, _ context: String? = nil) {
         defer { rd_kafka_error_destroy(error) }
+        let code = Code(rd_kafka_error_code(error))
         let text = String(optionalCString: rd_kafka_error_string(error)) ?? ""
-        self.init(code: Code(rd_kafka_error_code(error)),
+        self.init(code: code,
                   message: context.map { "\($0): \(text)" } ?? text,
-                  isRetriable: rd_kafka_error_is_retriable(error) != 0,
-                  isFatal: rd_kafka_error_is_fatal(error) != 0)
+                  isRetriable: rd_kafka_error_is_retriable(error) != 0 || Self.retriableCodes.contains(code),
+                  isFatal: rd_kafka_error_is_fatal(error) != 0 || Self.fatalCodes.contains(code))
     }
 
     /// Throws if `err` is not NO_ERROR.

@@ -70,7 +70,9 @@ struct MockClusterTests {
         try consumer.close()
     }
 
-    @Test func rebalanceHandlerGetsPartitionsAndItsStartOffsetsAreHonoured() throws {
+    /// EAGER (`range`) uses rd_kafka_assign, COOPERATIVE (`cooperative-sticky`) incremental_assign.
+    @Test(arguments: ["range", "cooperative-sticky"])
+    func rebalanceHandlerGetsPartitionsAndItsStartOffsetsAreHonoured(strategy: String) throws {
         try cluster.createTopic(topic, partitions: 2)
         try produce(10, to: topic, bootstrap: cluster.bootstrapServers, partition: 0)
         try produce(10, to: topic, bootstrap: cluster.bootstrapServers, partition: 1)
@@ -80,11 +82,13 @@ struct MockClusterTests {
         let handler = KafkaConsumer.RebalanceHandler(
             onAssign: { partitions in assigned.append(partitions); return starts },
             onRevoke: { partitions, _ in revoked.append(partitions) })
-        let consumer = try KafkaConsumer(configuration: consumerConfig(group: uniqueName("group")), rebalanceHandler: handler,
+        let config = consumerConfig(group: uniqueName("group"), ["partition.assignment.strategy": strategy])
+        let consumer = try KafkaConsumer(configuration: config, rebalanceHandler: handler,
                                          logger: quietLogger)
         try consumer.subscribe(topics: [topic])
         let messages = try drain(consumer, count: 3 + 6)
         #expect(assigned.values.first?.sorted() == starts.keys.sorted())
+        #expect(consumer.rebalanceProtocol == (strategy == "range" ? "EAGER" : "COOPERATIVE"))
         let byPartition = Dictionary(grouping: messages, by: \.partition).mapValues { $0.map(\.offset) }
         #expect(byPartition[0] == [7, 8, 9])
         #expect(byPartition[1] == [4, 5, 6, 7, 8, 9])
@@ -154,6 +158,40 @@ struct MockClusterTests {
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: quietLogger)
         try producer.close()
         try producer.close()
+        #expect(throws: KafkaError.self) { try producer.send(topic: topic, key: nil, value: [1]) }
+    }
+
+    @Test func queueFullIsAbsorbedByPollingAndRetrying() throws {
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+                                                                           properties: ["queue.buffering.max.messages": "5"]),
+                                         logger: quietLogger)
+        for i in 0..<200 { try producer.send(topic: topic, key: nil, value: bytes("m\(i)")) }
+        try producer.flush(timeout: .seconds(30))
+        #expect(producer.deliveredCount == 200)
+        #expect(producer.failedCount == 0)
+
+        // The same burst without the retry budget hits the full queue.
+        let impatient = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+                                                                            properties: ["queue.buffering.max.messages": "5"]),
+                                          queueFullTimeout: .zero, logger: quietLogger)
+        let error = try #require(throws: KafkaError.self) {
+            for i in 0..<200 { try impatient.send(topic: topic, key: nil, value: bytes("m\(i)")) }
+        }
+        #expect(error.code == .queueFull && error.isRetriable)
+    }
+
+    @Test func serviceRunServesReportsAndFlushesOnCancellation() async throws {
+        try cluster.createTopic(topic, partitions: 1)
+        let reports = Recorder<KafkaProducer.DeliveryReport>()
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+                                         deliveryHandler: { reports.append($0) }, logger: quietLogger)
+        let service = Task { try await producer.run() }
+        for i in 0..<50 { try producer.send(topic: topic, key: bytes("k\(i)"), value: bytes("v\(i)")) }
+        service.cancel()
+        try await service.value
+        #expect(producer.deliveredCount == 50)
+        #expect(reports.values.map(\.offset).sorted() == Array(0..<50))
         #expect(throws: KafkaError.self) { try producer.send(topic: topic, key: nil, value: [1]) }
     }
 }
