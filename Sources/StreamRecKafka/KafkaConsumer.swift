@@ -62,7 +62,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Parameters:
     ///   - rebalanceHandler: group mode only; without it partitions start at the committed offsets.
     ///   - onEvent: receives partition EOFs and non-fatal errors (also logged), on the polling thread
-    ///     or, for client errors, on a librdkafka thread.
+    ///     (client-level events are routed to the consumer queue, so `poll` serves them too).
     public init(configuration: KafkaConfiguration, rebalanceHandler: RebalanceHandler? = nil,
                 onEvent: (@Sendable (Event) -> Void)? = nil,
                 logger: Logger = Logger(label: "streamrec.kafka.consumer")) throws {
@@ -163,9 +163,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// taking what is already fetched). Serves rebalance and error callbacks on the calling thread.
     /// Blocks the calling thread: from async code use `batches()`.
     ///
-    /// Uses repeated `rd_kafka_consumer_poll` rather than `rd_kafka_consume_batch_queue`: the latter
-    /// can return messages fetched before a seek/rebalance in librdkafka < 2.1, and the per-call cost
-    /// of consumer_poll with a zero timeout is small.
+    /// Uses repeated `rd_kafka_consumer_poll` rather than `rd_kafka_consume_batch_queue`: librdkafka
+    /// 2.0 lists known issues for the batch API combined with seek/pause/resume/rebalance (outdated or
+    /// skipped offsets; fixed in 2.1), exactly the operations streamrec uses. After the first message,
+    /// polls use a zero timeout, so the per-message cost stays small.
     /// - Throws: `KafkaError` if the consumer is closed, has hit a fatal error, or a rebalance failed.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws -> [KafkaMessage] {
         pollLock.lock()
