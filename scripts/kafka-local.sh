@@ -62,7 +62,7 @@ install_broker() {
     rm -rf "$PKG_DIR/wheel"
     python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
       -d "$PKG_DIR/wheel" "noida-db==$NOIDA_VERSION" || die "pip download noida-db==$NOIDA_VERSION failed (PyPI reachable?)"
-    local wheel; wheel="$(ls "$PKG_DIR"/wheel/noida_db-"$NOIDA_VERSION"-*.whl 2>/dev/null | head -n1)"
+    local wheel; wheel="$(ls "$PKG_DIR"/wheel/noida_db-"$NOIDA_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
     [ -n "$wheel" ] || die "no noida-db wheel for this platform in $PKG_DIR/wheel"
     python3 -m zipfile -e "$wheel" "$PKG_DIR" || die "could not unpack $wheel"
     [ -f "$BIN" ] || die "wheel $wheel has no noida_db/noida-db binary"

@@ -79,6 +79,8 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     /// Messages and requests not yet acknowledged (librdkafka's out queue).
     public var outstandingCount: Int { Int(rd_kafka_outq_len(rk)) }
 
+    /// Non-NULL stand-in for empty keys/values (NULL would mean "null"). `nonisolated(unsafe)` is
+    /// sound: allocated once, never written (librdkafka copies 0 bytes from it) and never freed.
     private nonisolated(unsafe) static let emptyPayload = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
     /// Enqueues one record (librdkafka copies the bytes). Does not wait for delivery.
