@@ -1,0 +1,191 @@
+import CRDKafka
+import Logging
+import ServiceLifecycle
+
+/// A librdkafka producer, idempotent by default (`enable.idempotence=true` unless configured
+/// otherwise), so retries after broker hiccups never duplicate or reorder a partition's records.
+///
+/// `send` only enqueues; delivery is confirmed asynchronously by delivery reports, counted in
+/// `deliveredCount` / `failedCount` and passed to the optional handler. Reports are served by `poll`,
+/// which `send` calls without waiting; run the producer as a `Service` (or call `poll`/`flush`) so
+/// reports keep flowing when nothing is being sent. Thread-safe.
+public final class KafkaProducer: Service, @unchecked Sendable {
+    // @unchecked Sendable: the handle is thread-safe and the counters live in a LockedBox.
+
+    /// The outcome of one `send`, reported once librdkafka gives up or the broker acknowledges.
+    public struct DeliveryReport: Sendable {
+        public var topic: String
+        public var partition: Int32
+        /// The record's offset, or a negative value if it is unknown (failure, or acks=0).
+        public var offset: Int64
+        public var key: [UInt8]?
+        /// nil when delivered.
+        public var error: KafkaError?
+    }
+
+    private struct Counters {
+        var delivered = 0
+        var failed = 0
+    }
+
+    private let handle: RDKafkaHandle
+    private let counters: LockedBox<Counters>
+    private let closed = LockedBox(false)
+    private let worker = BlockingWorker(label: "streamrec.kafka.producer.flush")
+    private let queueFullTimeout: Duration
+    private let shutdownFlushTimeout: Duration
+    private let logger: Logger
+    private var rk: OpaquePointer { handle.rk }
+
+    /// - Parameters:
+    ///   - queueFullTimeout: how long `send` keeps serving delivery reports and retrying while the
+    ///     local queue (`queue.buffering.max.messages`) is full before throwing.
+    ///   - shutdownFlushTimeout: how long `run()` flushes after graceful shutdown.
+    ///   - deliveryHandler: called once per message, on the thread that calls `poll` (or `send`/`flush`).
+    public init(configuration: KafkaConfiguration, queueFullTimeout: Duration = .seconds(10),
+                shutdownFlushTimeout: Duration = .seconds(30),
+                deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
+                logger: Logger = Logger(label: "streamrec.kafka.producer")) throws {
+        var config = configuration
+        if config["enable.idempotence"] == nil { config["enable.idempotence"] = "true" }
+        let counters = LockedBox(Counters())
+        let onDelivery: RDKafkaCallbacks.Delivery = { @Sendable message in
+            let m = message.pointee
+            let ok = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
+            counters.withLock { ok ? ($0.delivered += 1) : ($0.failed += 1) }
+            let error = ok ? nil : KafkaError(m.err, "delivery")
+            if let error { logger.warning("\(error)") }
+            guard let deliveryHandler else { return }
+            deliveryHandler(DeliveryReport(topic: String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "", partition: m.partition,
+                                           offset: m.offset, key: copyBytes(m.key, count: m.key_len), error: error))
+        }
+        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: config,
+                                   callbacks: RDKafkaCallbacks(logger: logger, onDelivery: onDelivery))
+        self.counters = counters
+        self.queueFullTimeout = queueFullTimeout
+        self.shutdownFlushTimeout = shutdownFlushTimeout
+        self.logger = logger
+    }
+
+    deinit {
+        // rd_kafka_destroy does not wait for queued messages; give them a short chance.
+        if !closed.withLock({ $0 }) { _ = rd_kafka_flush(rk, 1000) }
+    }
+
+    /// Messages acknowledged by the broker so far.
+    public var deliveredCount: Int { counters.withLock { $0.delivered } }
+    /// Messages librdkafka gave up on so far.
+    public var failedCount: Int { counters.withLock { $0.failed } }
+    /// Messages and requests not yet acknowledged (librdkafka's out queue).
+    public var outstandingCount: Int { Int(rd_kafka_outq_len(rk)) }
+
+    /// Non-NULL stand-in for empty keys/values (NULL would mean "null"). `nonisolated(unsafe)` is
+    /// sound: allocated once, never written (librdkafka copies 0 bytes from it) and never freed.
+    private nonisolated(unsafe) static let emptyPayload = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Enqueues one record (librdkafka copies the bytes). Does not wait for delivery.
+    /// - Parameters:
+    ///   - partition: nil lets the partitioner hash the key (same key → same partition).
+    ///   - timestamp: ms since the epoch; nil means "now".
+    /// - Throws: `KafkaError` for unknown topic/partition, oversized messages, a full queue after
+    ///   `queueFullTimeout`, a closed producer, or a fatal producer error (`isFatal`).
+    public func send(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
+                     headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws {
+        if closed.withLock({ $0 }) { throw KafkaError.closed("producer") }
+        var hdrs: OpaquePointer?
+        if !headers.isEmpty {
+            hdrs = rd_kafka_headers_new(headers.count)
+            for h in headers {
+                _ = h.value.withUnsafeBytes { rd_kafka_header_add(hdrs, h.key, -1, $0.baseAddress, $0.count) }
+            }
+        }
+        var retries = Int(queueFullTimeout / .milliseconds(100))
+        while true {
+            guard let error = produce(topic: topic, partition: partition, key: key, value: value, headers: hdrs, timestamp: timestamp) else {
+                break  // librdkafka now owns the headers
+            }
+            if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL, retries > 0 {
+                rd_kafka_error_destroy(error)
+                retries -= 1
+                rd_kafka_poll(rk, 100)  // make room by serving delivery reports
+                continue
+            }
+            if let hdrs { rd_kafka_headers_destroy(hdrs) }
+            if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FATAL, let fatal = handle.fatalError() {
+                rd_kafka_error_destroy(error)
+                throw fatal
+            }
+            throw KafkaError(consuming: error, "produce to \(topic)")
+        }
+        rd_kafka_poll(rk, 0)
+    }
+
+    private func produce(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8], headers: OpaquePointer?,
+                         timestamp: Int64?) -> OpaquePointer? {
+        topic.withCString { topicName in
+            value.withUnsafeBytes { valueBytes in
+                withOptionalBytes(key) { keyBytes in
+                    var vus: [rd_kafka_vu_t] = []
+                    vus.reserveCapacity(7)
+                    var vu = rd_kafka_vu_t()
+                    vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = topicName; vus.append(vu)
+                    // A non-NULL pointer keeps an empty value distinct from a null (tombstone) one.
+                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_VALUE
+                    vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress) ?? Self.emptyPayload
+                    vu.u.mem.size = valueBytes.count; vus.append(vu)
+                    if let keyBytes {
+                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
+                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress) ?? Self.emptyPayload
+                        vu.u.mem.size = keyBytes.count; vus.append(vu)
+                    }
+                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
+                    if let partition { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition; vus.append(vu) }
+                    if let timestamp { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_TIMESTAMP; vu.u.i64 = timestamp; vus.append(vu) }
+                    if let headers { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADERS; vu.u.headers = headers; vus.append(vu) }
+                    return rd_kafka_produceva(rk, vus, vus.count)
+                }
+            }
+        }
+    }
+
+    /// Serves delivery reports (and client callbacks), waiting at most `timeout` for the first.
+    /// Returns the number of events served.
+    @discardableResult
+    public func poll(timeout: Duration = .zero) -> Int {
+        Int(rd_kafka_poll(rk, timeout.rdMilliseconds))
+    }
+
+    /// Waits until every enqueued message is delivered or failed (serving reports meanwhile).
+    /// - Throws: `.timedOut` if messages are still outstanding after `timeout`.
+    public func flush(timeout: Duration) throws {
+        if rd_kafka_flush(rk, timeout.rdMilliseconds) == RD_KAFKA_RESP_ERR__TIMED_OUT {
+            throw KafkaError.timedOut("flush: \(outstandingCount) messages still outstanding")
+        }
+    }
+
+    /// The producer's fatal error, if any (e.g. idempotence guarantees broken); the producer must be recreated.
+    public func fatalError() -> KafkaError? { handle.fatalError() }
+
+    /// Flushes, then refuses further sends. Idempotent.
+    public func close(flushTimeout: Duration = .seconds(30)) throws {
+        guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
+        try flush(timeout: flushTimeout)
+    }
+
+    /// `Service`: serves delivery reports every 50 ms until graceful shutdown or cancellation, then
+    /// flushes (on a dedicated queue, off the cooperative pool). Throws a fatal producer error.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            poll()
+            if let fatal = fatalError() { throw fatal }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let timeout = shutdownFlushTimeout
+        try await worker.run { try self.close(flushTimeout: timeout) }
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}

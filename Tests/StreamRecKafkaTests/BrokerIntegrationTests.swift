@@ -1,0 +1,128 @@
+import Foundation
+import StreamRecKafka
+import Testing
+
+/// Gate for the real-broker suite (start one with `scripts/kafka-local.sh start`):
+/// * `STREAMREC_KAFKA_BROKERS=127.0.0.1:9092` runs it against that broker;
+/// * unset, the suite is disabled — unless `STREAMREC_REQUIRE_BROKER=1` (CI), which runs it anyway
+///   so that a missing or unreachable broker fails the tests instead of silently skipping them.
+enum BrokerEnvironment {
+    static let brokers = ProcessInfo.processInfo.environment["STREAMREC_KAFKA_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
+    static let required = ProcessInfo.processInfo.environment["STREAMREC_REQUIRE_BROKER"] == "1"
+    static let enabled = brokers != nil || required
+}
+
+@Suite("Real broker (STREAMREC_KAFKA_BROKERS)",
+       .enabled(if: BrokerEnvironment.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+struct BrokerIntegrationTests {
+    let bootstrap: String
+    let admin: KafkaAdmin
+
+    init() throws {
+        bootstrap = try #require(BrokerEnvironment.brokers, "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset")
+        admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    }
+
+    func consumer(group: String, instance: String? = nil, handler: KafkaConsumer.RebalanceHandler? = nil) throws -> KafkaConsumer {
+        var config = KafkaConfiguration(bootstrapServers: bootstrap, properties: ["auto.offset.reset": "earliest"])
+        config.groupID = group
+        config.groupInstanceID = instance
+        return try KafkaConsumer(configuration: config, rebalanceHandler: handler, logger: quietLogger)
+    }
+
+    /// A fresh topic (unique name, so tests can share a broker) with `count` keyed messages.
+    func topicWithMessages(_ count: Int, partitions: Int32 = 3) throws -> String {
+        let topic = uniqueName("it-events")
+        try admin.createTopics([KafkaAdmin.NewTopic(topic, partitions: partitions)])
+        let producer = try produce(count, to: topic, bootstrap: bootstrap)
+        #expect(producer.deliveredCount == count)
+        #expect(producer.failedCount == 0)
+        return topic
+    }
+
+    @Test func brokerIsReachable() throws {
+        #expect(try admin.listTopics(timeout: .seconds(10)).allSatisfy { !$0.hasPrefix("__") })
+    }
+
+    @Test func createsTopicsIncludingCompactedAndToleratesExisting() throws {
+        let events = uniqueName("it-events")
+        let recs = uniqueName("it-recs-compacted")
+        let topics = [KafkaAdmin.NewTopic(events, partitions: 3),
+                      KafkaAdmin.NewTopic(recs, partitions: 2, config: ["cleanup.policy": "compact"])]
+        try admin.createTopics(topics)
+        try admin.createTopics(topics)  // TOPIC_ALREADY_EXISTS counts as success
+        let listed = try admin.listTopics()
+        #expect(listed.contains(events) && listed.contains(recs))
+        #expect(try admin.partitionCount(of: events) == 3)
+        #expect(try admin.partitionCount(of: recs) == 2)
+    }
+
+    @Test func idempotentProducerAndStaticMemberRoundTripThousandKeyedMessages() throws {
+        let topic = try topicWithMessages(1000)
+        let consumer = try consumer(group: uniqueName("it-group"), instance: uniqueName("member"))
+        try consumer.subscribe(topics: [topic])
+        let messages = try drain(consumer, count: 1000, maxPolls: 600)
+        try consumer.close()
+        #expect(messages.count == 1000)
+        #expect(Set(messages.compactMap { text($0.key) }) == Set((0..<1000).map { "key-\($0)" }))
+        #expect(messages.allSatisfy { text($0.value) == text($0.key)?.replacingOccurrences(of: "key", with: "value") })
+        // Idempotent producer, no duplicates: every partition holds offsets 0..<n exactly once.
+        for (_, group) in Dictionary(grouping: messages, by: \.partition) {
+            #expect(group.map(\.offset) == Array(0..<Int64(group.count)))
+        }
+        #expect(Set(messages.map(\.partition)).count == 3)
+        let tomorrow = Int64(Date.now.timeIntervalSince1970 * 1000) + 86_400_000
+        let assigner = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+        let tp = TopicPartition(topic, 0)
+        #expect(try assigner.offsetsForTimes([tp: 0]) == [tp: 0])
+        #expect(try assigner.offsetsForTimes([tp: tomorrow]) == [tp: KafkaOffset.end])
+    }
+
+    @Test func secondInstanceResumesFromCommittedOffsets() throws {
+        let topic = try topicWithMessages(1000)
+        let group = uniqueName("it-group")
+        let instance = uniqueName("member")  // same static member id: the restart takes its partitions back
+
+        let first = try consumer(group: group, instance: instance)
+        try first.subscribe(topics: [topic])
+        let firstBatch = try drain(first, count: 400, maxPolls: 600)
+        #expect(firstBatch.count == 400)
+        let next = Dictionary(grouping: firstBatch, by: \.topicPartition).mapValues { $0.map(\.offset).max()! + 1 }
+        try first.commit(next)
+        try first.close()
+
+        let second = try consumer(group: group, instance: instance)
+        try second.subscribe(topics: [topic])
+        let partitions = try second.partitions(of: topic)
+        #expect(try second.committed(partitions) == next)
+        let secondBatch = try drain(second, count: 600, maxPolls: 600)
+        try second.close()
+        #expect(secondBatch.count == 600)
+        let firstKeys = Set(firstBatch.compactMap { text($0.key) })
+        let secondKeys = Set(secondBatch.compactMap { text($0.key) })
+        #expect(firstKeys.isDisjoint(with: secondKeys))
+        #expect(firstKeys.union(secondKeys) == Set((0..<1000).map { "key-\($0)" }))
+        for message in secondBatch { #expect(message.offset >= next[message.topicPartition] ?? 0) }
+    }
+
+    @Test func cleanCloseLeavesGroupSoANewMemberGetsAllPartitions() throws {
+        let topic = try topicWithMessages(30)
+        let group = uniqueName("it-group")
+        let all = (0..<3).map { TopicPartition(topic, Int32($0)) }
+        let assignedToFirst = Recorder<[TopicPartition]>()
+
+        // Dynamic members: static ones deliberately do not send LeaveGroup on close.
+        let first = try consumer(group: group, handler: .init(onAssign: { assignedToFirst.append($0); return [:] }))
+        try first.subscribe(topics: [topic])
+        #expect(try awaitAssignment(first).assignment == all)
+        #expect(assignedToFirst.values.flatMap { $0 }.sorted() == all)
+        try first.close()
+
+        let second = try consumer(group: group)
+        try second.subscribe(topics: [topic])
+        let (assignment, early) = try awaitAssignment(second)
+        #expect(assignment == all)
+        #expect(early.count + (try drain(second, count: 30 - early.count)).count == 30)
+        try second.close()
+    }
+}
