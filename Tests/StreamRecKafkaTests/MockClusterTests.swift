@@ -113,6 +113,9 @@ struct MockClusterTests {
         let messages = try drain(consumer, count: Int(high - 10))
         #expect(messages.map(\.offset) == Array(10..<high))
         #expect(text(messages.last?.value) == "value-29")
+        try consumer.seek([tp: 25])
+        #expect(try drain(consumer, count: 5).map(\.offset) == Array(25..<30))
+        #expect(try consumer.position([tp]) == [tp: 30])
     }
 
     @Test func partitionEOFIsReportedAsAnEvent() throws {
