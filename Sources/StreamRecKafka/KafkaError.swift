@@ -121,19 +121,19 @@ extension KafkaError {
         if let error { throw KafkaError(consuming: error, context()) }
     }
 
-    static func configuration(_ message: String) -> KafkaError {
+    public static func configuration(_ message: String) -> KafkaError {
         KafkaError(kind: .configuration, code: .noError, message: message, isRetriable: false, isFatal: false)
     }
 
-    static func closed(_ what: String) -> KafkaError {
+    public static func closed(_ what: String) -> KafkaError {
         KafkaError(kind: .closed, code: .noError, message: "\(what) is closed", isRetriable: false, isFatal: false)
     }
 
-    static func timedOut(_ message: String) -> KafkaError {
+    public static func timedOut(_ message: String) -> KafkaError {
         KafkaError(kind: .timedOut, code: .timedOut, message: message, isRetriable: true, isFatal: false)
     }
 
-    static func invalidArgument(_ message: String) -> KafkaError {
+    public static func invalidArgument(_ message: String) -> KafkaError {
         KafkaError(kind: .invalidArgument, code: .invalidArgument, message: message, isRetriable: false, isFatal: false)
     }
 }

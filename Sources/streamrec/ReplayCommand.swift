@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import StreamRecCore
+import StreamRecKafka
+import StreamRecServe
 
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +16,20 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Event log file (.jsonl, .csv, .tsv or u.data).")
-    var log: String
+    @Argument(help: "Event log file (.jsonl, .csv, .tsv or u.data); omit with --kafka.")
+    var log: String?
+    @Option(help: "Replay a Kafka topic instead of a file (read in assign mode: no consumer group is joined).")
+    var kafka: String?
+    @Option(help: "Kafka bootstrap servers for --kafka.")
+    var brokers: String = "127.0.0.1:9092"
+    @Option(help: "Start offset (applied to every partition) for --kafka.")
+    var fromOffset: Int64?
+    @Option(help: "Start at the first message with timestamp >= this (ms since epoch) for --kafka.")
+    var fromTime: Int64?
+    @Option(help: "End offset (exclusive) for --kafka.")
+    var toOffset: Int64?
+    @Option(help: "End before the first message with timestamp >= this (ms since epoch) for --kafka.")
+    var toTime: Int64?
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
     var format: LogFormat = .auto
     @Option(name: .customLong("model"), help: "Rankers to compare, comma-separated: mf, popularity, random.")
@@ -48,6 +62,10 @@ struct ReplayCommand: ParsableCommand {
         guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
         guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
         guard window >= 1 else { throw ValidationError("--window must be positive") }
+        guard (log == nil) != (kafka == nil) else { throw ValidationError("give either a log file or --kafka <topic>") }
+        guard fromOffset == nil || fromTime == nil, toOffset == nil || toTime == nil else {
+            throw ValidationError("use either an offset or a time for each bound")
+        }
         if (snapshotEvery != nil || resume) && snapshotDir == nil {
             throw ValidationError("--snapshot-every and --resume need --snapshot-dir")
         }
@@ -68,22 +86,12 @@ struct ReplayCommand: ParsableCommand {
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
         }
-        let loaded: (events: [Event], stats: LogReadStats)
-        do {
-            loaded = try LogReader.readAll(path: log, format: format)
-        } catch {
-            throw CLIError("cannot read \(log): \(error)")
-        }
-        let stats = loaded.stats
-        stderr("read \(stats.events) events from \(log) (\(stats.lines) lines, \(stats.malformed) malformed)")
-        for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
-        if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
-        var events = loaded.events
+        var events = try loadEvents()
         if !Event.isSortedByTime(events) {
             stderr("log is not time-ordered: sorting \(events.count) events by timestamp (stable)")
             events = Event.sortedByTime(events)
         }
-        guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
+        guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()
         options.k = k
@@ -116,13 +124,42 @@ struct ReplayCommand: ParsableCommand {
         }
         print(ReportTable.render(reports))
         if let path = report {
-            try writeJSON(ReplayReportFile(log: log, reports: reports), to: path)
+            try writeJSON(ReplayReportFile(log: source, reports: reports), to: path)
             stderr("report written to \(path)")
         }
         if let path = windowsCSV {
             try ReportTable.windowsCSV(reports).write(toFile: path, atomically: true, encoding: .utf8)
             stderr("per-window metrics written to \(path)")
         }
+    }
+}
+
+extension ReplayCommand {
+    var source: String { log ?? "kafka:\(kafka ?? "")" }
+
+    func loadEvents() throws -> [Event] {
+        if let topic = kafka {
+            var reader = KafkaEventSource(configuration: KafkaConfiguration(bootstrapServers: brokers), topic: topic)
+            reader.from = fromOffset.map { .offset($0) } ?? fromTime.map { .time($0) } ?? .beginning
+            reader.to = toOffset.map { .offset($0) } ?? toTime.map { .time($0) } ?? .end
+            let result = try reader.read()
+            let ranges = result.ranges.sorted { $0.key < $1.key }.map { "\($0.key)[\($0.value.lowerBound)...\($0.value.upperBound)]" }
+            stderr("read \(result.events.count) events from \(topic) \(ranges.joined(separator: " ")) (\(result.malformed) malformed)")
+            for e in result.firstErrors { stderr("  skipped \(e)") }
+            return result.events
+        }
+        let path = log ?? ""
+        let loaded: (events: [Event], stats: LogReadStats)
+        do {
+            loaded = try LogReader.readAll(path: path, format: format)
+        } catch {
+            throw CLIError("cannot read \(path): \(error)")
+        }
+        let stats = loaded.stats
+        stderr("read \(stats.events) events from \(path) (\(stats.lines) lines, \(stats.malformed) malformed)")
+        for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
+        if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
+        return loaded.events
     }
 }
 

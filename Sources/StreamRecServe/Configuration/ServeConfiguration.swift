@@ -1,0 +1,270 @@
+import Foundation
+import StreamRecCore
+import StreamRecKafka
+
+/// Everything `streamrec serve` needs, loaded from a TOML file, then `STREAMREC_*` environment
+/// variables, then command-line flags (each layer overrides the previous). See deploy/streamrec.toml.
+public struct ServeConfiguration: Sendable {
+    public struct Kafka: Sendable {
+        public var bootstrapServers = "127.0.0.1:9092"
+        public var eventTopics = ["events"]
+        public var recommendationsTopic = "recommendations"
+        public var deadLetterTopic = "events-dlq"
+        public var groupID = "streamrec"
+        /// Static membership id (`group.instance.id`): a restarted learner takes its partitions back
+        /// without waiting for a session timeout. nil = dynamic membership.
+        public var instanceID: String? = "streamrec-0"
+        /// Create missing topics at start-up (the recommendations topic compacted).
+        public var createTopics = true
+        public var topicPartitions: Int32 = 1
+        /// librdkafka properties for every client (security.protocol, sasl.*, ssl.*, ...), verbatim.
+        public var properties: [String: String] = [:]
+        public var consumerProperties: [String: String] = [:]
+        public var producerProperties: [String: String] = [:]
+    }
+
+    public struct Snapshots: Sendable {
+        public var directory = "./streamrec-snapshots"
+        public var everyEvents: Int64 = 100_000
+        public var everySeconds: Double = 60
+        public var retain = 3
+    }
+
+    public struct HTTP: Sendable {
+        public var enabled = true
+        /// Loopback by default: the query API and metrics are not meant for the open network.
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// `/readyz` fails while the total consumer lag exceeds this.
+        public var readinessMaxLag: Int64 = 10_000
+    }
+
+    public var kafka = Kafka()
+    public var model = ModelConfig()
+    public var weights = EventWeights()
+    public var limits = EventLimits()
+    public var snapshots = Snapshots()
+    public var http = HTTP()
+    /// Length of produced recommendation lists.
+    public var k = 10
+    /// Messages per poll.
+    public var batchSize = 500
+    /// A user's list is re-emitted at most once per interval; bursts in between are coalesced into
+    /// one refresh carrying the latest state. 0 = once per polled batch.
+    public var minRefreshIntervalMillis: Int64 = 0
+    /// Score every Nth event test-then-train for the online recall@K metric (0 = off).
+    public var onlineEvaluationEvery = 10
+    /// Stop after no message arrived for this long (batch jobs, demos, tests). 0 = run forever.
+    public var exitWhenIdleMillis: Int64 = 0
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// librdkafka configuration of the consumer.
+    public var consumerKafkaConfiguration: KafkaConfiguration {
+        var props = kafka.properties.merging(kafka.consumerProperties) { _, new in new }
+        props["bootstrap.servers"] = kafka.bootstrapServers
+        props["group.id"] = kafka.groupID
+        if let id = kafka.instanceID { props["group.instance.id"] = id }
+        props["auto.offset.reset"] = props["auto.offset.reset"] ?? "earliest"
+        props["client.id"] = props["client.id"] ?? "streamrec"
+        return KafkaConfiguration(props)
+    }
+
+    /// librdkafka configuration of the producer (idempotent: no duplicates from internal retries).
+    public var producerKafkaConfiguration: KafkaConfiguration {
+        var props = kafka.properties.merging(kafka.producerProperties) { _, new in new }
+        props["bootstrap.servers"] = kafka.bootstrapServers
+        props["enable.idempotence"] = props["enable.idempotence"] ?? "true"
+        props["linger.ms"] = props["linger.ms"] ?? "5"
+        props["compression.type"] = props["compression.type"] ?? "lz4"
+        props["client.id"] = props["client.id"] ?? "streamrec"
+        return KafkaConfiguration(props)
+    }
+
+    public var adminKafkaConfiguration: KafkaConfiguration {
+        var props = kafka.properties
+        props["bootstrap.servers"] = kafka.bootstrapServers
+        return KafkaConfiguration(props)
+    }
+}
+
+/// A configuration file or environment value that can't be used.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension ServeConfiguration {
+    /// Loads `path` (if given), then applies `STREAMREC_*` variables from `environment`.
+    public static func load(path: String?, environment: [String: String]) throws -> ServeConfiguration {
+        var table = TOMLTable()
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError("cannot read config file \(path)")
+            }
+            table = try TOMLTable(parsing: String(decoding: data, as: UTF8.self))
+        }
+        var config = ServeConfiguration()
+        try config.apply(table)
+        try config.applyEnvironment(environment)
+        try config.model.validate()
+        return config
+    }
+
+    static let sections: Set<String> = ["kafka", "model", "weights", "snapshots", "http", "serve", "logging", "limits"]
+
+    /// Applies `STREAMREC_SECTION_KEY=value` (e.g. `STREAMREC_KAFKA_BOOTSTRAP_SERVERS`) and
+    /// `STREAMREC_KAFKA_PROP_SASL_PASSWORD=…` (→ librdkafka `sasl.password`: how secrets should arrive).
+    mutating func applyEnvironment(_ environment: [String: String]) throws {
+        var table = TOMLTable()
+        var text = ""
+        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("STREAMREC_") {
+            let rest = name.dropFirst("STREAMREC_".count).lowercased()
+            if rest.hasPrefix("kafka_prop_") {
+                let property = rest.dropFirst("kafka_prop_".count).replacingOccurrences(of: "_", with: ".")
+                kafka.properties[property] = raw
+                continue
+            }
+            guard let underscore = rest.firstIndex(of: "_") else { continue }
+            let section = String(rest[..<underscore]), key = String(rest[rest.index(after: underscore)...])
+            guard Self.sections.contains(section) else { continue }
+            // Typed if it parses as a TOML value (5, true, ["a"]), else taken as a string.
+            let value = (try? TOMLTable(parsing: "v = \(raw)"))?["v"] ?? .string(raw)
+            text += "[\(section)]\n\(key) = \(value.tomlLiteral)\n"
+        }
+        table = try TOMLTable(parsing: text)
+        try apply(table)
+    }
+
+    mutating func apply(_ t: TOMLTable) throws {
+        for path in t.values.keys {
+            guard let section = path.first, Self.sections.contains(section) else {
+                throw ConfigurationError("unknown config section '\(path.joined(separator: "."))'")
+            }
+        }
+        func string(_ v: TOMLTable.Value, _ key: String) throws -> String {
+            switch v {
+            case .string(let s): return s
+            case .integer(let i): return "\(i)"
+            case .float(let d): return "\(d)"
+            case .bool(let b): return "\(b)"
+            case .array: throw ConfigurationError("\(key) must be a string")
+            }
+        }
+        func int(_ v: TOMLTable.Value, _ key: String) throws -> Int64 {
+            if case .integer(let i) = v { return i }
+            if case .string(let s) = v, let i = Int64(s) { return i }
+            throw ConfigurationError("\(key) must be an integer")
+        }
+        func double(_ v: TOMLTable.Value, _ key: String) throws -> Double {
+            switch v {
+            case .integer(let i): return Double(i)
+            case .float(let d): return d
+            case .string(let s): if let d = Double(s) { return d }
+            default: break
+            }
+            throw ConfigurationError("\(key) must be a number")
+        }
+        func bool(_ v: TOMLTable.Value, _ key: String) throws -> Bool {
+            if case .bool(let b) = v { return b }
+            if case .string(let s) = v, let b = Bool(s) { return b }
+            throw ConfigurationError("\(key) must be true or false")
+        }
+        func strings(_ v: TOMLTable.Value, _ key: String) throws -> [String] {
+            if case .array(let items) = v { return try items.map { try string($0, key) } }
+            return try string(v, key).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        func properties(_ prefix: [String]) throws -> [String: String] {
+            try t.table(prefix).mapValues { try string($0, prefix.joined(separator: ".")) }
+        }
+
+        var modelJSON: [String: Any] = [:]
+        for (path, v) in t.values {
+            let key = path.joined(separator: ".")
+            switch path {
+            case ["kafka", "bootstrap_servers"]: kafka.bootstrapServers = try string(v, key)
+            case ["kafka", "event_topics"]: kafka.eventTopics = try strings(v, key)
+            case ["kafka", "recommendations_topic"]: kafka.recommendationsTopic = try string(v, key)
+            case ["kafka", "dead_letter_topic"]: kafka.deadLetterTopic = try string(v, key)
+            case ["kafka", "group_id"]: kafka.groupID = try string(v, key)
+            case ["kafka", "instance_id"]:
+                let id = try string(v, key)
+                kafka.instanceID = id.isEmpty ? nil : id
+            case ["kafka", "create_topics"]: kafka.createTopics = try bool(v, key)
+            case ["kafka", "topic_partitions"]: kafka.topicPartitions = Int32(clamping: try int(v, key))
+            case _ where path.count == 3 && path[0] == "kafka" && path[1] == "properties":
+                kafka.properties[path[2]] = try string(v, key)
+            case _ where path.count == 3 && path[0] == "kafka" && path[1] == "consumer_properties":
+                kafka.consumerProperties[path[2]] = try string(v, key)
+            case _ where path.count == 3 && path[0] == "kafka" && path[1] == "producer_properties":
+                kafka.producerProperties[path[2]] = try string(v, key)
+            case _ where path.count == 2 && path[0] == "model":
+                modelJSON[Self.camelCase(path[1])] = try Self.jsonValue(v)
+            case ["weights", "default"]: weights.defaultWeight = Float(try double(v, key))
+            case _ where path.count == 2 && path[0] == "weights": weights.byType[path[1]] = Float(try double(v, key))
+            case ["snapshots", "directory"]: snapshots.directory = try string(v, key)
+            case ["snapshots", "every_events"]: snapshots.everyEvents = try int(v, key)
+            case ["snapshots", "every_seconds"]: snapshots.everySeconds = try double(v, key)
+            case ["snapshots", "retain"]: snapshots.retain = Int(try int(v, key))
+            case ["http", "enabled"]: http.enabled = try bool(v, key)
+            case ["http", "host"]: http.host = try string(v, key)
+            case ["http", "port"]: http.port = Int(try int(v, key))
+            case ["http", "readiness_max_lag"]: http.readinessMaxLag = try int(v, key)
+            case ["serve", "k"]: k = Int(try int(v, key))
+            case ["serve", "batch_size"]: batchSize = Int(try int(v, key))
+            case ["serve", "min_refresh_interval_ms"]: minRefreshIntervalMillis = try int(v, key)
+            case ["serve", "online_evaluation_every"]: onlineEvaluationEvery = Int(try int(v, key))
+            case ["serve", "exit_when_idle_ms"]: exitWhenIdleMillis = try int(v, key)
+            case ["limits", "max_message_bytes"]: limits.maxMessageBytes = Int(try int(v, key))
+            case ["limits", "max_id_bytes"]: limits.maxIdBytes = Int(try int(v, key))
+            case ["logging", "level"]: logLevel = try string(v, key)
+            default: throw ConfigurationError("unknown config key '\(key)'")
+            }
+        }
+        if !modelJSON.isEmpty {
+            let known = Set(((try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ModelConfig()))) as? [String: Any] ?? [:]).keys)
+            for key in modelJSON.keys where !known.contains(key) {
+                throw ConfigurationError("unknown model setting '\(key)'")
+            }
+            var merged = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(model))) as? [String: Any] ?? [:]
+            merged.merge(modelJSON) { _, new in new }
+            do {
+                model = try JSONDecoder().decode(ModelConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+            } catch {
+                throw ConfigurationError("invalid [model] settings: \(error)")
+            }
+        }
+        guard k >= 1 && k <= 1000 else { throw ConfigurationError("serve.k must be in 1...1000") }
+        guard batchSize >= 1 && batchSize <= 100_000 else { throw ConfigurationError("serve.batch_size must be in 1...100000") }
+        guard !kafka.eventTopics.isEmpty else { throw ConfigurationError("kafka.event_topics is empty") }
+    }
+
+    /// `learning_rate` → `learningRate`, matching ``ModelConfig``'s coding keys.
+    static func camelCase(_ snake: String) -> String {
+        let parts = snake.split(separator: "_")
+        return parts.enumerated().map { i, p in i == 0 ? String(p) : p.prefix(1).uppercased() + p.dropFirst() }.joined()
+    }
+
+    static func jsonValue(_ v: TOMLTable.Value) throws -> Any {
+        switch v {
+        case .string(let s): return s
+        case .integer(let i): return i
+        case .float(let d): return d
+        case .bool(let b): return b
+        case .array(let a): return try a.map(jsonValue)
+        }
+    }
+}
+
+extension TOMLTable.Value {
+    /// The value written back as TOML (strings escaped).
+    var tomlLiteral: String {
+        switch self {
+        case .string(let s):
+            return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .array(let a): return "[" + a.map(\.tomlLiteral).joined(separator: ", ") + "]"
+        default: return description
+        }
+    }
+}

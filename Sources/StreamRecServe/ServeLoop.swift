@@ -1,0 +1,437 @@
+import Foundation
+import Logging
+import StreamRecCore
+import StreamRecKafka
+
+/// The body of ``StreamingLearnerService``: one thread, one consumer, one producer.
+final class ServeLoop: @unchecked Sendable {
+    // @unchecked: confined to the learner thread, except the rebalance callbacks, which librdkafka
+    // invokes from inside `poll` on this same thread.
+    let service: StreamingLearnerService
+    let stop: StopFlag
+    var config: ServeConfiguration { service.configuration }
+    var logger: Logger { service.logger }
+    let store: SnapshotStore
+    let decoder: EventDecoder
+    let offsets = OffsetTracker([:])
+    var producer: KafkaProducer!
+    var consumer: KafkaConsumer!
+
+    // Per-user refresh coalescing, indexed by user slot (no per-event dictionaries).
+    var dirtyFlags: [Bool] = []
+    var dirtySlots: [Int32] = []
+    var lastEmitNanos: [UInt64] = []
+    var lastSource: [(topic: Int32, partition: Int32, offset: Int64)] = []
+    var topicIndex: [String: Int32] = [:]
+    var topicNames: [String] = []
+
+    // Scratch reused across batches.
+    var selector: TopKSelector
+    var ranked: [ScoredIndex] = []
+    var outgoing: [(key: [UInt8], value: [UInt8])] = []
+    var deadLetters: [DeadLetterRecord] = []
+
+    // Online test-then-train evaluation on a sample of live events.
+    var onlineHits: [Bool] = []
+    var onlineHead = 0
+    let onlineWindow = 1000
+
+    // Snapshot schedule.
+    var eventsSinceSnapshot: Int64 = 0
+    var lastSnapshotNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
+    var snapshotLoaded = false
+
+    init(service: StreamingLearnerService, stop: StopFlag) throws {
+        self.service = service
+        self.stop = stop
+        store = try SnapshotStore(directory: service.configuration.snapshots.directory,
+                                  retain: service.configuration.snapshots.retain)
+        decoder = EventDecoder(limits: service.configuration.limits)
+        selector = TopKSelector(k: service.configuration.k)
+    }
+
+    func run() throws {
+        restoreSnapshot()
+        if let error = fatalStartError { throw error }
+        if config.kafka.createTopics { createTopics() }
+        producer = try KafkaProducer(configuration: config.producerKafkaConfiguration, logger: logger)
+        let handler = KafkaConsumer.RebalanceHandler(
+            onAssign: { [unowned self] partitions in self.assigned(partitions) },
+            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
+        consumer = try KafkaConsumer(
+            configuration: config.consumerKafkaConfiguration, rebalanceHandler: handler,
+            onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+        try consumer.subscribe(topics: config.kafka.eventTopics)
+        service.status.update { $0.started = true }
+        logger.info("serving", metadata: [
+            "topics": "\(config.kafka.eventTopics.joined(separator: ","))",
+            "recommendations": "\(config.kafka.recommendationsTopic)", "group": "\(config.kafka.groupID)",
+            "kafka": "\(config.consumerKafkaConfiguration)",
+        ])
+
+        var lastMessageNanos = DispatchTime.now().uptimeNanoseconds
+        var lastSampleNanos = lastMessageNanos
+        var eventsAtLastSample = service.status.current.eventsConsumed
+        var lastLagQueryNanos: UInt64 = 0
+        while !stop.isSet {
+            let batch = try consumer.poll(maxMessages: config.batchSize, timeout: .milliseconds(100))
+            let now = DispatchTime.now().uptimeNanoseconds
+            if !batch.isEmpty {
+                lastMessageNanos = now
+                process(batch)
+            }
+            flushRefreshes(now: now, force: false)
+            try send()
+            producer.poll()
+            if let fatal = producer.fatalError() { throw fatal }
+            if snapshotDue(now: now) { snapshot(reason: "interval") }
+            if now - lastLagQueryNanos > 5_000_000_000 {
+                lastLagQueryNanos = now
+                refreshLag()
+            }
+            if now - lastSampleNanos >= 1_000_000_000 {
+                let consumed = service.status.current.eventsConsumed
+                let rate = Double(consumed - eventsAtLastSample) / (Double(now - lastSampleNanos) / 1e9)
+                service.status.record(.init(t: Int64(Date().timeIntervalSince1970 * 1000), eventsPerSecond: rate,
+                                            lag: service.status.current.totalLag, onlineRecall: onlineRecall))
+                eventsAtLastSample = consumed
+                lastSampleNanos = now
+            }
+            if config.exitWhenIdleMillis > 0, now - lastMessageNanos > UInt64(config.exitWhenIdleMillis) * 1_000_000 {
+                logger.info("idle for \(config.exitWhenIdleMillis) ms: stopping")
+                break
+            }
+        }
+        shutdown()
+    }
+
+    // MARK: Start-up
+
+    func restoreSnapshot() {
+        do {
+            if let loaded = try store.loadNewestGood(expectedConfig: config.model) {
+                for bad in loaded.rejected {
+                    logger.error("snapshot rejected, falling back to an older one", metadata: ["path": "\(bad.path)", "reason": "\(bad.error)"])
+                }
+                service.learner.replace(with: loaded.snapshot.learner)
+                for o in loaded.snapshot.position.offsets { offsets.set(TopicPartition(o.topic, o.partition), o.offset) }
+                snapshotLoaded = true
+                logger.info("snapshot loaded", metadata: [
+                    "path": "\(loaded.path)", "events": "\(loaded.snapshot.learner.counters.events)",
+                    "offsets": "\(loaded.snapshot.position.offsets.map { "\($0.topic)[\($0.partition)]@\($0.offset)" }.joined(separator: ","))",
+                ])
+                service.status.update {
+                    $0.snapshotLoaded = true
+                    $0.loadedFrom = loaded.path
+                    $0.eventsLearned = loaded.snapshot.learner.counters.events
+                }
+            } else {
+                logger.info("no snapshot found: starting a fresh model", metadata: ["directory": "\(store.directory)"])
+                service.status.update { $0.snapshotLoaded = true; $0.loadedFrom = nil }
+            }
+        } catch {
+            // Only a config mismatch or "every snapshot is corrupt" gets here: refusing to start is
+            // safer than silently discarding a trained model.
+            logger.critical("cannot restore snapshot: \(error)")
+            service.status.update { $0.snapshotLoaded = false }
+            fatalStartError = error
+        }
+    }
+
+    var fatalStartError: (any Error)?
+
+    func createTopics() {
+        do {
+            let admin = try KafkaAdmin(configuration: config.adminKafkaConfiguration, logger: logger)
+            var topics = config.kafka.eventTopics.map { KafkaAdmin.NewTopic($0, partitions: config.kafka.topicPartitions) }
+            topics.append(.init(config.kafka.recommendationsTopic, partitions: config.kafka.topicPartitions,
+                                config: ["cleanup.policy": "compact"]))
+            topics.append(.init(config.kafka.deadLetterTopic, partitions: 1))
+            try admin.createTopics(topics)
+        } catch {
+            logger.warning("could not create topics (continuing; they may already exist): \(error)")
+        }
+    }
+
+    // MARK: Rebalance (runs inside poll, on this thread)
+
+    func assigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        var start: [TopicPartition: Int64] = [:]
+        for tp in partitions { if let next = offsets.get(tp) { start[tp] = next } }
+        logger.info("partitions assigned", metadata: [
+            "partitions": "\(partitions.map(\.description).joined(separator: ","))",
+            "from_snapshot": "\(start.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))",
+        ])
+        service.status.update { s in
+            for tp in partitions where !s.partitions.contains(where: { $0.topic == tp.topic && $0.partition == tp.partition }) {
+                s.partitions.append(.init(topic: tp.topic, partition: tp.partition, position: start[tp] ?? 0))
+            }
+        }
+        return start
+    }
+
+    func revoked(_ partitions: [TopicPartition], lost: Bool) {
+        logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
+        // Hand over cleanly: what we learned from these partitions becomes durable and committed, so
+        // the next owner starts where we stopped. Lost partitions already belong to someone else.
+        if !lost && eventsSinceSnapshot > 0 { snapshot(reason: "rebalance") }
+        service.status.update { s in
+            s.partitions.removeAll { p in partitions.contains { $0.topic == p.topic && $0.partition == p.partition } }
+        }
+    }
+
+    func consumerEvent(_ event: KafkaConsumer.Event) {
+        if case .error(let error) = event {
+            let down = error.code == .allBrokersDown || error.code == .transport
+            service.status.update { $0.brokerConnected = !down }
+            logger.warning("kafka: \(error)", metadata: ["retriable": "\(error.isRetriable)"])
+        }
+    }
+
+    // MARK: Events
+
+    func process(_ batch: [KafkaMessage]) {
+        let sample = config.onlineEvaluationEvery
+        let k = config.k
+        var learned = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        service.learner.update { learner in
+            for message in batch {
+                let tp = message.topicPartition
+                offsets.set(tp, message.offset + 1)
+                let event: Event
+                do {
+                    event = try decoder.decode(message.value)  // also enforces the message size cap
+                } catch {
+                    deadLetter(message, reason: "\(error)")
+                    continue
+                }
+                let weight = config.weights.effectiveWeight(event)
+                if sample > 0, learner.counters.events % Int64(sample) == 0 {
+                    scoreOnline(learner: learner, event: event, k: k)
+                }
+                do {
+                    let interaction = try learner.learn(user: event.user, item: event.item, timestamp: event.timestamp, weight: weight)
+                    markDirty(interaction.userSlot, topic: message.topic, partition: message.partition, offset: message.offset)
+                    learned += 1
+                } catch {
+                    // The step was rolled back; the event still moved the store. Worth a loud line.
+                    logger.error("non-finite SGD step rolled back", metadata: ["offset": "\(message.topic)[\(message.partition)]@\(message.offset)", "error": "\(error)"])
+                    markDirty(learner.users.index(of: event.user) ?? 0, topic: message.topic, partition: message.partition, offset: message.offset)
+                }
+            }
+            service.observer?.learnerSize(users: learner.users.count, items: learner.items.count,
+                                          userEvictions: learner.counters.userEvictions, itemEvictions: learner.counters.itemEvictions)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        eventsSinceSnapshot += Int64(batch.count)
+        var perPartition: [TopicPartition: Int] = [:]
+        for m in batch { perPartition[m.topicPartition, default: 0] += 1 }
+        for (tp, n) in perPartition { service.observer?.consumed(topic: tp.topic, partition: tp.partition, count: n) }
+        service.observer?.learned(count: learned, seconds: seconds)
+        let positions = offsets.all
+        service.status.update { s in
+            s.eventsConsumed += Int64(batch.count)
+            s.eventsLearned += Int64(learned)
+            s.brokerConnected = true
+            for i in s.partitions.indices {
+                if let p = positions[TopicPartition(s.partitions[i].topic, s.partitions[i].partition)] { s.partitions[i].position = p }
+            }
+        }
+    }
+
+    func scoreOnline(learner: OnlineLearner, event: Event, k: Int) {
+        let user = learner.users.index(of: event.user)
+        let item = learner.items.index(of: event.item)
+        if let u = user, let i = item, learner.store.hasSeen(user: u, item: i) { return }  // re-consumption: not scored
+        learner.recommend(userSlot: user, k: k, selector: &selector, into: &ranked)
+        let hit = item.map { target in ranked.contains { $0.index == target } } ?? false
+        if onlineHits.count < onlineWindow { onlineHits.append(hit) } else {
+            onlineHits[onlineHead] = hit
+            onlineHead = (onlineHead + 1) % onlineWindow
+        }
+        service.observer?.onlineScored(hit: hit)
+    }
+
+    var onlineRecall: Double? {
+        onlineHits.isEmpty ? nil : Double(onlineHits.lazy.filter { $0 }.count) / Double(onlineHits.count)
+    }
+
+    func deadLetter(_ message: KafkaMessage, reason: String) {
+        deadLetters.append(DeadLetterRecord(
+            reason: reason, sourceTopic: message.topic, sourcePartition: message.partition, sourceOffset: message.offset,
+            timestamp: message.timestamp ?? Int64(Date().timeIntervalSince1970 * 1000), payload: message.value))
+        logger.warning("dead-lettered message", metadata: [
+            "source": "\(message.topic)[\(message.partition)]@\(message.offset)", "bytes": "\(message.value.count)", "reason": "\(reason)",
+        ])
+        service.observer?.deadLettered(topic: message.topic, reason: reason)
+        service.status.update { $0.deadLettered += 1 }
+    }
+
+    func markDirty(_ slot: Int32, topic: String, partition: Int32, offset: Int64) {
+        let s = Int(slot)
+        if s >= dirtyFlags.count {
+            let add = s + 1 - dirtyFlags.count
+            dirtyFlags.append(contentsOf: repeatElement(false, count: add))
+            lastEmitNanos.append(contentsOf: repeatElement(0, count: add))
+            lastSource.append(contentsOf: repeatElement((topic: Int32(0), partition: Int32(0), offset: Int64(0)), count: add))
+        }
+        let t: Int32
+        if let known = topicIndex[topic] { t = known } else {
+            t = Int32(topicNames.count)
+            topicIndex[topic] = t
+            topicNames.append(topic)
+        }
+        lastSource[s] = (t, partition, offset)
+        if !dirtyFlags[s] {
+            dirtyFlags[s] = true
+            dirtySlots.append(slot)
+        }
+    }
+
+    /// Ranks and queues lists for dirty users whose refresh interval has passed.
+    func flushRefreshes(now: UInt64, force: Bool) {
+        guard !dirtySlots.isEmpty else { return }
+        let interval = UInt64(max(0, config.minRefreshIntervalMillis)) * 1_000_000
+        let k = config.k
+        let started = DispatchTime.now().uptimeNanoseconds
+        let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
+        var kept: [Int32] = []
+        service.learner.read { learner in
+            let version = learner.modelVersion
+            for slot in dirtySlots {
+                let s = Int(slot)
+                if !force && interval > 0 && now &- lastEmitNanos[s] < interval {
+                    kept.append(slot)  // coalesced: emitted later with the then-latest state
+                    continue
+                }
+                dirtyFlags[s] = false
+                lastEmitNanos[s] = now
+                guard let user = learner.users.id(at: slot) else { continue }
+                learner.recommend(userSlot: slot, k: k, selector: &selector, into: &ranked)
+                let source = lastSource[s]
+                let list = RecommendationList(
+                    user: user,
+                    items: ranked.compactMap { r in learner.items.id(at: r.index).map { ScoredItem(item: $0, score: r.score) } },
+                    modelVersion: version, timestamp: wallClock,
+                    sourceOffset: SourceOffset(topic: topicNames[Int(source.topic)], partition: source.partition, offset: source.offset))
+                outgoing.append((Array(user.utf8), list.jsonBytes()))
+            }
+        }
+        dirtySlots = kept
+        if !outgoing.isEmpty {
+            service.observer?.produced(count: outgoing.count, rankSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        }
+    }
+
+    /// Enqueues produced lists and dead letters. A full queue (broker down) blocks here with retries:
+    /// backpressure instead of unbounded memory.
+    func send() throws {
+        var produced = 0
+        for (key, value) in outgoing {
+            try sendRetrying(topic: config.kafka.recommendationsTopic, key: key, value: value)
+            produced += 1
+        }
+        outgoing.removeAll(keepingCapacity: true)
+        for record in deadLetters {
+            try sendRetrying(topic: config.kafka.deadLetterTopic, key: nil, value: record.jsonBytes())
+        }
+        deadLetters.removeAll(keepingCapacity: true)
+        if produced > 0 { service.status.update { $0.recommendationsProduced += Int64(produced) } }
+    }
+
+    func sendRetrying(topic: String, key: [UInt8]?, value: [UInt8]) throws {
+        var backoff = 0.1
+        while true {
+            do {
+                try producer.send(topic: topic, key: key, value: value)
+                return
+            } catch let error as KafkaError where error.isRetriable && !error.isFatal {
+                if stop.isSet && backoff > 5 { throw error }
+                logger.warning("produce failed, retrying", metadata: ["topic": "\(topic)", "error": "\(error)", "backoff_s": "\(backoff)"])
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, 5)
+            }
+        }
+    }
+
+    // MARK: Snapshots
+
+    func snapshotDue(now: UInt64) -> Bool {
+        guard eventsSinceSnapshot > 0 else { return false }
+        if config.snapshots.everyEvents > 0 && eventsSinceSnapshot >= config.snapshots.everyEvents { return true }
+        return config.snapshots.everySeconds > 0 && Double(now - lastSnapshotNanos) / 1e9 >= config.snapshots.everySeconds
+    }
+
+    /// Writes a durable snapshot, then commits its offsets. Recommendations and dead letters queued so
+    /// far are flushed first, so no output derived from events before the snapshot can be lost.
+    @discardableResult
+    func snapshot(reason: String) -> Bool {
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            try send()
+            try producer.flush(timeout: .seconds(30))
+        } catch {
+            logger.warning("snapshot postponed: producer flush failed", metadata: ["error": "\(error)"])
+            return false
+        }
+        let position = offsets.position
+        let snap = service.learner.read { LearnerSnapshot(learner: $0, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000)) }
+        do {
+            let path = try store.write(snap)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
+                                                  events: snap.learner.counters.events)
+            service.status.update { $0.lastSnapshot = state }
+            service.observer?.snapshotWritten(state)
+            eventsSinceSnapshot = 0
+            lastSnapshotNanos = DispatchTime.now().uptimeNanoseconds
+            let commit = Dictionary(uniqueKeysWithValues: position.offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) })
+            do {
+                try consumer.commit(commit)
+            } catch {
+                // Harmless: restarts seek to the snapshot's offsets; the group offset only matters to others.
+                logger.warning("offset commit failed (snapshot is durable)", metadata: ["error": "\(error)"])
+            }
+            logger.info("snapshot written", metadata: [
+                "reason": "\(reason)", "path": "\(path)", "bytes": "\(bytes)", "seconds": "\(String(format: "%.3f", seconds))",
+                "events": "\(snap.learner.counters.events)",
+            ])
+            return true
+        } catch {
+            logger.error("snapshot failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    func refreshLag() {
+        let partitions = service.status.current.partitions
+        var updated: [ServeStatus.PartitionState] = []
+        for var p in partitions {
+            if let high = try? consumer.watermarkOffsets(topic: p.topic, partition: p.partition, timeout: .seconds(1)).high {
+                p.highWatermark = high
+                if let lag = p.lag { service.observer?.lag(topic: p.topic, partition: p.partition, lag: lag) }
+            }
+            updated.append(p)
+        }
+        service.status.update { s in
+            for p in updated {
+                if let i = s.partitions.firstIndex(where: { $0.topic == p.topic && $0.partition == p.partition }) {
+                    s.partitions[i].highWatermark = p.highWatermark
+                }
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    func shutdown() {
+        logger.info("stopping: final snapshot, commit, leave group")
+        flushRefreshes(now: DispatchTime.now().uptimeNanoseconds, force: true)
+        if eventsSinceSnapshot > 0 || !snapshotLoaded { snapshot(reason: "shutdown") }
+        do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
+        do { try producer.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StreamRecCore
+import StreamRecKafka
+import Synchronization
+
+/// `streamrec serve`: consumes interaction events from Kafka, feeds the online learner, produces each
+/// touched user's fresh top-K to the recommendations topic (keyed by user, so a compacted topic keeps
+/// the latest list per user), dead-letters bad input, and snapshots model + offsets.
+///
+/// Exactly-once learning across restarts: the snapshot holds the model and the next offset per
+/// partition; offsets are committed to the group only after the snapshot is durable, and on start
+/// (or on assignment) each partition is sought to the snapshot's offset, not the group's. A learner
+/// killed at any point resumes from its newest good snapshot and re-applies exactly the events after
+/// it, so the model is bit-identical to an uninterrupted run (per-partition order is Kafka's; with
+/// several partitions the interleaving of partitions is not reproducible, so exact reproducibility
+/// needs one partition per learner instance).
+///
+/// The loop runs on its own thread: it is CPU-bound and calls librdkafka's blocking poll, neither of
+/// which belongs on Swift's cooperative pool.
+public final class StreamingLearnerService: Service, Sendable {
+    public let configuration: ServeConfiguration
+    public let learner: LiveLearner
+    public let status: ServeStatus
+    let observer: (any ServeObserver)?
+    let logger: Logger
+
+    public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
+                observer: (any ServeObserver)? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
+        self.configuration = configuration
+        self.learner = try learner ?? LiveLearner(OnlineLearner(config: configuration.model))
+        self.status = status
+        self.observer = observer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [self] in
+                        do {
+                            try ServeLoop(service: self, stop: stop).run()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                    thread.name = "streamrec-learner"
+                    thread.start()
+                }
+            } onGracefulShutdown: {
+                stop.set()
+            }
+        } onCancel: {
+            stop.set()
+        }
+    }
+}
+
+/// Hooks for metrics; every call happens on the learner thread.
+public protocol ServeObserver: Sendable {
+    func consumed(topic: String, partition: Int32, count: Int)
+    func learned(count: Int, seconds: Double)
+    func deadLettered(topic: String, reason: String)
+    func produced(count: Int, rankSeconds: Double)
+    func snapshotWritten(_ state: ServeStatus.SnapshotState)
+    func onlineScored(hit: Bool)
+    func learnerSize(users: Int, items: Int, userEvictions: Int64, itemEvictions: Int64)
+    func lag(topic: String, partition: Int32, lag: Int64)
+}
+
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Next offset to apply per partition: written by the loop, read by rebalance callbacks (which run
+/// inside `poll` on the same thread, but are `@Sendable` closures, hence the lock).
+final class OffsetTracker: Sendable {
+    private let state: Mutex<[TopicPartition: Int64]>
+    init(_ initial: [TopicPartition: Int64]) { state = Mutex(initial) }
+    func set(_ tp: TopicPartition, _ next: Int64) { state.withLock { $0[tp] = next } }
+    func get(_ tp: TopicPartition) -> Int64? { state.withLock { $0[tp] } }
+    var all: [TopicPartition: Int64] { state.withLock { $0 } }
+    var position: SourcePosition {
+        SourcePosition(offsets: all.map { .init(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+    }
+}
