@@ -66,11 +66,15 @@ let package = Package(
             dependencies: ["StreamRecCore", "StreamRecKafka"],
             path: "bench/StreamRecBench"
         ),
-        .testTarget(name: "StreamRecCoreTests", dependencies: ["StreamRecCore"], resources: [.copy("Fixtures")]),
+        // Shared by test targets: a JSON Schema validator for the wire formats, broker helpers.
+        .target(name: "StreamRecTestSupport", path: "Tests/StreamRecTestSupport"),
+        .testTarget(
+            name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
         .testTarget(
             name: "StreamRecServeTests",
-            dependencies: ["StreamRecServe", "StreamRecCore", "StreamRecKafka"]
+            dependencies: ["StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import StreamRecTestSupport
 @testable import StreamRecCore
 
 @Suite("JSON Schemas")

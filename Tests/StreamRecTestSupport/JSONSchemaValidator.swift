@@ -2,16 +2,16 @@ import Foundation
 
 /// A JSON value with JSON Schema's type distinctions (booleans apart from numbers, integers as numbers
 /// with a zero fractional part), built from `JSONSerialization` output.
-enum JSONValue: Equatable {
+public enum JSONValue: Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
-    init(parsing bytes: some Sequence<UInt8>) throws {
+    public init(parsing bytes: some Sequence<UInt8>) throws {
         self = try JSONValue(any: JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed))
     }
 
-    init(parsing text: String) throws { try self.init(parsing: Array(text.utf8)) }
+    public init(parsing text: String) throws { try self.init(parsing: Array(text.utf8)) }
 
-    init(any: Any) throws {
+    public init(any: Any) throws {
         switch any {
         case is NSNull: self = .null
         case let string as String: self = .string(string)
@@ -39,32 +39,32 @@ enum JSONValue: Equatable {
 /// additionalProperties, items, minLength, maxLength, minimum, maximum, enum, const, $ref to $defs,
 /// oneOf, anyOf, minItems, maxItems. Annotations are ignored; any other keyword is an error, so a schema
 /// can never silently rely on a check this validator doesn't make.
-struct JSONSchemaValidator {
-    struct SchemaError: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
+public struct JSONSchemaValidator {
+    public struct SchemaError: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
     }
 
-    let root: JSONValue
+    public let root: JSONValue
 
     static let annotations: Set<String> = [
         "$schema", "$id", "$comment", "title", "description", "examples", "default", "contentEncoding", "$defs",
     ]
 
-    init(schema: JSONValue) { root = schema }
+    public init(schema: JSONValue) { root = schema }
 
-    init(contentsOf url: URL) throws {
+    public init(contentsOf url: URL) throws {
         root = try JSONValue(parsing: Data(contentsOf: url))
     }
 
     /// Violations of `instance` against the schema, as `path: message`; empty when valid.
-    func errors(_ instance: JSONValue) throws -> [String] {
+    public func errors(_ instance: JSONValue) throws -> [String] {
         var errors: [String] = []
         try validate(instance, against: root, path: "$", into: &errors)
         return errors
     }
 
-    func isValid(_ instance: JSONValue) throws -> Bool { try errors(instance).isEmpty }
+    public func isValid(_ instance: JSONValue) throws -> Bool { try errors(instance).isEmpty }
 
     private func resolve(_ reference: String) throws -> JSONValue {
         let prefix = "#/$defs/"
