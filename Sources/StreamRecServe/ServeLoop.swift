@@ -429,7 +429,7 @@ final class ServeLoop: @unchecked Sendable {
     func shutdown() {
         logger.info("stopping: final snapshot, commit, leave group")
         flushRefreshes(now: DispatchTime.now().uptimeNanoseconds, force: true)
-        if eventsSinceSnapshot > 0 || !snapshotLoaded { snapshot(reason: "shutdown") }
+        if eventsSinceSnapshot > 0 { snapshot(reason: "shutdown") }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
         do { try producer.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
         logger.info("stopped")
