@@ -78,7 +78,7 @@ public struct ModelConfig: Codable, Sendable, Hashable {
     public var coldStartPopularityWeight: Float = 1
     /// Known items whose factors (weighted by TF-IDF cosine) initialize a new item found in the item
     /// catalog, instead of random factors. Only used when a catalog is attached.
-    public var coldStartNeighbors: Int = 10
+    public var coldStartNeighbors: Int = 3
 
     // MARK: Forgetting and drift (all in event time, milliseconds)
 
