@@ -130,8 +130,11 @@ public struct OnlineLearner: Sendable, Equatable {
             }
             if catalog != nil && config.coldStartNeighbors > 0 { initializeFromCatalog(slot: i.index, id: item) }
         }
-        let userLastSeen: Int64? = store.eventCounts[Int(u.index)] > 0 ? store.lastSeen[Int(u.index)] : nil
-        model.touch(user: u.index, lastSeen: userLastSeen, item: i.index)
+        // Last-seen clocks only matter to factor decay and item TTL: plain MF skips the bookkeeping.
+        if config.factorDecayHalfLife > 0 || config.itemTTL > 0 {
+            let userLastSeen: Int64? = store.eventCounts[Int(u.index)] > 0 ? store.lastSeen[Int(u.index)] : nil
+            model.touch(user: u.index, lastSeen: userLastSeen, item: i.index)
+        }
         let isNewForUser = store.record(user: u.index, item: i.index, timestamp: timestamp)
         let result = Interaction(userSlot: u.index, itemSlot: i.index, isNewUser: u.isNew, isNewItem: i.isNew,
                                  isRepeat: !isNewForUser)
@@ -142,14 +145,18 @@ public struct OnlineLearner: Sendable, Equatable {
         model.observe(item: i.index, weight: weight)
         guard config.ranker == .mf else { return result }
         let userSlot = u.index
-        if config.sequenceContext > 0 {
-            // Context = the items before this one (the store already holds this event).
-            store.recentItems(of: userSlot, into: &contextScratch, limit: config.sequenceContext, skip: 1)
-        }
         do {
             // Negatives must be live items the user hasn't consumed.
-            try model.learn(user: userSlot, item: i.index, weight: weight, context: contextScratch) { [store, items] j in
-                store.hasSeen(user: userSlot, item: j) || !items.isLive(j)
+            if config.sequenceContext > 0 {
+                // Context = the items before this one (the store already holds this event).
+                store.recentItems(of: userSlot, into: &contextScratch, limit: config.sequenceContext, skip: 1)
+                try model.learn(user: userSlot, item: i.index, weight: weight, context: contextScratch) { [store, items] j in
+                    store.hasSeen(user: userSlot, item: j) || !items.isLive(j)
+                }
+            } else {
+                try model.learn(user: userSlot, item: i.index, weight: weight) { [store, items] j in
+                    store.hasSeen(user: userSlot, item: j) || !items.isLive(j)
+                }
             }
             counters.sgdSteps += 1
         } catch {

@@ -140,11 +140,13 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         let w = config.popularityHalfLife > 0 ? weight * popularityGain() : weight
         itemPopularity[Int(i)] += w
         totalPopularity += Double(w)
-        windowCounts[Int(i)] &+= 1
+        // Window counts feed cold-start ranking only; plain MF skips the extra random access.
+        let counting = config.coldStartUserEvents > 0
+        if counting { windowCounts[Int(i)] &+= 1 }
         if recentPositives.count < config.popularityWindow {
             recentPositives.append(i)
         } else {
-            windowCounts[Int(recentPositives[recentHead])] &-= 1
+            if counting { windowCounts[Int(recentPositives[recentHead])] &-= 1 }
             recentPositives[recentHead] = i
             recentHead = (recentHead + 1) % config.popularityWindow
         }
@@ -377,7 +379,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             m.itemLastSeen = [Int64](repeating: 0, count: items)
         }
         m.windowCounts = [UInt32](repeating: 0, count: items)
-        for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
+        if config.coldStartUserEvents > 0 {
+            for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
+        }
         guard m.itemLastSeen.count == items, m.itemBias.count == items, m.itemPopularity.count == items,
               m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
               m.recentHead <= max(m.recentPositives.count, 0)
