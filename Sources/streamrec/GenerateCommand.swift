@@ -29,6 +29,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Probability an event follows its planted successor item (sequential structure).")
     var sequentialProbability: Double = SyntheticLogConfig().sequentialProbability
     @Option var seed: UInt64 = SyntheticLogConfig().seed
+    @Option(help: "Also write a JSONL item catalog (category, brand, text tied to the planted topics) here.")
+    var catalog: String?
 
     func run() throws {
         var c = SyntheticLogConfig()
@@ -43,7 +45,12 @@ struct GenerateCommand: ParsableCommand {
         c.seed = seed
         let dir = URL(fileURLWithPath: out).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let n = try SyntheticLogGenerator(config: c).write(to: out)
+        let generator = try SyntheticLogGenerator(config: c)
+        let n = try generator.write(to: out)
         stderr("wrote \(n) events (\(users) users, \(items) items, \(topics) topics) to \(out)")
+        if let catalog {
+            try generator.writeCatalog(to: catalog)
+            stderr("wrote item catalog (\(items) items) to \(catalog)")
+        }
     }
 }

@@ -86,11 +86,7 @@ struct ReplayCommand: ParsableCommand {
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
         }
-        var events = try loadEvents()
-        if !Event.isSortedByTime(events) {
-            stderr("log is not time-ordered: sorting \(events.count) events by timestamp (stable)")
-            events = Event.sortedByTime(events)
-        }
+        let events = try loadEvents()  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()
@@ -101,6 +97,7 @@ struct ReplayCommand: ParsableCommand {
         options.stopAfter = stopAfter
         options.measureDiversity = !noDiversity
 
+        let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
         for ranker in rankers {
             let config = model.config(ranker: ranker)
@@ -113,6 +110,7 @@ struct ReplayCommand: ParsableCommand {
             } else {
                 session = try ReplaySession(config: config, options: options)
             }
+            session.attach(catalog: catalog)
             let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
             let report = try session.run(events: events, snapshots: store) { done, total in bar.update(done, total) }
             bar.finish()
@@ -148,18 +146,7 @@ extension ReplayCommand {
             for e in result.firstErrors { stderr("  skipped \(e)") }
             return result.events
         }
-        let path = log ?? ""
-        let loaded: (events: [Event], stats: LogReadStats)
-        do {
-            loaded = try LogReader.readAll(path: path, format: format)
-        } catch {
-            throw CLIError("cannot read \(path): \(error)")
-        }
-        let stats = loaded.stats
-        stderr("read \(stats.events) events from \(path) (\(stats.lines) lines, \(stats.malformed) malformed)")
-        for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
-        if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
-        return loaded.events
+        return try readTimeOrderedLog(log ?? "", format: format)
     }
 }
 
@@ -173,4 +160,25 @@ func writeJSON(_ value: some Encodable, to path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+}
+
+/// Reads a whole log for replay or tuning, reporting malformed lines, and stably sorts it by time if needed.
+func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
+    let loaded: (events: [Event], stats: LogReadStats)
+    do {
+        loaded = try LogReader.readAll(path: log, format: format)
+    } catch {
+        throw CLIError("cannot read \(log): \(error)")
+    }
+    let stats = loaded.stats
+    stderr("read \(stats.events) events from \(log) (\(stats.lines) lines, \(stats.malformed) malformed)")
+    for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
+    if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
+    var events = loaded.events
+    if !Event.isSortedByTime(events) {
+        stderr("log is not time-ordered: sorting \(events.count) events by timestamp (stable)")
+        events = Event.sortedByTime(events)
+    }
+    guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
+    return events
 }

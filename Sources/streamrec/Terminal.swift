@@ -52,6 +52,11 @@ enum ReportTable {
             [r.ranker, "\(r.consumedEvents)", "\(r.scoredEvents)", f(r.recall), f(r.ndcg), f(r.mrr), f(r.coverage),
              String(format: "%.2f", r.novelty), r.diversity.map(f) ?? "n/a", String(format: "%.0f", r.eventsPerSecond)]
         }
+        return markdown(header: header, rows: rows)
+    }
+
+    /// A right-aligned markdown table (first column left-aligned).
+    static func markdown(header: [String], rows: [[String]]) -> String {
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
             "| " + cells.enumerated().map { c, s in

@@ -35,24 +35,66 @@ struct SnapshotTests {
         let back = try SnapshotCodec.decode(bytes)
         #expect(back == snap)
         #expect(SnapshotCodec.encode(back) == bytes)
+        var beyond = try OnlineLearner(config: Self.beyondConfig())
+        for t in 0..<600 { try beyond.learn(user: "u\(t % 17)", item: "i\(t % 23)", timestamp: Int64(t), weight: 1) }
+        let beyondSnap = LearnerSnapshot(learner: beyond, position: pos, createdAt: 1)
+        let beyondBytes = SnapshotCodec.encode(beyondSnap)
+        #expect(try SnapshotCodec.decode(beyondBytes) == beyondSnap)
         #expect(back.position.offset(topic: "ev", partition: 0) == 7)
     }
 
-    @Test("resuming from a snapshot continues bit-identically")
-    func resumeIdentical() throws {
+    /// Every beyond-MF feature on, so their state (context vectors, clocks, decayed popularity, TTL-freed
+    /// slots, catalog-initialized items) goes through the snapshot.
+    static func beyondConfig() -> ModelConfig {
         var c = ModelConfig()
         c.factors = 6
+        c.sequenceContext = 3
+        c.popularityHalfLife = 300
+        c.factorDecayHalfLife = 200
+        c.userTTL = 80
+        c.itemTTL = 200
+        c.explorationEpsilon = 0.2
+        c.uncertaintyBonus = 0.5
+        c.diversityLambda = 0.7
+        c.diversityCandidates = 20
+        c.coldStartUserEvents = 3
+        c.coldStartNeighbors = 2
+        c.negativeSampling = .popularity
+        c.popularityWindow = 200
+        return c
+    }
+
+    @Test("resuming from a snapshot continues bit-identically", arguments: [false, true])
+    func resumeIdentical(beyond: Bool) throws {
+        var c = ModelConfig()
+        c.factors = 6
+        if beyond { c = Self.beyondConfig() }
+        let catalog = beyond
+            ? ItemCatalog(entries: (0..<70).map { ("i\($0)", ["g\($0 % 5)", "w\($0 % 7)"]) }) : nil
         var events: [(String, String)] = []
         var rng = RandomSource(seed: 4)
         for _ in 0..<2000 { events.append(("u\(rng.nextInt(below: 30))", "i\(rng.nextInt(below: 70))")) }
         var full = try OnlineLearner(config: c)
+        full.attach(catalog: catalog)
         for (t, e) in events.enumerated() { try full.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
         var first = try OnlineLearner(config: c)
+        first.attach(catalog: catalog)
         for (t, e) in events.prefix(777).enumerated() { try first.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
         let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: .init(eventsConsumed: 777), createdAt: 0))
         var resumed = try SnapshotCodec.decode(bytes, expectedConfig: c).learner
+        resumed.attach(catalog: catalog)
+        #expect(resumed == first)
         for (t, e) in events.enumerated().dropFirst(777) { try resumed.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
         #expect(resumed == full)
+        if beyond {
+            // The features really ran: state the plain model doesn't have is populated.
+            #expect(full.model.contextFactors.rows == full.model.itemCount)
+            #expect(full.model.contextFactors.unpaddedValues().contains { $0 != 0 })
+            #expect(full.counters.userExpirations > 0 && full.counters.itemExpirations > 0)
+            #expect(full.counters.catalogInitializedItems > 0)
+            // Ranking (with exploration) is a pure function of the state: identical lists.
+            for u in ["u1", "u7", "u20", "nobody"] { #expect(resumed.recommend(user: u, k: 10).map(\.item) == full.recommend(user: u, k: 10).map(\.item)) }
+        }
     }
 
     @Test("truncated and corrupted snapshots are rejected with clear errors")

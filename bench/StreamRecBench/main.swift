@@ -1,6 +1,6 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
-//   swift run -c release streamrec-bench [--quick] [--repeat N]
+//   swift run -c release streamrec-bench [--quick] [--repeat N] [--features]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
 import Foundation
@@ -102,6 +102,41 @@ do {
     }
     rows.append(Row(name: "learn + top-10 refresh events/s (2,000 items)", value: String(format: "%.0f", median(rates)),
                     goal: "≥ 100,000"))
+}
+
+// 2b. The same loop with each beyond-MF feature switched on alone (cost of the feature; `--features`).
+if args.contains("--features") {
+    let events = 500_000 / scale, users = 20_000, items = 2000
+    let s = stream(events: events, users: users, items: items, seed: 2)
+    let userIDs = (0..<users).map { "u\($0)" }, itemIDs = (0..<items).map { "i\($0)" }
+    let features: [(String, (inout ModelConfig) -> Void)] = [
+        ("ε-greedy 0.1", { $0.explorationEpsilon = 0.1 }),
+        ("uncertainty bonus 0.5", { $0.uncertaintyBonus = 0.5 }),
+        ("MMR λ 0.7, M 50", { $0.diversityLambda = 0.7 }),
+        ("sequence context 3", { $0.sequenceContext = 3 }),
+        ("cold-start users < 10", { $0.coldStartUserEvents = 10 }),
+        ("popularity half-life 1h", { $0.popularityHalfLife = 3_600_000 }),
+        ("factor half-life 12h", { $0.factorDecayHalfLife = 43_200_000 }),
+        ("user + item TTL 6h", { $0.userTTL = 21_600_000; $0.itemTTL = 21_600_000 }),
+    ]
+    for (name, configure) in features {
+        var rates: [Double] = []
+        for _ in 0..<repeats {
+            var c = baseConfig(items: items)
+            configure(&c)
+            var l = try! OnlineLearner(config: c)
+            var selector = TopKSelector(k: 10)
+            var out = [ScoredIndex]()
+            let t = now()
+            for (n, (u, i)) in s.enumerated() {
+                // 1 s of event time per event, so time-based features see hours of activity.
+                let r = try? l.learn(user: userIDs[Int(u)], item: itemIDs[Int(i)], timestamp: Int64(n) * 1000, weight: 1)
+                l.recommend(userSlot: r?.userSlot, k: 10, selector: &selector, into: &out)
+            }
+            rates.append(Double(events) / (Double(now() - t) / 1e9))
+        }
+        rows.append(Row(name: "learn + top-10 events/s, \(name)", value: String(format: "%.0f", median(rates)), goal: "report"))
+    }
 }
 
 // 3. Top-10 latency over 100,000 items × k=32.

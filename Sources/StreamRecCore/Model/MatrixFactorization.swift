@@ -7,7 +7,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public let config: ModelConfig
     public internal(set) var userFactors: FactorMatrix
     public internal(set) var itemFactors: FactorMatrix
-    public private(set) var itemBias: [Float] = []
+    public internal(set) var itemBias: [Float] = []
     /// Ranking mirror of item factors + biases (derived; see ``BlockedItemMatrix``).
     public private(set) var rankingItems: BlockedItemMatrix
     /// Interaction weight per item (for popularity ranking and novelty).
@@ -20,8 +20,21 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public internal(set) var rng: RandomSource
     /// Number of SGD steps applied (one per positive event).
     public internal(set) var updates: Int64 = 0
-    /// Scratch rows used to roll back an update that produced non-finite values.
-    private var scratch: [Float]
+    /// Context vectors for sequence-aware scoring, one row per item slot; empty (0 rows) when
+    /// `config.sequenceContext == 0` so plain MF pays no memory for them.
+    public internal(set) var contextFactors: FactorMatrix
+    /// Occurrences of each item in `recentPositives`: popularity over the recent window (cold start).
+    /// Derived from the ring, so it is rebuilt on decode rather than serialized.
+    public internal(set) var windowCounts: [UInt32] = []
+    /// Latest event time seen (ms, monotone); `Int64.min` before the first event.
+    public internal(set) var clock: Int64 = .min
+    /// Event time at which stored popularity is in true units; with a popularity half-life, stored values
+    /// are inflated by `2^((t − epoch)/halfLife)` when added, so decay needs no O(items) pass per event.
+    public internal(set) var popularityEpoch: Int64 = .min
+    /// Event time of each item's latest interaction (factor decay, TTL).
+    public internal(set) var itemLastSeen: [Int64] = []
+    /// Scratch rows: rollback copies, the difference vector, the context query and context rows.
+    var scratch: [Float]
 
     public init(config: ModelConfig) {
         self.config = config
@@ -29,7 +42,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemFactors = FactorMatrix(dimension: config.factors)
         rankingItems = BlockedItemMatrix(dimension: config.factors)
         rng = RandomSource(seed: config.seed)
-        scratch = [Float](repeating: 0, count: 3 * userFactors.stride)
+        contextFactors = FactorMatrix(dimension: config.factors)
+        scratch = [Float](repeating: 0, count: (5 + config.sequenceContext) * userFactors.stride)
     }
 
     public var itemCount: Int { itemFactors.rows }
@@ -51,6 +65,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             Self.randomize(&itemFactors, row: r, rng: &rng, scale: config.initScale)
             itemBias.append(0)
             itemPopularity.append(0)
+            windowCounts.append(0)
+            itemLastSeen.append(clock == .min ? 0 : clock)
+            if config.sequenceContext > 0 { contextFactors.appendRow() }
             rankingItems.appendItem()
             syncRankingRow(Int32(r))
         }
@@ -65,6 +82,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemBias[Int(i)] = 0
         totalPopularity -= Double(itemPopularity[Int(i)])
         itemPopularity[Int(i)] = 0
+        itemLastSeen[Int(i)] = clock == .min ? 0 : clock
+        if config.sequenceContext > 0 { contextFactors.setRow(Int(i), [Float](repeating: 0, count: config.factors)) }
         syncRankingRow(i)
     }
 
@@ -115,12 +134,19 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     // MARK: Learning
 
     /// Records a positive interaction for popularity statistics (all rankers use these).
+    /// With ``ModelConfig/popularityHalfLife`` the weight is inflated by the current decay gain (see
+    /// ``popularityEpoch``); ratios between items and to ``totalPopularity`` stay exact.
     public mutating func observe(item i: Int32, weight: Float) {
-        itemPopularity[Int(i)] += weight
-        totalPopularity += Double(weight)
+        let w = config.popularityHalfLife > 0 ? weight * popularityGain() : weight
+        itemPopularity[Int(i)] += w
+        totalPopularity += Double(w)
+        // Window counts feed cold-start ranking only; plain MF skips the extra random access.
+        let counting = config.coldStartUserEvents > 0
+        if counting { windowCounts[Int(i)] &+= 1 }
         if recentPositives.count < config.popularityWindow {
             recentPositives.append(i)
         } else {
+            if counting { windowCounts[Int(recentPositives[recentHead])] &-= 1 }
             recentPositives[recentHead] = i
             recentHead = (recentHead + 1) % config.popularityWindow
         }
@@ -151,11 +177,19 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     /// One SGD step for the positive (u, i) with `config.negatives` sampled negatives, scaled by `weight`.
     ///
     /// - Throws: ``NonFiniteModelError`` if a step would produce NaN/Inf; that step is rolled back.
+    ///
+    /// `context` (sequence-aware scoring): item slots the user consumed just before `i`; when non-empty
+    /// the step trains `(u + mean context vectors) · v` and the gradient also flows to those items'
+    /// context vectors.
     public mutating func learn(
-        user u: Int32, item i: Int32, weight: Float, isExcluded: (Int32) -> Bool
+        user u: Int32, item i: Int32, weight: Float, context: [Int32] = [], isExcluded: (Int32) -> Bool
     ) throws(NonFiniteModelError) {
         guard weight > 0 else { return }
         updates += 1
+        if !context.isEmpty && config.sequenceContext > 0 {
+            try learnWithContext(user: u, item: i, weight: weight, context: context, isExcluded: isExcluded)
+            return
+        }
         switch config.loss {
         case .bpr:
             if config.negatives == 0 { return }
@@ -265,8 +299,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
 
     public var allocatedBytes: Int {
         userFactors.allocatedBytes + itemFactors.allocatedBytes
-            + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity) * 4
-            + rankingItems.allocatedBytes
+            + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity + windowCounts.capacity) * 4
+            + itemLastSeen.capacity * 8 + contextFactors.allocatedBytes + rankingItems.allocatedBytes
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -274,7 +308,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.itemBias == b.itemBias && a.itemPopularity == b.itemPopularity
             && a.totalPopularity == b.totalPopularity
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
-            && a.updates == b.updates
+            && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
+            && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
     }
 
     // MARK: Serialization
@@ -291,9 +326,18 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         w.write(UInt64(recentHead))
         w.write(rng.state.0); w.write(rng.state.1); w.write(rng.state.2); w.write(rng.state.3)
         w.write(updates)
+        // Format 2: beyond-MF state.
+        w.write(UInt32(contextFactors.rows))
+        w.writeArray(contextFactors.unpaddedValues())
+        w.write(clock)
+        w.write(popularityEpoch)
+        w.writeArray(itemLastSeen)
     }
 
-    static func decode(from r: inout BinaryReader, config: ModelConfig) throws(BinaryReader.Failure) -> Self {
+    /// Decodes a model; `formatVersion` 1 snapshots predate the beyond-MF state, which then starts empty.
+    static func decode(
+        from r: inout BinaryReader, config: ModelConfig, formatVersion: UInt32 = SnapshotCodec.formatVersion
+    ) throws(BinaryReader.Failure) -> Self {
         var m = MatrixFactorizationModel(config: config)
         let k = config.factors
         let users = Int(try r.read(UInt32.self, "user rows"))
@@ -320,7 +364,25 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         guard let rng = RandomSource(state: s) else { throw .init(description: "invalid RNG state") }
         m.rng = rng
         m.updates = try r.read(Int64.self, "updates")
-        guard m.itemBias.count == items, m.itemPopularity.count == items,
+        if formatVersion >= 2 {
+            let contextRows = Int(try r.read(UInt32.self, "context rows"))
+            let cf = try r.readArray(Float.self, "context factors")
+            guard contextRows == (config.sequenceContext > 0 ? items : 0), cf.count == contextRows * k else {
+                throw .init(description: "context factor matrix size disagrees with the config")
+            }
+            m.contextFactors = FactorMatrix(dimension: k, rows: contextRows, unpadded: cf)
+            m.clock = try r.read(Int64.self, "clock")
+            m.popularityEpoch = try r.read(Int64.self, "popularity epoch")
+            m.itemLastSeen = try r.readArray(Int64.self, "item last seen")
+        } else {
+            m.contextFactors = FactorMatrix(dimension: k, rows: config.sequenceContext > 0 ? items : 0)
+            m.itemLastSeen = [Int64](repeating: 0, count: items)
+        }
+        m.windowCounts = [UInt32](repeating: 0, count: items)
+        if config.coldStartUserEvents > 0 {
+            for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
+        }
+        guard m.itemLastSeen.count == items, m.itemBias.count == items, m.itemPopularity.count == items,
               m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
               m.recentHead <= max(m.recentPositives.count, 0)
         else { throw .init(description: "item arrays disagree with the item count") }

@@ -45,6 +45,54 @@ public struct ModelConfig: Codable, Sendable, Hashable {
     /// Recent interactions kept for popularity-proportional negative sampling.
     public var popularityWindow: Int = 100_000
 
+    // MARK: Exploration (ranking only: never changes what the model learns)
+
+    /// ε-greedy: probability that each slot of an emitted list is replaced by a random live item the user
+    /// hasn't consumed. Draws come from an RNG derived from (seed, user, event count), so ranking never
+    /// perturbs the learning RNG and stays callable on a non-mutating learner. 0 = off.
+    public var explorationEpsilon: Double = 0
+    /// Uncertainty bonus β: MF scores become `score + β / sqrt(1 + n_item)`, where `n_item` is the item's
+    /// (decayed) interaction weight, so rarely seen items get a chance to be shown and learned. 0 = off.
+    public var uncertaintyBonus: Float = 0
+    /// MMR diversity re-ranking trade-off λ: the top ``diversityCandidates`` are re-picked greedily by
+    /// `λ·relevance − (1−λ)·max cosine to already picked items` (relevance min-max normalized over the
+    /// candidates). 1 = off (plain top-K).
+    public var diversityLambda: Float = 1
+    /// Candidates (top-M by score) considered by MMR re-ranking.
+    public var diversityCandidates: Int = 50
+
+    // MARK: Sequence-aware scoring
+
+    /// Recent items used as context (FPMC/Fossil-style): score = (u + mean of the recent items' context
+    /// vectors) · v_i + b_i, with the context vectors (a second item matrix, zero-initialized) trained by
+    /// the same SGD step. 0 = off (plain MF).
+    public var sequenceContext: Int = 0
+
+    // MARK: Cold start
+
+    /// Users with fewer remembered interactions than this get recent popularity blended into their MF
+    /// scores (weight fading linearly to 0), and unknown users get popularity over the recent window
+    /// instead of all-time popularity. 0 = off.
+    public var coldStartUserEvents: Int = 0
+    /// Weight of the `log(1 + recent count)` popularity term for a user with no interactions.
+    public var coldStartPopularityWeight: Float = 1
+    /// Known items whose factors (weighted by TF-IDF cosine) initialize a new item found in the item
+    /// catalog, instead of random factors. Only used when a catalog is attached.
+    public var coldStartNeighbors: Int = 3
+
+    // MARK: Forgetting and drift (all in event time, milliseconds)
+
+    /// Half-life of item popularity (popularity ranking, negatives' popularity, novelty, uncertainty).
+    /// 0 = never forget.
+    public var popularityHalfLife: Int64 = 0
+    /// Half-life of factors of inactive users and items: when touched again after Δt of inactivity their
+    /// factors are shrunk toward 0 by `2^(−Δt / halfLife)`, so stale taste yields to new evidence. 0 = off.
+    public var factorDecayHalfLife: Int64 = 0
+    /// Users inactive longer than this are removed (slot freed, state reset). 0 = never.
+    public var userTTL: Int64 = 0
+    /// Items without interactions for longer than this are removed (slot freed, state reset). 0 = never.
+    public var itemTTL: Int64 = 0
+
     public init() {}
 
     /// Checks ranges so a bad config fails at start-up with a named field instead of misbehaving later.
@@ -62,6 +110,23 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         try check(historyLength >= 1 && historyLength <= 65_535, "historyLength", "must be in 1...65535")
         try check(maxSeenPerUser >= 1 && maxSeenPerUser <= 1_000_000, "maxSeenPerUser", "must be in 1...1000000")
         try check(popularityWindow >= 1 && popularityWindow <= 100_000_000, "popularityWindow", "must be in 1...1e8")
+        try check(explorationEpsilon.isFinite && explorationEpsilon >= 0 && explorationEpsilon <= 1,
+                  "explorationEpsilon", "must be in [0, 1]")
+        try check(uncertaintyBonus.isFinite && uncertaintyBonus >= 0 && uncertaintyBonus <= 100,
+                  "uncertaintyBonus", "must be in [0, 100]")
+        try check(diversityLambda.isFinite && diversityLambda >= 0 && diversityLambda <= 1,
+                  "diversityLambda", "must be in [0, 1]")
+        try check(diversityCandidates >= 1 && diversityCandidates <= 10_000, "diversityCandidates", "must be in 1...10000")
+        try check(sequenceContext >= 0 && sequenceContext < historyLength && sequenceContext <= 256,
+                  "sequenceContext", "must be in 0...min(256, historyLength - 1)")
+        try check(coldStartUserEvents >= 0 && coldStartUserEvents <= 1_000_000, "coldStartUserEvents", "must be in 0...1000000")
+        try check(coldStartPopularityWeight.isFinite && coldStartPopularityWeight >= 0 && coldStartPopularityWeight <= 100,
+                  "coldStartPopularityWeight", "must be in [0, 100]")
+        try check(coldStartNeighbors >= 0 && coldStartNeighbors <= 1000, "coldStartNeighbors", "must be in 0...1000")
+        try check(popularityHalfLife >= 0, "popularityHalfLife", "must be >= 0")
+        try check(factorDecayHalfLife >= 0, "factorDecayHalfLife", "must be >= 0")
+        try check(userTTL >= 0, "userTTL", "must be >= 0")
+        try check(itemTTL >= 0, "itemTTL", "must be >= 0")
     }
 
     /// Stable fingerprint of the config (FNV-1a over canonical JSON), stored in snapshots so a learner
@@ -77,6 +142,47 @@ public struct ModelConfig: Codable, Sendable, Hashable {
     private enum CodingKeys: String, CodingKey {
         case ranker, factors, learningRate, regularization, initScale, negatives, negativeSampling, loss
         case useItemBias, seed, maxUsers, maxItems, historyLength, maxSeenPerUser, popularityWindow
+        case explorationEpsilon, uncertaintyBonus, diversityLambda, diversityCandidates, sequenceContext
+        case coldStartUserEvents, coldStartPopularityWeight, coldStartNeighbors
+        case popularityHalfLife, factorDecayHalfLife, userTTL, itemTTL
+    }
+
+    /// Encodes every original field, and the beyond-MF fields only when they differ from their defaults:
+    /// the canonical JSON (and so the ``fingerprint``) of a config that doesn't use them is unchanged,
+    /// so snapshots written before these fields existed still resume.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let d = ModelConfig()
+        try c.encode(ranker, forKey: .ranker)
+        try c.encode(factors, forKey: .factors)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(regularization, forKey: .regularization)
+        try c.encode(initScale, forKey: .initScale)
+        try c.encode(negatives, forKey: .negatives)
+        try c.encode(negativeSampling, forKey: .negativeSampling)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(useItemBias, forKey: .useItemBias)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(maxUsers, forKey: .maxUsers)
+        try c.encode(maxItems, forKey: .maxItems)
+        try c.encode(historyLength, forKey: .historyLength)
+        try c.encode(maxSeenPerUser, forKey: .maxSeenPerUser)
+        try c.encode(popularityWindow, forKey: .popularityWindow)
+        func optional<T: Encodable & Equatable>(_ v: T, _ dv: T, _ key: CodingKeys) throws {
+            if v != dv { try c.encode(v, forKey: key) }
+        }
+        try optional(explorationEpsilon, d.explorationEpsilon, .explorationEpsilon)
+        try optional(uncertaintyBonus, d.uncertaintyBonus, .uncertaintyBonus)
+        try optional(diversityLambda, d.diversityLambda, .diversityLambda)
+        try optional(diversityCandidates, d.diversityCandidates, .diversityCandidates)
+        try optional(sequenceContext, d.sequenceContext, .sequenceContext)
+        try optional(coldStartUserEvents, d.coldStartUserEvents, .coldStartUserEvents)
+        try optional(coldStartPopularityWeight, d.coldStartPopularityWeight, .coldStartPopularityWeight)
+        try optional(coldStartNeighbors, d.coldStartNeighbors, .coldStartNeighbors)
+        try optional(popularityHalfLife, d.popularityHalfLife, .popularityHalfLife)
+        try optional(factorDecayHalfLife, d.factorDecayHalfLife, .factorDecayHalfLife)
+        try optional(userTTL, d.userTTL, .userTTL)
+        try optional(itemTTL, d.itemTTL, .itemTTL)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,6 +203,19 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         historyLength = try c.decodeIfPresent(Int.self, forKey: .historyLength) ?? d.historyLength
         maxSeenPerUser = try c.decodeIfPresent(Int.self, forKey: .maxSeenPerUser) ?? d.maxSeenPerUser
         popularityWindow = try c.decodeIfPresent(Int.self, forKey: .popularityWindow) ?? d.popularityWindow
+        explorationEpsilon = try c.decodeIfPresent(Double.self, forKey: .explorationEpsilon) ?? d.explorationEpsilon
+        uncertaintyBonus = try c.decodeIfPresent(Float.self, forKey: .uncertaintyBonus) ?? d.uncertaintyBonus
+        diversityLambda = try c.decodeIfPresent(Float.self, forKey: .diversityLambda) ?? d.diversityLambda
+        diversityCandidates = try c.decodeIfPresent(Int.self, forKey: .diversityCandidates) ?? d.diversityCandidates
+        sequenceContext = try c.decodeIfPresent(Int.self, forKey: .sequenceContext) ?? d.sequenceContext
+        coldStartUserEvents = try c.decodeIfPresent(Int.self, forKey: .coldStartUserEvents) ?? d.coldStartUserEvents
+        coldStartPopularityWeight = try c.decodeIfPresent(Float.self, forKey: .coldStartPopularityWeight)
+            ?? d.coldStartPopularityWeight
+        coldStartNeighbors = try c.decodeIfPresent(Int.self, forKey: .coldStartNeighbors) ?? d.coldStartNeighbors
+        popularityHalfLife = try c.decodeIfPresent(Int64.self, forKey: .popularityHalfLife) ?? d.popularityHalfLife
+        factorDecayHalfLife = try c.decodeIfPresent(Int64.self, forKey: .factorDecayHalfLife) ?? d.factorDecayHalfLife
+        userTTL = try c.decodeIfPresent(Int64.self, forKey: .userTTL) ?? d.userTTL
+        itemTTL = try c.decodeIfPresent(Int64.self, forKey: .itemTTL) ?? d.itemTTL
     }
 }
 

@@ -19,6 +19,13 @@ public struct ScoredIndex: Sendable, Equatable {
 public struct TopKSelector: Sendable {
     public private(set) var k: Int
     private var heap: [ScoredIndex] = []
+    /// Scratch reused by the ranking stages around selection (context query, recent items, MMR
+    /// candidates and similarities), so the caller's selector is the only buffer it keeps for
+    /// allocation-free ranking with the beyond-MF features on.
+    var query: [Float] = []
+    var recent: [Int32] = []
+    var candidates: [ScoredIndex] = []
+    var similarity: [Float] = []
 
     public init(k: Int) {
         self.k = max(0, k)

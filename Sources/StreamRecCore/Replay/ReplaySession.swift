@@ -87,6 +87,10 @@ public struct ReplaySession: Sendable {
         }
     }
 
+    /// Attaches the item catalog for cold-start item initialization (also after resuming: the catalog
+    /// is an input, not snapshot state).
+    public mutating func attach(catalog: ItemCatalog?) { learner.attach(catalog: catalog) }
+
     private struct ResumeState: Codable {
         var evaluator: PrequentialEvaluator
         var repeatsSkipped: Int64

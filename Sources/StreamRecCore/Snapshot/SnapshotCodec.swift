@@ -71,15 +71,18 @@ public struct SnapshotInfo: Sendable {
     public var position: SourcePosition?
 }
 
-/// Binary snapshot format, version 1:
+/// Binary snapshot format, version 2 (version 1 files, which lack the beyond-MF model state, still load):
 ///
 ///     "SRSNAP\0\1"  u32 version  u64 payload-length  payload  u32 crc32c(all preceding bytes)  "SRSNEND\0"
 ///
 /// The payload holds config JSON + fingerprint, creation time, counters, both id dictionaries, the user
-/// store, the model (factors, biases, popularity, RNG) and the source position. Integers and floats are
+/// store, the model (factors, biases, popularity, RNG; since version 2 also context vectors, the event clock,
+/// the popularity epoch and item last-seen times) and the source position. Integers and floats are
 /// little-endian; floats are stored bit-exactly so a round trip is bit-identical.
 public enum SnapshotCodec {
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
+    /// Oldest format version this build still reads.
+    public static let oldestReadableVersion: UInt32 = 1
     static let magic: [UInt8] = Array("SRSNAP".utf8) + [0, 1]
     static let endMagic: [UInt8] = Array("SRSNEND".utf8) + [0]
     static let headerSize = 8 + 4 + 8
@@ -125,7 +128,9 @@ public enum SnapshotCodec {
         guard let version = try? r.read(UInt32.self), let length = try? r.read(UInt64.self) else {
             throw SnapshotError(.truncated)
         }
-        guard version == formatVersion else { throw SnapshotError(.unsupportedVersion(version)) }
+        guard version >= oldestReadableVersion && version <= formatVersion else {
+            throw SnapshotError(.unsupportedVersion(version))
+        }
         guard length <= UInt64(bytes.count), bytes.count == headerSize + Int(length) + trailerSize else {
             throw SnapshotError(bytes.count < headerSize + Int(min(length, UInt64(Int.max / 2))) + trailerSize ? .truncated : .corrupt("length field disagrees with file size"))
         }
@@ -141,7 +146,7 @@ public enum SnapshotCodec {
     /// Decodes and validates a snapshot. When `expectedConfig` is given, a snapshot trained with a
     /// different configuration is rejected rather than silently resumed.
     public static func decode(_ bytes: [UInt8], expectedConfig: ModelConfig? = nil) throws(SnapshotError) -> LearnerSnapshot {
-        let (_, range) = try verifiedPayload(bytes)
+        let (version, range) = try verifiedPayload(bytes)
         do {
             var r = BinaryReader(Array(bytes[range]))
             let configJSON = try r.readString("config")
@@ -161,7 +166,7 @@ public enum SnapshotCodec {
             let users = try IdDictionary.decode(from: &r, what: "users")
             let items = try IdDictionary.decode(from: &r, what: "items")
             let store = try UserHistoryStore.decode(from: &r)
-            let model = try MatrixFactorizationModel.decode(from: &r, config: config)
+            let model = try MatrixFactorizationModel.decode(from: &r, config: config, formatVersion: version)
             let position = try SourcePosition.decode(from: &r)
             let extensionCount = try r.read(UInt32.self, "extension count")
             var extensions: [String: [UInt8]] = [:]

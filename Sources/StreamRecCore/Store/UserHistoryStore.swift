@@ -96,13 +96,16 @@ public struct UserHistoryStore: Sendable {
     public func historyCount(of user: Int32) -> Int { Int(user) < slotCount ? Int(ringCount[Int(user)]) : 0 }
 
     /// Recent items, most recent first, written into `buffer` (cleared first; capacity is kept so
-    /// callers can reuse it without allocating).
-    public func recentItems(of user: Int32, into buffer: inout [Int32], limit: Int = .max) {
+    /// callers can reuse it without allocating). `skip` drops the most recent ones first (e.g. 1 = the
+    /// items before the event just recorded).
+    public func recentItems(of user: Int32, into buffer: inout [Int32], limit: Int = .max, skip: Int = 0) {
         buffer.removeAll(keepingCapacity: true)
         let u = Int(user)
         guard u < slotCount else { return }
-        let n = min(Int(ringCount[u]), limit)
+        let available = max(0, Int(ringCount[u]) - skip)
+        let n = min(available, limit)
         var pos = Int(ringHead[u])
+        for _ in 0..<min(skip, Int(ringCount[u])) { pos = pos == 0 ? historyLength - 1 : pos - 1 }
         for _ in 0..<n {
             pos = pos == 0 ? historyLength - 1 : pos - 1
             buffer.append(historyItems[u * historyLength + pos])
