@@ -70,7 +70,10 @@ let package = Package(
         .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
         .testTarget(
             name: "StreamRecServeTests",
-            dependencies: ["StreamRecServe", "StreamRecCore", "StreamRecKafka"]
+            dependencies: [
+                "StreamRecServe", "StreamRecCore", "StreamRecKafka",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )
