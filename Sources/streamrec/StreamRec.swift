@@ -6,6 +6,6 @@ struct StreamRec: AsyncParsableCommand {
         commandName: "streamrec",
         abstract: "A streaming online recommender: online matrix factorization over Kafka event streams.",
         version: "0.1.0",
-        subcommands: [GenerateCommand.self, ReplayCommand.self]
+        subcommands: [GenerateCommand.self, ReplayCommand.self, SnapshotCommand.self, HTTPDemoCommand.self]
     )
 }
