@@ -184,10 +184,9 @@ struct HTTPEndpointTests {
         try await Application(router: f.api.makeRouter()).test(.router) { client in
             try await client.execute(uri: "/users/u1/recommendations?k=2", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/users/u1/recommendations?k=0", method: .get) { #expect($0.status == .badRequest) }
-            try await client.execute(uri: "/no/such/path", method: .get) { response in
-                #expect(response.status == .notFound)
-                #expect(try Self.json(response)["error"] as? String != nil)
-            }
+            let notFound = try await client.execute(uri: "/no/such/path", method: .get)
+            #expect(notFound.status == .notFound)
+            #expect(try Self.json(notFound)["error"] as? String != nil)
         }
         let samples = parsePrometheus(f.metrics.render())
         let route = "/users/{id}/recommendations"

@@ -27,7 +27,7 @@ struct ReadinessTests {
         #expect(r.ready)
         #expect(r.failing.isEmpty)
         #expect(r.checks.count == 3)
-        #expect(r.checks.allSatisfy(\.ok))
+        #expect(r.checks.allSatisfy { $0.ok })
     }
 
     @Test("lag above threshold fails only the lag check")

@@ -74,6 +74,11 @@ public enum SnapshotVerifier {
         /// nil when the file verifies.
         public var error: String?
         public var ok: Bool { error == nil }
+
+        public init(path: String, error: String?) {
+            self.path = path
+            self.error = error
+        }
     }
 
     /// Verifies `path`: a file, or a directory whose `*.srsnap` files (temp files of in-progress writes
