@@ -67,7 +67,8 @@ public enum ReplayPlot {
         }
         for i in 0...4 {
             let x = xMax * Double(i) / 4
-            svg += "<text x=\"\(f(px(x)))\" y=\"\(f(height - padBottom + 16))\" text-anchor=\"middle\">\(Int(x.rounded()))</text>"
+            let anchor = i == 4 ? "end" : "middle" // keep the last label inside the image
+            svg += "<text x=\"\(f(px(x)))\" y=\"\(f(height - padBottom + 16))\" text-anchor=\"\(anchor)\">\(Int(x.rounded()))</text>"
         }
         svg += "<text x=\"\(f(padLeft + plotW / 2))\" y=\"\(f(height - 4))\" text-anchor=\"middle\">events</text>\n"
         for (index, report) in reports.enumerated() {

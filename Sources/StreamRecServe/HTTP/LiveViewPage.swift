@@ -51,18 +51,18 @@ public enum LiveViewPage {
 </header>
 <main>
   <section><h2><span>events / s</span><span class="last" id="last-eps">–</span></h2>
-    <svg id="chart-eps" viewBox="0 0 600 180" preserveAspectRatio="none"></svg></section>
+    <svg id="chart-eps"></svg></section>
   <section><h2><span>consumer lag (messages)</span><span class="last" id="last-lag">–</span></h2>
-    <svg id="chart-lag" viewBox="0 0 600 180" preserveAspectRatio="none"></svg></section>
+    <svg id="chart-lag"></svg></section>
   <section><h2><span>online recall@{{K}}</span><span class="last" id="last-recall">–</span></h2>
-    <svg id="chart-recall" viewBox="0 0 600 180" preserveAspectRatio="none"></svg></section>
+    <svg id="chart-recall"></svg></section>
 </main>
 <footer>Polls <code>/stats</code> every {{POLL_MS}} ms · <span id="updated">no data yet</span></footer>
 <script>
 "use strict";
 const POLL_MS = {{POLL_MS}};
 const NS = "http://www.w3.org/2000/svg";
-const W = 600, H = 180, PAD_L = 44, PAD_R = 8, PAD_T = 10, PAD_B = 20;
+const H = 180, PAD_L = 44, PAD_R = 8, PAD_T = 10, PAD_B = 20;
 
 function fmt(v, digits) {
   if (v === null || v === undefined || !isFinite(v)) return "–";
@@ -81,6 +81,9 @@ function el(name, attrs, text) {
 // Draws one series as an SVG polyline scaled to the chart; returns the last plotted value.
 function plot(id, color, samples, value, digits, fixedMax) {
   const svg = document.getElementById("chart-" + id);
+  // Draw in CSS pixels so text isn't stretched: the viewBox follows the element's rendered width.
+  const W = Math.max(200, Math.round(svg.getBoundingClientRect().width) || 600);
+  svg.setAttribute("viewBox", "0 0 " + W + " " + H);
   const pts = samples.map(s => [s.t, value(s)]).filter(p => p[1] !== null && p[1] !== undefined && isFinite(p[1]));
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const t0 = pts.length ? pts[0][0] : 0, t1 = pts.length ? pts[pts.length - 1][0] : 1;
