@@ -74,7 +74,10 @@ let package = Package(
         .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
         .testTarget(
             name: "StreamRecServeTests",
-            dependencies: ["StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport"]
+            dependencies: [
+                "StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )

@@ -45,6 +45,8 @@ struct ReplayCommand: ParsableCommand {
     var report: String?
     @Option(help: "Write per-window metrics as CSV to this path.")
     var windowsCSV: String?
+    @Option(help: "Write recall@K and NDCG@K per window as a self-contained HTML page (inline SVG) to this path.")
+    var plot: String?
     @Option(help: "Snapshot directory (enables --snapshot-every and --resume).")
     var snapshotDir: String?
     @Option(help: "Take a snapshot every N events.")
@@ -128,6 +130,10 @@ struct ReplayCommand: ParsableCommand {
         if let path = windowsCSV {
             try ReportTable.windowsCSV(reports).write(toFile: path, atomically: true, encoding: .utf8)
             stderr("per-window metrics written to \(path)")
+        }
+        if let path = plot {
+            try ReplayPlot.html(reports, title: "streamrec replay: \(log)").write(toFile: path, atomically: true, encoding: .utf8)
+            stderr("plot written to \(path)")
         }
     }
 }

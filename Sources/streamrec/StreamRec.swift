@@ -6,6 +6,9 @@ struct StreamRec: AsyncParsableCommand {
         commandName: "streamrec",
         abstract: "A streaming online recommender: online matrix factorization over Kafka event streams.",
         version: "0.1.0",
-        subcommands: [GenerateCommand.self, ReplayCommand.self, ServeCommand.self, TuneCommand.self]
+        subcommands: [
+            GenerateCommand.self, ReplayCommand.self, ServeCommand.self, TuneCommand.self, SnapshotCommand.self,
+            HTTPDemoCommand.self,
+        ]
     )
 }
