@@ -32,9 +32,8 @@ final class ServeLoop: @unchecked Sendable {
     var deadLetters: [DeadLetterRecord] = []
 
     // Online test-then-train evaluation on a sample of live events.
-    var onlineHits: [Bool] = []
-    var onlineHead = 0
-    let onlineWindow = 1000
+    var tracker: OnlineRecallTracker
+    var metrics: StreamRecMetrics { service.metrics }
 
     // Snapshot schedule.
     var eventsSinceSnapshot: Int64 = 0
@@ -48,6 +47,8 @@ final class ServeLoop: @unchecked Sendable {
                                   retain: service.configuration.snapshots.retain)
         decoder = EventDecoder(limits: service.configuration.limits)
         selector = TopKSelector(k: service.configuration.k)
+        let every = service.configuration.onlineEvaluationEvery
+        tracker = OnlineRecallTracker(k: service.configuration.k, windowSize: 1000, sampling: .everyNth(max(1, every)))
     }
 
     func run() throws {
@@ -85,7 +86,10 @@ final class ServeLoop: @unchecked Sendable {
             producer.poll()
             if let fatal = producer.fatalError() { throw fatal }
             if snapshotDue(now: now) { snapshot(reason: "interval") }
-            if now - lastLagQueryNanos > 5_000_000_000 {
+            // Lag every 5 s; every 0.5 s while a newly assigned partition's watermark is still unknown
+            // (readiness waits for it).
+            let unknownWatermark = service.status.current.partitions.contains { $0.highWatermark == nil }
+            if now - lastLagQueryNanos > (unknownWatermark ? 500_000_000 : 5_000_000_000) {
                 lastLagQueryNanos = now
                 refreshLag()
             }
@@ -93,7 +97,7 @@ final class ServeLoop: @unchecked Sendable {
                 let consumed = service.status.current.eventsConsumed
                 let rate = Double(consumed - eventsAtLastSample) / (Double(now - lastSampleNanos) / 1e9)
                 service.status.record(.init(t: Int64(Date().timeIntervalSince1970 * 1000), eventsPerSecond: rate,
-                                            lag: service.status.current.totalLag, onlineRecall: onlineRecall))
+                                            lag: service.status.current.totalLag, onlineRecall: tracker.recall))
                 eventsAtLastSample = consumed
                 lastSampleNanos = now
             }
@@ -191,10 +195,9 @@ final class ServeLoop: @unchecked Sendable {
     // MARK: Events
 
     func process(_ batch: [KafkaMessage]) {
-        let sample = config.onlineEvaluationEvery
-        let k = config.k
+        let evaluate = config.onlineEvaluationEvery > 0
         var learned = 0
-        let started = DispatchTime.now().uptimeNanoseconds
+        var ordinal = 0
         service.learner.update { learner in
             for message in batch {
                 let tp = message.topicPartition
@@ -207,11 +210,13 @@ final class ServeLoop: @unchecked Sendable {
                     continue
                 }
                 let weight = config.weights.effectiveWeight(event)
-                if sample > 0, learner.counters.events % Int64(sample) == 0 {
-                    scoreOnline(learner: learner, event: event, k: k)
-                }
+                if evaluate { tracker.observe(user: event.user, item: event.item, learner: learner) }
+                // One update in 16 is timed: enough for the latency histogram, negligible overhead.
+                ordinal += 1
+                let started = ordinal & 15 == 0 ? ContinuousClock.now : nil
                 do {
                     let interaction = try learner.learn(user: event.user, item: event.item, timestamp: event.timestamp, weight: weight)
+                    if let started { metrics.recordSGDUpdate(ContinuousClock.now - started) }
                     markDirty(interaction.userSlot, topic: message.topic, partition: message.partition, offset: message.offset)
                     learned += 1
                 } catch {
@@ -220,41 +225,24 @@ final class ServeLoop: @unchecked Sendable {
                     markDirty(learner.users.index(of: event.user) ?? 0, topic: message.topic, partition: message.partition, offset: message.offset)
                 }
             }
-            service.observer?.learnerSize(users: learner.users.count, items: learner.items.count,
-                                          userEvictions: learner.counters.userEvictions, itemEvictions: learner.counters.itemEvictions)
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         eventsSinceSnapshot += Int64(batch.count)
-        var perPartition: [TopicPartition: Int] = [:]
-        for m in batch { perPartition[m.topicPartition, default: 0] += 1 }
-        for (tp, n) in perPartition { service.observer?.consumed(topic: tp.topic, partition: tp.partition, count: n) }
-        service.observer?.learned(count: learned, seconds: seconds)
+        var perTopic: [String: Int] = [:]
+        for m in batch { perTopic[m.topic, default: 0] += 1 }
+        for (topic, n) in perTopic { metrics.recordConsumed(topic: topic, count: n) }
+        if learned > 0 { metrics.recordLearned(topic: batch[0].topic, count: learned) }
+        if evaluate { metrics.record(onlineRecall: tracker) }
         let positions = offsets.all
+        let recall = tracker.recall
         service.status.update { s in
             s.eventsConsumed += Int64(batch.count)
             s.eventsLearned += Int64(learned)
             s.brokerConnected = true
+            s.onlineRecall = recall
             for i in s.partitions.indices {
                 if let p = positions[TopicPartition(s.partitions[i].topic, s.partitions[i].partition)] { s.partitions[i].position = p }
             }
         }
-    }
-
-    func scoreOnline(learner: OnlineLearner, event: Event, k: Int) {
-        let user = learner.users.index(of: event.user)
-        let item = learner.items.index(of: event.item)
-        if let u = user, let i = item, learner.store.hasSeen(user: u, item: i) { return }  // re-consumption: not scored
-        learner.recommend(userSlot: user, k: k, selector: &selector, into: &ranked)
-        let hit = item.map { target in ranked.contains { $0.index == target } } ?? false
-        if onlineHits.count < onlineWindow { onlineHits.append(hit) } else {
-            onlineHits[onlineHead] = hit
-            onlineHead = (onlineHead + 1) % onlineWindow
-        }
-        service.observer?.onlineScored(hit: hit)
-    }
-
-    var onlineRecall: Double? {
-        onlineHits.isEmpty ? nil : Double(onlineHits.lazy.filter { $0 }.count) / Double(onlineHits.count)
     }
 
     func deadLetter(_ message: KafkaMessage, reason: String) {
@@ -264,7 +252,7 @@ final class ServeLoop: @unchecked Sendable {
         logger.warning("dead-lettered message", metadata: [
             "source": "\(message.topic)[\(message.partition)]@\(message.offset)", "bytes": "\(message.value.count)", "reason": "\(reason)",
         ])
-        service.observer?.deadLettered(topic: message.topic, reason: reason)
+        metrics.recordDeadLettered(topic: message.topic)
         service.status.update { $0.deadLettered += 1 }
     }
 
@@ -294,7 +282,6 @@ final class ServeLoop: @unchecked Sendable {
         guard !dirtySlots.isEmpty else { return }
         let interval = UInt64(max(0, config.minRefreshIntervalMillis)) * 1_000_000
         let k = config.k
-        let started = DispatchTime.now().uptimeNanoseconds
         let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
         var kept: [Int32] = []
         service.learner.read { learner in
@@ -308,7 +295,9 @@ final class ServeLoop: @unchecked Sendable {
                 dirtyFlags[s] = false
                 lastEmitNanos[s] = now
                 guard let user = learner.users.id(at: slot) else { continue }
+                let rankStarted = ContinuousClock.now
                 learner.recommend(userSlot: slot, k: k, selector: &selector, into: &ranked)
+                metrics.recordTopK(ContinuousClock.now - rankStarted, source: .stream)
                 let source = lastSource[s]
                 let list = RecommendationList(
                     user: user,
@@ -319,9 +308,6 @@ final class ServeLoop: @unchecked Sendable {
             }
         }
         dirtySlots = kept
-        if !outgoing.isEmpty {
-            service.observer?.produced(count: outgoing.count, rankSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        }
     }
 
     /// Enqueues produced lists and dead letters. A full queue (broker down) blocks here with retries:
@@ -337,7 +323,10 @@ final class ServeLoop: @unchecked Sendable {
             try sendRetrying(topic: config.kafka.deadLetterTopic, key: nil, value: record.jsonBytes())
         }
         deadLetters.removeAll(keepingCapacity: true)
-        if produced > 0 { service.status.update { $0.recommendationsProduced += Int64(produced) } }
+        if produced > 0 {
+            metrics.recordRecommendationsProduced(count: produced)
+            service.status.update { $0.recommendationsProduced += Int64(produced) }
+        }
     }
 
     func sendRetrying(topic: String, key: [UInt8]?, value: [UInt8]) throws {
@@ -384,7 +373,7 @@ final class ServeLoop: @unchecked Sendable {
             let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
                                                   events: snap.learner.counters.events)
             service.status.update { $0.lastSnapshot = state }
-            service.observer?.snapshotWritten(state)
+            metrics.recordSnapshotWritten(bytes: bytes, duration: .nanoseconds(Int64(seconds * 1e9)))
             eventsSinceSnapshot = 0
             lastSnapshotNanos = DispatchTime.now().uptimeNanoseconds
             let commit = Dictionary(uniqueKeysWithValues: position.offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) })
@@ -411,7 +400,7 @@ final class ServeLoop: @unchecked Sendable {
         for var p in partitions {
             if let high = try? consumer.watermarkOffsets(topic: p.topic, partition: p.partition, timeout: .seconds(1)).high {
                 p.highWatermark = high
-                if let lag = p.lag { service.observer?.lag(topic: p.topic, partition: p.partition, lag: lag) }
+                if let lag = p.lag { metrics.setLag(topic: p.topic, partition: p.partition, lag: lag) }
             }
             updated.append(p)
         }

@@ -23,15 +23,15 @@ public final class StreamingLearnerService: Service, Sendable {
     public let configuration: ServeConfiguration
     public let learner: LiveLearner
     public let status: ServeStatus
-    let observer: (any ServeObserver)?
+    public let metrics: StreamRecMetrics
     let logger: Logger
 
     public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
-                observer: (any ServeObserver)? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
+                metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
         self.configuration = configuration
         self.learner = try learner ?? LiveLearner(OnlineLearner(config: configuration.model))
         self.status = status
-        self.observer = observer
+        self.metrics = metrics ?? StreamRecMetrics(recallK: configuration.k)
         self.logger = logger
     }
 
@@ -58,18 +58,6 @@ public final class StreamingLearnerService: Service, Sendable {
             stop.set()
         }
     }
-}
-
-/// Hooks for metrics; every call happens on the learner thread.
-public protocol ServeObserver: Sendable {
-    func consumed(topic: String, partition: Int32, count: Int)
-    func learned(count: Int, seconds: Double)
-    func deadLettered(topic: String, reason: String)
-    func produced(count: Int, rankSeconds: Double)
-    func snapshotWritten(_ state: ServeStatus.SnapshotState)
-    func onlineScored(hit: Bool)
-    func learnerSize(users: Int, items: Int, userEvictions: Int64, itemEvictions: Int64)
-    func lag(topic: String, partition: Int32, lag: Int64)
 }
 
 final class StopFlag: Sendable {

@@ -64,23 +64,26 @@ struct ServeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
             throw CLIError("unknown log level '\(settings.logLevel)'")
         }
-        bootstrapLogging(level: level)
+        LoggingBootstrap.bootstrap(configured: level)
         let logger = Logger(label: "streamrec.serve")
-        let learnerService = try StreamingLearnerService(configuration: settings, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: learnerService, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        for name in settings.ignoredEnvironment {
+            logger.warning("ignoring environment variable that names no setting", metadata: ["name": "\(name)"])
+        }
+        let metrics = StreamRecMetrics(recallK: settings.k)
+        metrics.bootstrapGlobalMetricsSystem()
+        let learnerService = try StreamingLearnerService(configuration: settings, metrics: metrics, logger: logger)
+        // The learner finishing (idle exit, fatal error) takes the HTTP server down with it.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: learnerService, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if settings.http.enabled {
+            let http = OperationsServer(
+                configuration: HTTPConfiguration(host: settings.http.host, port: settings.http.port, defaultK: settings.k),
+                learner: learnerService.learner, status: learnerService.status, metrics: metrics,
+                readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), logger: Logger(label: "streamrec.http"))
+            services.append(.init(service: http))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-}
-
-/// Logs to stderr, once per process.
-func bootstrapLogging(level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
     }
 }

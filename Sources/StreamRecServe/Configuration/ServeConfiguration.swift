@@ -57,6 +57,9 @@ public struct ServeConfiguration: Sendable {
     /// Stop after no message arrived for this long (batch jobs, demos, tests). 0 = run forever.
     public var exitWhenIdleMillis: Int64 = 0
     public var logLevel = "info"
+    /// `STREAMREC_*` variables that named no setting (e.g. Kubernetes service links such as
+    /// `STREAMREC_HTTP_SERVICE_HOST`): ignored, reported so typos are visible in the log.
+    public var ignoredEnvironment: [String] = []
 
     public init() {}
 
@@ -117,9 +120,8 @@ extension ServeConfiguration {
     /// Applies `STREAMREC_SECTION_KEY=value` (e.g. `STREAMREC_KAFKA_BOOTSTRAP_SERVERS`) and
     /// `STREAMREC_KAFKA_PROP_SASL_PASSWORD=…` (→ librdkafka `sasl.password`: how secrets should arrive).
     mutating func applyEnvironment(_ environment: [String: String]) throws {
-        var table = TOMLTable()
-        var text = ""
-        for (name, raw) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("STREAMREC_") {
+        for (name, raw) in environment.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix("STREAMREC_") && name != LoggingBootstrap.environmentVariable {
             let rest = name.dropFirst("STREAMREC_".count).lowercased()
             if rest.hasPrefix("kafka_prop_") {
                 let property = rest.dropFirst("kafka_prop_".count).replacingOccurrences(of: "_", with: ".")
@@ -128,13 +130,19 @@ extension ServeConfiguration {
             }
             guard let underscore = rest.firstIndex(of: "_") else { continue }
             let section = String(rest[..<underscore]), key = String(rest[rest.index(after: underscore)...])
-            guard Self.sections.contains(section) else { continue }
+            guard Self.sections.contains(section) else {
+                ignoredEnvironment.append(name)
+                continue
+            }
             // Typed if it parses as a TOML value (5, true, ["a"]), else taken as a string.
             let value = (try? TOMLTable(parsing: "v = \(raw)"))?["v"] ?? .string(raw)
-            text += "[\(section)]\n\(key) = \(value.tomlLiteral)\n"
+            let table = try TOMLTable(parsing: "[\(section)]\n\(key) = \(value.tomlLiteral)\n")
+            do {
+                try apply(table)
+            } catch let error as ConfigurationError where error.description.hasPrefix("unknown config key") {
+                ignoredEnvironment.append(name)
+            }
         }
-        table = try TOMLTable(parsing: text)
-        try apply(table)
     }
 
     mutating func apply(_ t: TOMLTable) throws {
