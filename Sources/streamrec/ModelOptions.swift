@@ -36,11 +36,8 @@ struct ModelOptions: ParsableArguments {
     var mmrLambda: Float = ModelConfig().diversityLambda
     @Option(help: "Candidates (top-M) re-ranked by MMR.")
     var mmrCandidates: Int = ModelConfig().diversityCandidates
-    /// On by default in the CLI (3) because it beat plain MF on every benchmark log (docs/beyond-mf.md);
-    /// `ModelConfig`'s default stays 0 so configs and snapshots written before the field existed keep
-    /// their meaning.
     @Option(help: "Sequence-aware scoring: recent items used as context (0 = plain MF).")
-    var sequenceContext: Int = 3
+    var sequenceContext: Int = ModelConfig().sequenceContext
     @Option(help: "Cold start: users with fewer interactions get recent popularity blended in (0 = off).")
     var coldStartEvents: Int = ModelConfig().coldStartUserEvents
     @Option(help: "Cold start: weight of log(1 + recent count) for a user with no interactions.")

@@ -7,7 +7,8 @@ struct StreamRec: AsyncParsableCommand {
         abstract: "A streaming online recommender: online matrix factorization over Kafka event streams.",
         version: "0.1.0",
         subcommands: [
-            GenerateCommand.self, ReplayCommand.self, ServeCommand.self, TuneCommand.self, SnapshotCommand.self,
+            GenerateCommand.self, ReplayCommand.self, ServeCommand.self, ProduceCommand.self, TuneCommand.self,
+            SnapshotCommand.self,
             HTTPDemoCommand.self,
         ]
     )

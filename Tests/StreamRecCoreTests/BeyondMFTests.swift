@@ -342,14 +342,14 @@ struct BeyondMFTests {
 
     // MARK: Config
 
-    @Test("beyond-MF fields round-trip, default to off, and leave the default fingerprint unchanged")
+    @Test("beyond-MF fields round-trip; all but sequence context default to off; defaults stay out of the fingerprint JSON")
     func configCompatibility() throws {
         let d = ModelConfig()
         #expect(!d.canonicalJSON.contains("sequenceContext"))
-        #expect(d.explorationEpsilon == 0 && d.uncertaintyBonus == 0 && d.diversityLambda == 1 && d.sequenceContext == 0
+        #expect(d.explorationEpsilon == 0 && d.uncertaintyBonus == 0 && d.diversityLambda == 1 && d.sequenceContext == 3
             && d.coldStartUserEvents == 0 && d.popularityHalfLife == 0 && d.factorDecayHalfLife == 0 && d.userTTL == 0)
         var c = d
-        c.sequenceContext = 3
+        c.sequenceContext = 0
         c.explorationEpsilon = 0.1
         c.userTTL = 5000
         let back = try JSONDecoder().decode(ModelConfig.self, from: Data(c.canonicalJSON.utf8))

@@ -6,6 +6,7 @@ struct RankingTests {
     func trainedLearner(users: Int = 30, items: Int = 300, events: Int = 3000, ranker: ModelConfig.Ranker = .mf) throws -> OnlineLearner {
         var c = ModelConfig()
         c.factors = 13  // not a multiple of 8: exercises row padding
+        c.sequenceContext = 0  // the naive reference below is the plain MF score
         c.ranker = ranker
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 5)
