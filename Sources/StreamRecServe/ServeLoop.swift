@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StreamRecCore
 import StreamRecKafka
+import Synchronization
 
 /// The body of ``StreamingLearnerService``: one thread, one consumer, one producer.
 final class ServeLoop: @unchecked Sendable {
@@ -35,7 +36,21 @@ final class ServeLoop: @unchecked Sendable {
     var tracker: OnlineRecallTracker
     var metrics: StreamRecMetrics { service.metrics }
 
-    // Snapshot schedule.
+    // Snapshot schedule and the background writer.
+    struct CompletedSnapshot: Sendable {
+        var snapshot: LearnerSnapshot
+        var result: Result<String, SnapshotError>
+        var started: UInt64
+        var reason: String
+        var events: Int64
+    }
+    let snapshotQueue = DispatchQueue(label: "streamrec.snapshot-writer")
+    /// Where the writer leaves its result for the learner thread.
+    final class Mailbox: Sendable {
+        let slot = Mutex<CompletedSnapshot?>(nil)
+    }
+    let snapshotDone = Mailbox()
+    var snapshotInFlight = false
     var eventsSinceSnapshot: Int64 = 0
     var lastSnapshotNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
     var snapshotLoaded = false
@@ -85,6 +100,7 @@ final class ServeLoop: @unchecked Sendable {
             try send()
             producer.poll()
             if let fatal = producer.fatalError() { throw fatal }
+            collectSnapshot()
             if snapshotDue(now: now) { snapshot(reason: "interval") }
             // Lag every 5 s; every 0.5 s while a newly assigned partition's watermark is still unknown
             // (readiness waits for it).
@@ -178,7 +194,11 @@ final class ServeLoop: @unchecked Sendable {
         logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
         // Hand over cleanly: what we learned from these partitions becomes durable and committed, so
         // the next owner starts where we stopped. Lost partitions already belong to someone else.
-        if !lost && eventsSinceSnapshot > 0 { snapshot(reason: "rebalance") }
+        if lost {
+            waitForSnapshot()
+        } else if eventsSinceSnapshot > 0 || snapshotInFlight {
+            snapshot(reason: "rebalance", wait: true)
+        }
         service.status.update { s in
             s.partitions.removeAll { p in partitions.contains { $0.topic == p.topic && $0.partition == p.partition } }
         }
@@ -352,10 +372,15 @@ final class ServeLoop: @unchecked Sendable {
         return config.snapshots.everySeconds > 0 && Double(now - lastSnapshotNanos) / 1e9 >= config.snapshots.everySeconds
     }
 
-    /// Writes a durable snapshot, then commits its offsets. Recommendations and dead letters queued so
-    /// far are flushed first, so no output derived from events before the snapshot can be lost.
+    /// Takes a snapshot: flushes queued output (so nothing derived from events before the snapshot can
+    /// be lost), captures the learner (an O(1) copy-on-write copy) and the offsets, then encodes and
+    /// writes it durably — on the snapshot queue for interval snapshots, so the learner keeps learning
+    /// meanwhile (it pays one copy of the arrays it touches next instead of the whole encode + fsync),
+    /// or inline when `wait` is set (shutdown, rebalance). Offsets are committed only once the file is
+    /// durable, by ``collectSnapshot()`` on this thread.
     @discardableResult
-    func snapshot(reason: String) -> Bool {
+    func snapshot(reason: String, wait: Bool = false) -> Bool {
+        if wait { waitForSnapshot() } else if snapshotInFlight { return false }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             try send()
@@ -366,32 +391,63 @@ final class ServeLoop: @unchecked Sendable {
         }
         let position = offsets.position
         let snap = service.learner.read { LearnerSnapshot(learner: $0, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000)) }
+        let pendingEvents = eventsSinceSnapshot
+        eventsSinceSnapshot = 0
+        lastSnapshotNanos = started
+        snapshotInFlight = true
+        let store = self.store, done = snapshotDone
+        let write: @Sendable () -> Void = {
+            let result = Result { () throws(SnapshotError) -> String in try store.write(snap) }
+            done.slot.withLock { $0 = CompletedSnapshot(snapshot: snap, result: result, started: started, reason: reason, events: pendingEvents) }
+        }
+        if wait {
+            write()
+            return collectSnapshot()
+        }
+        snapshotQueue.async(execute: write)
+        return true
+    }
+
+    /// Finishes a snapshot whose write completed: commit its offsets, publish status, log. Returns
+    /// whether it was written.
+    @discardableResult
+    func collectSnapshot() -> Bool {
+        guard let completed = snapshotDone.slot.withLock({ c in defer { c = nil }; return c }) else { return false }
+        snapshotInFlight = false
+        let snap = completed.snapshot
+        let path: String
         do {
-            let path = try store.write(snap)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
-                                                  events: snap.learner.counters.events)
-            service.status.update { $0.lastSnapshot = state }
-            metrics.recordSnapshotWritten(bytes: bytes, duration: .nanoseconds(Int64(seconds * 1e9)))
-            eventsSinceSnapshot = 0
-            lastSnapshotNanos = DispatchTime.now().uptimeNanoseconds
-            let commit = Dictionary(uniqueKeysWithValues: position.offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) })
-            do {
-                try consumer.commit(commit)
-            } catch {
-                // Harmless: restarts seek to the snapshot's offsets; the group offset only matters to others.
-                logger.warning("offset commit failed (snapshot is durable)", metadata: ["error": "\(error)"])
-            }
-            logger.info("snapshot written", metadata: [
-                "reason": "\(reason)", "path": "\(path)", "bytes": "\(bytes)", "seconds": "\(String(format: "%.3f", seconds))",
-                "events": "\(snap.learner.counters.events)",
-            ])
-            return true
+            path = try completed.result.get()
         } catch {
-            logger.error("snapshot failed", metadata: ["error": "\(error)"])
+            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
+            eventsSinceSnapshot += completed.events
             return false
         }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - completed.started) / 1e9
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
+                                              events: snap.learner.counters.events)
+        service.status.update { $0.lastSnapshot = state }
+        metrics.recordSnapshotWritten(bytes: bytes, duration: .nanoseconds(Int64(seconds * 1e9)))
+        let commit = Dictionary(uniqueKeysWithValues: snap.position.offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) })
+        do {
+            try consumer.commit(commit)
+        } catch {
+            // Harmless: restarts seek to the snapshot's offsets; the group offset only matters to others.
+            logger.warning("offset commit failed (snapshot is durable)", metadata: ["error": "\(error)"])
+        }
+        logger.info("snapshot written", metadata: [
+            "reason": "\(completed.reason)", "path": "\(path)", "bytes": "\(bytes)",
+            "seconds": "\(String(format: "%.3f", seconds))", "events": "\(snap.learner.counters.events)",
+        ])
+        return true
+    }
+
+    /// Blocks until an in-flight snapshot write finished and collects it.
+    func waitForSnapshot() {
+        guard snapshotInFlight else { return }
+        snapshotQueue.sync {}
+        collectSnapshot()
     }
 
     func refreshLag() {
@@ -418,7 +474,8 @@ final class ServeLoop: @unchecked Sendable {
     func shutdown() {
         logger.info("stopping: final snapshot, commit, leave group")
         flushRefreshes(now: DispatchTime.now().uptimeNanoseconds, force: true)
-        if eventsSinceSnapshot > 0 { snapshot(reason: "shutdown") }
+        waitForSnapshot()
+        if eventsSinceSnapshot > 0 { snapshot(reason: "shutdown", wait: true) }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
         do { try producer.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
         logger.info("stopped")

@@ -132,7 +132,7 @@ struct ReplayCommand: ParsableCommand {
             stderr("per-window metrics written to \(path)")
         }
         if let path = plot {
-            try ReplayPlot.html(reports, title: "streamrec replay: \(log)").write(toFile: path, atomically: true, encoding: .utf8)
+            try ReplayPlot.html(reports, title: "streamrec replay: \(source)").write(toFile: path, atomically: true, encoding: .utf8)
             stderr("plot written to \(path)")
         }
     }

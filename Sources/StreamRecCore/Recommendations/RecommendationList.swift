@@ -11,8 +11,10 @@ public struct ScoredItem: Sendable, Hashable {
     }
 }
 
-/// The Kafka message that triggered a recommendation, so consumers can trace and de-duplicate output.
-public struct SourceOffset: Sendable, Hashable {
+/// A position in a Kafka topic-partition. On a recommendation list: the message that triggered it, so
+/// consumers can trace and de-duplicate output; in a snapshot (``SourcePosition``): the next offset to
+/// consume.
+public struct SourceOffset: Sendable, Hashable, Codable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64

@@ -1,17 +1,8 @@
 /// Where in its input a learner stood when a snapshot was taken. Opaque to the core: the file replay
 /// records an event count, the Kafka path the next offset to read per topic-partition.
 public struct SourcePosition: Sendable, Equatable, Codable {
-    public struct PartitionOffset: Sendable, Equatable, Hashable, Codable {
-        public var topic: String
-        public var partition: Int32
-        /// The next offset to consume (Kafka's committed-offset convention).
-        public var offset: Int64
-        public init(topic: String, partition: Int32, offset: Int64) {
-            self.topic = topic
-            self.partition = partition
-            self.offset = offset
-        }
-    }
+    /// Next offset to consume of one partition (Kafka's committed-offset convention).
+    public typealias PartitionOffset = SourceOffset
 
     /// Events consumed from the source so far (for file replay: index of the next event).
     public var eventsConsumed: Int64
