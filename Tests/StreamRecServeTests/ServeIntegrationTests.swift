@@ -108,6 +108,26 @@ struct ServeIntegrationTests {
         #expect(snapshot.position.offset(topic: n.topic, partition: 0) == Int64(good.count + poison.count))
     }
 
+    @Test("replay from Kafka reads exactly the requested offset range, without joining a group")
+    func kafkaReplaySource() throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let n = Names()
+        let events = try sampleEvents(300)
+        try createTopics([n.topic], bootstrap: bootstrap)
+        try produce(events, to: n.topic, bootstrap: bootstrap)
+        try produceRaw([Array("not an event".utf8)], to: n.topic, bootstrap: bootstrap)
+        var source = KafkaEventSource(configuration: KafkaConfiguration(bootstrapServers: bootstrap), topic: n.topic)
+        source.from = .offset(100)
+        source.to = .offset(250)
+        let range = try source.read(logger: quietLogger)
+        #expect(range.events == Array(events[100..<250]))
+        #expect(range.ranges[TopicPartition(n.topic, 0)] == 100...249)
+        source.from = .beginning
+        source.to = .end
+        let all = try source.read(logger: quietLogger)
+        #expect(all.events == events && all.malformed == 1 && all.messages == 301)
+    }
+
     @Test("kill -9 at random points, restart, and the model ends bit-identical with no event lost or doubled")
     func crashSafety() throws {
         let bootstrap = try ServeBroker.bootstrap()
