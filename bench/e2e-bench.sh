@@ -129,7 +129,7 @@ T_END=$(now_ms)
 BROKER_CPU1=$(cpu_seconds "$(broker_pid)")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 grep -q "idle for 3000 ms: stopping" "$WORK/serve.log" || { tail -20 "$WORK/serve.log" >&2; die "serve did not stop on idle"; }
-LEARNED=$(grep 'reason=shutdown' "$WORK/serve.log" | sed -E 's/.* events=([0-9]+).*/\1/' | tail -n1)
+LEARNED=$(grep 'snapshot written' "$WORK/serve.log" | sed -E 's/.* events=([0-9]+).*/\1/' | tail -n1)
 [ "$LEARNED" = "$EVENTS" ] || die "serve learned '$LEARNED' events, expected $EVENTS"
 REC_FIRST=$(first_ts "rec-tput-$RUN"); REC_LAST=$(last_ts "rec-tput-$RUN")
 REC_COUNT=$(( $(last_offset "rec-tput-$RUN") + 1 ))
