@@ -67,8 +67,7 @@ final class ServeLoop: @unchecked Sendable {
     }
 
     func run() throws {
-        restoreSnapshot()
-        if let error = fatalStartError { throw error }
+        try restoreSnapshot()
         if config.kafka.createTopics { createTopics() }
         producer = try KafkaProducer(configuration: config.producerKafkaConfiguration, logger: logger)
         let handler = KafkaConsumer.RebalanceHandler(
@@ -85,12 +84,34 @@ final class ServeLoop: @unchecked Sendable {
             "kafka": "\(config.consumerKafkaConfiguration)",
         ])
 
+        do {
+            try loop()
+        } catch {
+            // Fatal (e.g. the idempotent producer lost its guarantees): keep what is durable, leave the
+            // group so partitions move on, and let the supervisor restart us from the last snapshot.
+            logger.critical("stopping on fatal error: \(error)")
+            waitForSnapshot()
+            try? consumer.close()
+            throw error
+        }
+        shutdown()
+    }
+
+    func loop() throws {
         var lastMessageNanos = DispatchTime.now().uptimeNanoseconds
         var lastSampleNanos = lastMessageNanos
         var eventsAtLastSample = service.status.current.eventsConsumed
         var lastLagQueryNanos: UInt64 = 0
         while !stop.isSet {
-            let batch = try consumer.poll(maxMessages: config.batchSize, timeout: .milliseconds(100))
+            let batch: [KafkaMessage]
+            do {
+                batch = try consumer.poll(maxMessages: config.batchSize, timeout: .milliseconds(100))
+            } catch let error as KafkaError where !error.isFatal {
+                // e.g. a failed rebalance step: librdkafka recovers on its own; don't spin on it.
+                logger.error("poll failed, retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
             let now = DispatchTime.now().uptimeNanoseconds
             if !batch.isEmpty {
                 lastMessageNanos = now
@@ -122,12 +143,11 @@ final class ServeLoop: @unchecked Sendable {
                 break
             }
         }
-        shutdown()
     }
 
     // MARK: Start-up
 
-    func restoreSnapshot() {
+    func restoreSnapshot() throws {
         do {
             if let loaded = try store.loadNewestGood(expectedConfig: config.model) {
                 for bad in loaded.rejected {
@@ -154,11 +174,9 @@ final class ServeLoop: @unchecked Sendable {
             // safer than silently discarding a trained model.
             logger.critical("cannot restore snapshot: \(error)")
             service.status.update { $0.snapshotLoaded = false }
-            fatalStartError = error
+            throw error
         }
     }
-
-    var fatalStartError: (any Error)?
 
     func createTopics() {
         do {
