@@ -272,6 +272,9 @@ final class ServeLoop: @unchecked Sendable {
         if evaluate { metrics.record(onlineRecall: tracker) }
         let positions = offsets.all
         let recall = tracker.recall
+        if !service.status.current.brokerConnected && service.status.current.eventsConsumed > 0 {
+            logger.info("broker connection restored: consuming again", metadata: ["batch": "\(batch.count)"])
+        }
         service.status.update { s in
             s.eventsConsumed += Int64(batch.count)
             s.eventsLearned += Int64(learned)
