@@ -342,10 +342,10 @@ struct BeyondMFTests {
 
     // MARK: Config
 
-    @Test("beyond-MF fields round-trip; all but sequence context default to off; defaults stay out of the fingerprint JSON")
+    @Test("beyond-MF fields round-trip; all but sequence context default to off; every field is in the fingerprint JSON")
     func configCompatibility() throws {
         let d = ModelConfig()
-        #expect(!d.canonicalJSON.contains("sequenceContext"))
+        #expect(d.canonicalJSON.contains("\"sequenceContext\":3") && d.canonicalJSON.contains("explorationEpsilon"))
         #expect(d.explorationEpsilon == 0 && d.uncertaintyBonus == 0 && d.diversityLambda == 1 && d.sequenceContext == 3
             && d.coldStartUserEvents == 0 && d.popularityHalfLife == 0 && d.factorDecayHalfLife == 0 && d.userTTL == 0)
         var c = d

@@ -149,12 +149,10 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         case popularityHalfLife, factorDecayHalfLife, userTTL, itemTTL
     }
 
-    /// Encodes every original field, and the beyond-MF fields only when they differ from their defaults:
-    /// the canonical JSON (and so the ``fingerprint``) of a config that doesn't use them is unchanged,
-    /// so snapshots written before these fields existed still resume.
+    /// Encodes every field, defaults included, so the ``fingerprint`` pins every setting: a default that
+    /// changes between versions can't silently change what a resumed model means.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        let d = ModelConfig()
         try c.encode(ranker, forKey: .ranker)
         try c.encode(factors, forKey: .factors)
         try c.encode(learningRate, forKey: .learningRate)
@@ -170,21 +168,18 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         try c.encode(historyLength, forKey: .historyLength)
         try c.encode(maxSeenPerUser, forKey: .maxSeenPerUser)
         try c.encode(popularityWindow, forKey: .popularityWindow)
-        func optional<T: Encodable & Equatable>(_ v: T, _ dv: T, _ key: CodingKeys) throws {
-            if v != dv { try c.encode(v, forKey: key) }
-        }
-        try optional(explorationEpsilon, d.explorationEpsilon, .explorationEpsilon)
-        try optional(uncertaintyBonus, d.uncertaintyBonus, .uncertaintyBonus)
-        try optional(diversityLambda, d.diversityLambda, .diversityLambda)
-        try optional(diversityCandidates, d.diversityCandidates, .diversityCandidates)
-        try optional(sequenceContext, d.sequenceContext, .sequenceContext)
-        try optional(coldStartUserEvents, d.coldStartUserEvents, .coldStartUserEvents)
-        try optional(coldStartPopularityWeight, d.coldStartPopularityWeight, .coldStartPopularityWeight)
-        try optional(coldStartNeighbors, d.coldStartNeighbors, .coldStartNeighbors)
-        try optional(popularityHalfLife, d.popularityHalfLife, .popularityHalfLife)
-        try optional(factorDecayHalfLife, d.factorDecayHalfLife, .factorDecayHalfLife)
-        try optional(userTTL, d.userTTL, .userTTL)
-        try optional(itemTTL, d.itemTTL, .itemTTL)
+        try c.encode(explorationEpsilon, forKey: .explorationEpsilon)
+        try c.encode(uncertaintyBonus, forKey: .uncertaintyBonus)
+        try c.encode(diversityLambda, forKey: .diversityLambda)
+        try c.encode(diversityCandidates, forKey: .diversityCandidates)
+        try c.encode(sequenceContext, forKey: .sequenceContext)
+        try c.encode(coldStartUserEvents, forKey: .coldStartUserEvents)
+        try c.encode(coldStartPopularityWeight, forKey: .coldStartPopularityWeight)
+        try c.encode(coldStartNeighbors, forKey: .coldStartNeighbors)
+        try c.encode(popularityHalfLife, forKey: .popularityHalfLife)
+        try c.encode(factorDecayHalfLife, forKey: .factorDecayHalfLife)
+        try c.encode(userTTL, forKey: .userTTL)
+        try c.encode(itemTTL, forKey: .itemTTL)
     }
 
     public init(from decoder: any Decoder) throws {
