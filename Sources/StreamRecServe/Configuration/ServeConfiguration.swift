@@ -231,12 +231,13 @@ extension ServeConfiguration {
             }
         }
         if !modelJSON.isEmpty {
-            let known = Set(((try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ModelConfig()))) as? [String: Any] ?? [:]).keys)
-            for key in modelJSON.keys where !known.contains(key) {
-                throw ConfigurationError("unknown model setting '\(key)'")
-            }
             var merged = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(model))) as? [String: Any] ?? [:]
-            merged.merge(modelJSON) { _, new in new }
+            // snake_case → ModelConfig's key, case-insensitively (user_ttl → userTTL).
+            let known = Dictionary(uniqueKeysWithValues: merged.keys.map { ($0.lowercased(), $0) })
+            for (key, value) in modelJSON {
+                guard let field = known[key.lowercased()] else { throw ConfigurationError("unknown model setting '\(key)'") }
+                merged[field] = value
+            }
             do {
                 model = try JSONDecoder().decode(ModelConfig.self, from: JSONSerialization.data(withJSONObject: merged))
             } catch {
