@@ -136,9 +136,8 @@ extension ServeConfiguration {
             }
             // Typed if it parses as a TOML value (5, true, ["a"]), else taken as a string.
             let value = (try? TOMLTable(parsing: "v = \(raw)"))?["v"] ?? .string(raw)
-            let table = try TOMLTable(parsing: "[\(section)]\n\(key) = \(value.tomlLiteral)\n")
             do {
-                try apply(table)
+                try apply(TOMLTable(values: [[section, key]: value]))
             } catch let error as ConfigurationError where error.description.hasPrefix("unknown config key") {
                 ignoredEnvironment.append(name)
             }
@@ -262,18 +261,6 @@ extension ServeConfiguration {
         case .float(let d): return d
         case .bool(let b): return b
         case .array(let a): return try a.map(jsonValue)
-        }
-    }
-}
-
-extension TOMLTable.Value {
-    /// The value written back as TOML (strings escaped).
-    var tomlLiteral: String {
-        switch self {
-        case .string(let s):
-            return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        case .array(let a): return "[" + a.map(\.tomlLiteral).joined(separator: ", ") + "]"
-        default: return description
         }
     }
 }

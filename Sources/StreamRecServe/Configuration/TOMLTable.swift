@@ -35,6 +35,9 @@ public struct TOMLTable: Sendable, Equatable {
 
     public init() {}
 
+    /// A table from already-typed values (e.g. environment overrides), keyed by path.
+    init(values: [[String]: Value]) { self.values = values }
+
     public init(parsing text: String) throws(ParseError) {
         var table: [String] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
