@@ -33,6 +33,28 @@ public struct WindowMetrics: Sendable, Equatable, Codable {
     public var coverage: Double
 }
 
+/// The test half of test-then-train for one event, shared by ``ReplaySession`` and the live online
+/// metric so offline and online figures follow one protocol.
+public enum PrequentialProbe: Sendable, Equatable {
+    /// The user already consumed the item: not scored (lists exclude consumed items by design).
+    case repeatConsumption
+    /// The user's top-K was ranked into the caller's list; `target` is the event's item slot, nil for
+    /// an item the model has never seen (a miss that still counts).
+    case ranked(target: Int32?)
+}
+
+extension OnlineLearner {
+    /// Ranks `user`'s top-K *before* the event is learned (unknown users get the popularity fallback).
+    public func probe(user: String, item: String, k: Int, selector: inout TopKSelector,
+                      into list: inout [ScoredIndex]) -> PrequentialProbe {
+        let userSlot = users.index(of: user)
+        let itemSlot = items.index(of: item)
+        if let u = userSlot, let i = itemSlot, store.hasSeen(user: u, item: i) { return .repeatConsumption }
+        recommend(userSlot: userSlot, k: k, selector: &selector, into: &list)
+        return .ranked(target: itemSlot)
+    }
+}
+
 /// Prequential (test-then-train) evaluation: before the learner sees an event, its user's top-K is
 /// scored against the event's item.
 ///
@@ -64,8 +86,7 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
     public mutating func record(
         eventIndex: Int64, recommended: [ScoredIndex], target: Int32?, learner: OnlineLearner, measureDiversity: Bool
     ) {
-        var rank = 0
-        if let target, let pos = recommended.firstIndex(where: { $0.index == target }) { rank = pos + 1 }
+        let rank = Self.rank(of: target, in: recommended)
         accumulate(&totals, rank: rank)
         accumulate(&window, rank: rank)
 
@@ -90,6 +111,13 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
         if window.scored >= Int64(windowSize) {
             closeWindow(endEvent: eventIndex, catalog: learner.items.count)
         }
+    }
+
+    /// 1-based rank of `target` in `list`, 0 when absent (or when the item is unknown).
+    @inline(__always)
+    public static func rank(of target: Int32?, in list: [ScoredIndex]) -> Int {
+        guard let target, let position = list.firstIndex(where: { $0.index == target }) else { return 0 }
+        return position + 1
     }
 
     /// Emits the partial last window, if any (call at the end of a replay).

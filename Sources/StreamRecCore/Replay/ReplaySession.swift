@@ -125,13 +125,11 @@ public struct ReplaySession: Sendable {
         while position < end {
             let event = events[Int(position)]
             if position >= warmup {
-                let userSlot = learner.users.index(of: event.user)
-                let itemSlot = learner.items.index(of: event.item)
-                if let u = userSlot, let i = itemSlot, learner.store.hasSeen(user: u, item: i) {
+                switch learner.probe(user: event.user, item: event.item, k: options.k, selector: &selector, into: &list) {
+                case .repeatConsumption:
                     repeatsSkipped += 1
-                } else {
-                    learner.recommend(userSlot: userSlot, k: options.k, selector: &selector, into: &list)
-                    evaluator.record(eventIndex: position, recommended: list, target: itemSlot, learner: learner,
+                case .ranked(let target):
+                    evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
                                      measureDiversity: measureDiversity)
                 }
             }

@@ -63,8 +63,13 @@ public struct CRC32C: Sendable {
 
 /// FNV-1a 64-bit: a stable hash for config fingerprints (Swift's `Hasher` is randomly seeded per process).
 public enum StableHash {
-    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    public static let fnvOffsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    /// FNV-1a of `bytes`; pass a previous result as `continuing` to hash several pieces without
+    /// concatenating them (no allocation).
+    @inlinable
+    public static func fnv1a64(_ bytes: some Sequence<UInt8>, continuing hash: UInt64 = fnvOffsetBasis) -> UInt64 {
+        var h = hash
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         return h
     }

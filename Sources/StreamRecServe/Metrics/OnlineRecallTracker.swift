@@ -94,20 +94,11 @@ public struct OnlineRecallTracker: Sendable {
         let ordinal = observed
         observed += 1
         guard isSampled(user: user, item: item, ordinal: ordinal) else { return .notSampled }
-        let userSlot = learner.users.index(of: user)
-        let itemSlot = learner.items.index(of: item)
-        if let u = userSlot, let i = itemSlot, learner.store.hasSeen(user: u, item: i) {
+        guard case .ranked(let target) = learner.probe(user: user, item: item, k: k, selector: &selector, into: &list) else {
             repeatsSkipped += 1
             return .repeatSkipped
         }
-        learner.recommend(userSlot: userSlot, k: k, selector: &selector, into: &list)
-        var rank = 0
-        if let target = itemSlot {
-            for (position, scored) in list.enumerated() where scored.index == target {
-                rank = position + 1
-                break
-            }
-        }
+        let rank = PrequentialEvaluator.rank(of: target, in: list)
         record(hit: rank > 0)
         return rank > 0 ? .hit(rank: rank) : .miss
     }
@@ -131,10 +122,9 @@ public struct OnlineRecallTracker: Sendable {
     /// FNV-1a over the UTF-8 of user, a separator and item, then a final avalanche (splitmix64) so the
     /// low-entropy tail of similar ids doesn't bias the sample. No allocation.
     public static func hash(user: String, item: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in user.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        h = (h ^ 0xff) &* 0x0000_0100_0000_01b3
-        for b in item.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        var h = StableHash.fnv1a64(user.utf8)
+        h = StableHash.fnv1a64(CollectionOfOne(0xFF), continuing: h)  // separator: ("ab","c") ≠ ("a","bc")
+        h = StableHash.fnv1a64(item.utf8, continuing: h)
         h ^= h >> 30; h = h &* 0xbf58_476d_1ce4_e5b9
         h ^= h >> 27; h = h &* 0x94d0_49bb_1331_11eb
         h ^= h >> 31
