@@ -340,9 +340,14 @@ final class ServeLoop: @unchecked Sendable {
                 learner.recommend(userSlot: slot, k: k, selector: &selector, into: &ranked)
                 metrics.recordTopK(ContinuousClock.now - rankStarted, source: .stream)
                 let source = lastSource[s]
+                let propensities = learner.explorationPropensities(userSlot: slot, list: ranked, selector: selector)
                 let list = RecommendationList(
                     user: user,
-                    items: ranked.compactMap { r in learner.items.id(at: r.index).map { ScoredItem(item: $0, score: r.score) } },
+                    items: ranked.indices.compactMap { n in
+                        learner.items.id(at: ranked[n].index).map {
+                            ScoredItem(item: $0, score: ranked[n].score, propensity: propensities?[n])
+                        }
+                    },
                     modelVersion: version, timestamp: wallClock,
                     sourceOffset: SourceOffset(topic: topicNames[Int(source.topic)], partition: source.partition, offset: source.offset))
                 outgoing.append((Array(user.utf8), list.jsonBytes()))

@@ -46,13 +46,17 @@ enum ReportTable {
     static func render(_ reports: [ReplayReport]) -> String {
         guard let first = reports.first else { return "" }
         let k = first.k
-        let header = ["model", "events", "scored", "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "coverage", "novelty",
-                      "diversity", "events/s"]
+        let header = ["model", "events", "scored", "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "P@\(k)", "F1@\(k)",
+                      "AUC", "coverage", "novelty", "diversity", "gini", "entropy", "tail", "events/s"]
         let rows = reports.map { r in
-            [r.ranker, "\(r.consumedEvents)", "\(r.scoredEvents)", f(r.recall), f(r.ndcg), f(r.mrr), f(r.coverage),
-             String(format: "%.2f", r.novelty), r.diversity.map(f) ?? "n/a", String(format: "%.0f", r.eventsPerSecond)]
+            [r.ranker, "\(r.consumedEvents)", "\(r.scoredEvents)", f(r.recall), f(r.ndcg), f(r.mrr), f(r.precision),
+             f(r.f1), r.auc.map(f) ?? "n/a", f(r.coverage), String(format: "%.2f", r.novelty),
+             r.diversity.map(f) ?? "n/a", f(r.exposureGini), String(format: "%.2f", r.exposureEntropy),
+             f(r.longTailShare), String(format: "%.0f", r.eventsPerSecond)]
         }
-        return markdown(header: header, rows: rows)
+        let aucNote = first.aucSamples > 0 ? "\(first.aucSamples) sampled unconsumed items per event" : "off"
+        return markdown(header: header, rows: rows) + "\n\nAUC: \(aucNote). gini/entropy (bits): exposure over all "
+            + "scored lists. tail: share of lists with an item outside the top-1% most popular."
     }
 
     /// A right-aligned markdown table (first column left-aligned).
@@ -69,10 +73,13 @@ enum ReportTable {
     }
 
     static func windowsCSV(_ reports: [ReplayReport]) -> String {
-        var out = "model,end_event,scored,recall,ndcg,mrr,coverage\n"
+        var out = "model,end_event,scored,recall,ndcg,mrr,coverage,precision,f1,auc,exposure_gini,exposure_entropy,"
+            + "long_tail_share\n"
         for r in reports {
             for w in r.windows {
-                out += "\(r.ranker),\(w.endEvent),\(w.scored),\(f(w.recall)),\(f(w.ndcg)),\(f(w.mrr)),\(f(w.coverage))\n"
+                out += "\(r.ranker),\(w.endEvent),\(w.scored),\(f(w.recall)),\(f(w.ndcg)),\(f(w.mrr)),\(f(w.coverage)),"
+                    + "\(f(w.precision)),\(f(w.f1)),\(w.auc.map(f) ?? ""),\(f(w.exposureGini)),\(f(w.exposureEntropy)),"
+                    + "\(f(w.longTailShare))\n"
             }
         }
         return out

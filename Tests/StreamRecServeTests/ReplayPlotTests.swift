@@ -25,15 +25,19 @@ struct ReplayPlotTests {
         let html = ReplayPlot.html(reports, title: "test <run>")
         #expect(html.hasPrefix("<!doctype html>"))
         #expect(html.contains("test &lt;run&gt;"))
-        #expect(html.components(separatedBy: "<svg ").count - 1 == 2)
-        #expect(html.components(separatedBy: "</svg>").count - 1 == 2)
-        #expect(html.contains("recall@5 per window"))
-        #expect(html.contains("NDCG@5 per window"))
+        let charts = 8  // recall, NDCG, precision, F1, AUC, exposure Gini, exposure entropy, long-tail share
+        #expect(html.components(separatedBy: "<svg ").count - 1 == charts)
+        #expect(html.components(separatedBy: "</svg>").count - 1 == charts)
+        for title in ["recall@5 per window", "NDCG@5 per window", "precision@5 per window", "F1@5 per window",
+                      "sampled AUC per window (100 unconsumed items per event)", "exposure Gini per window",
+                      "exposure entropy (bits) per window", "top-1% most popular"] {
+            #expect(html.contains(title), "missing chart \(title)")
+        }
         #expect(!html.contains("<script"))
         #expect(!html.contains("src="))
 
         let polylines = html.components(separatedBy: "<polyline").dropFirst()
-        #expect(polylines.count == 2 * reports.count)
+        #expect(polylines.count == charts * reports.count)
         for (index, chunk) in polylines.enumerated() {
             let model = reports[index % reports.count]
             #expect(chunk.contains("data-model=\"\(model.ranker)\""))

@@ -251,7 +251,11 @@ public struct OnlineLearner: Sendable, Equatable {
         }
         selector.sorted(into: &output)
         if diversify { rerankMMR(k: k, selector: &selector, list: &output) }
-        if config.explorationEpsilon > 0 { explore(user: live, list: &output) }
+        if config.explorationEpsilon > 0 {
+            selector.greedy.removeAll(keepingCapacity: true)
+            selector.greedy.append(contentsOf: output)  // kept for explorationPropensities
+            explore(user: live, list: &output)
+        }
     }
 
     /// Offers the lanes of one scored block that can enter the selection. Exclusion (consumed, dead) is

@@ -26,6 +26,8 @@ public struct TopKSelector: Sendable {
     var recent: [Int32] = []
     var candidates: [ScoredIndex] = []
     var similarity: [Float] = []
+    /// The list before ε-greedy replaced slots (for exploration propensities).
+    var greedy: [ScoredIndex] = []
 
     public init(k: Int) {
         self.k = max(0, k)

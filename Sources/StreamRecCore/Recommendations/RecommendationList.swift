@@ -4,10 +4,14 @@ import Foundation
 public struct ScoredItem: Sendable, Hashable {
     public var item: String
     public var score: Float
+    /// With exploration on: the probability that the policy placed this item in this slot
+    /// (see ``ExplorationPropensity``); nil (omitted on the wire) otherwise.
+    public var propensity: Double?
 
-    public init(item: String, score: Float) {
+    public init(item: String, score: Float, propensity: Double? = nil) {
         self.item = item
         self.score = score
+        self.propensity = propensity
     }
 }
 
@@ -28,7 +32,7 @@ public struct SourceOffset: Sendable, Hashable, Codable {
 
 /// A user's top-K as produced to the recommendations topic (`schemas/recommendations.schema.json`).
 ///
-/// Wire names: `user`, `items` [{`item`, `score`}], `model_version`, `ts`, optional `source_offset`
+/// Wire names: `user`, `items` [{`item`, `score`, optional `propensity`}], `model_version`, `ts`, optional `source_offset`
 /// {`topic`, `partition`, `offset`} and `fallback`. Optional fields are omitted when nil.
 public struct RecommendationList: Sendable, Equatable {
     public var user: String
@@ -82,6 +86,10 @@ public struct RecommendationList: Sendable, Equatable {
             JSONOutput.appendString(scored.item, to: &out)
             out.append(contentsOf: #","score":"#.utf8)
             JSONOutput.appendFloat(Self.wireScore(scored.score), to: &out)
+            if let p = scored.propensity, p.isFinite {
+                out.append(contentsOf: #","propensity":"#.utf8)
+                out.append(contentsOf: p.description.utf8)
+            }
             out.append(UInt8(ascii: "}"))
         }
         out.append(contentsOf: #"],"model_version":"#.utf8)
@@ -125,9 +133,17 @@ public struct RecommendationList: Sendable, Equatable {
                 guard let entry = element as? [String: Any] else {
                     throw RecommendationDecodingError("items[\(index)] is not an object")
                 }
+                var propensity: Double?
+                if let p = entry["propensity"], !(p is NSNull) {
+                    propensity = try JSONField.number(entry, "propensity", path: "items[\(index)].").doubleValue
+                    guard let p = propensity, p >= 0 && p <= 1 else {
+                        throw RecommendationDecodingError("field 'items[\(index)].propensity' must be in [0, 1]")
+                    }
+                }
                 return ScoredItem(
                     item: try JSONField.string(entry, "item", path: "items[\(index)]."),
-                    score: try JSONField.float(entry, "score", path: "items[\(index)].")
+                    score: try JSONField.float(entry, "score", path: "items[\(index)]."),
+                    propensity: propensity
                 )
             },
             modelVersion: try JSONField.string(object, "model_version"),

@@ -15,6 +15,8 @@ public struct ReplayOptions: Sendable {
     public var stopAfter: Int64? = nil
     /// Measure intra-list diversity (costs O(K² k) per scored event).
     public var measureDiversity: Bool = true
+    /// Unconsumed items sampled per scored event for AUC (0 = no AUC).
+    public var aucSamples: Int = 100
 
     public init() {}
 }
@@ -35,6 +37,16 @@ public struct ReplayReport: Sendable, Codable, Equatable {
     public var coverage: Double
     public var novelty: Double
     public var diversity: Double?
+    /// Mean sampled AUC (event's item vs ``aucSamples`` unconsumed items); nil when off or nothing measured.
+    public var auc: Double?
+    public var aucSamples: Int
+    public var precision: Double
+    public var f1: Double
+    /// Exposure over all scored lists: Gini over the live catalog, Shannon entropy in bits.
+    public var exposureGini: Double
+    public var exposureEntropy: Double
+    /// Share of scored lists with at least one item outside the top-1% most popular.
+    public var longTailShare: Double
     /// Events per second over the events this process handled (rank + learn).
     public var eventsPerSecond: Double
     public var seconds: Double
@@ -64,7 +76,7 @@ public struct ReplaySession: Sendable {
 
     public init(config: ModelConfig, options: ReplayOptions) throws(ConfigError) {
         learner = try OnlineLearner(config: config)
-        evaluator = PrequentialEvaluator(k: options.k, windowSize: options.windowSize)
+        evaluator = Self.freshEvaluator(options: options, seed: config.seed)
         position = 0
         self.options = options
         resumedFrom = nil
@@ -83,8 +95,12 @@ public struct ReplaySession: Sendable {
             evaluator = state.evaluator
             repeatsSkipped = state.repeatsSkipped
         } else {
-            evaluator = PrequentialEvaluator(k: options.k, windowSize: options.windowSize)
+            evaluator = Self.freshEvaluator(options: options, seed: snapshot.learner.config.seed)
         }
+    }
+
+    static func freshEvaluator(options: ReplayOptions, seed: UInt64) -> PrequentialEvaluator {
+        PrequentialEvaluator(k: options.k, windowSize: options.windowSize, aucSamples: options.aucSamples, aucSeed: seed)
     }
 
     /// Attaches the item catalog for cold-start item initialization (also after resuming: the catalog
@@ -130,7 +146,7 @@ public struct ReplaySession: Sendable {
                     repeatsSkipped += 1
                 case .ranked(let target):
                     evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
-                                     measureDiversity: measureDiversity)
+                                     measureDiversity: measureDiversity, user: learner.users.index(of: event.user))
                 }
             }
             // A diverging step is rolled back and counted by the learner; the replay goes on.
@@ -152,6 +168,9 @@ public struct ReplaySession: Sendable {
             repeatEventsSkipped: repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
             coverage: evaluator.coverage(catalog: learner.items.count), novelty: t.novelty,
             diversity: measureDiversity ? t.diversity : nil,
+            auc: t.auc, aucSamples: evaluator.auc.samples, precision: t.precision(k: options.k), f1: t.f1(k: options.k),
+            exposureGini: evaluator.exposure.gini(catalog: learner.items.count),
+            exposureEntropy: evaluator.exposure.entropy(), longTailShare: t.longTailShare,
             eventsPerSecond: seconds > 0 ? Double(position - startPosition) / seconds : 0, seconds: seconds,
             users: learner.users.count, items: learner.items.count, counters: learner.counters,
             windows: evaluator.windows, resumedFrom: resumedFrom)

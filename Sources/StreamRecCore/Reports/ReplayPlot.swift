@@ -24,6 +24,12 @@ public enum ReplayPlot {
         let metrics = [
             Metric(title: "recall@\(k) per window") { $0.recall },
             Metric(title: "NDCG@\(k) per window") { $0.ndcg },
+            Metric(title: "precision@\(k) per window") { $0.precision },
+            Metric(title: "F1@\(k) per window") { $0.f1 },
+            Metric(title: "sampled AUC per window (\(reports.first?.aucSamples ?? 0) unconsumed items per event)") { $0.auc ?? 0 },
+            Metric(title: "exposure Gini per window") { $0.exposureGini },
+            Metric(title: "exposure entropy (bits) per window") { $0.exposureEntropy },
+            Metric(title: "share of lists with an item outside the top-1% most popular, per window") { $0.longTailShare },
         ]
         var out = """
             <!doctype html>
@@ -85,11 +91,16 @@ public enum ReplayPlot {
 
     static func summaryTable(_ reports: [ReplayReport]) -> String {
         guard let k = reports.first?.k else { return "<p>no reports</p>\n" }
-        var t = "<table><tr><th>model</th><th>events</th><th>scored</th><th>recall@\(k)</th><th>NDCG@\(k)</th><th>MRR@\(k)</th><th>windows</th></tr>\n"
+        var t = "<table><tr><th>model</th><th>events</th><th>scored</th><th>recall@\(k)</th><th>NDCG@\(k)</th><th>MRR@\(k)</th>"
+            + "<th>P@\(k)</th><th>F1@\(k)</th><th>AUC</th><th>exposure Gini</th><th>exposure entropy</th><th>tail lists</th>"
+            + "<th>windows</th></tr>\n"
+        func v(_ x: Double) -> String { String(format: "%.4f", x) }
         for r in reports {
             t += "<tr><td>\(escape(r.ranker))</td><td>\(r.consumedEvents)</td><td>\(r.scoredEvents)</td>"
-                + "<td>\(String(format: "%.4f", r.recall))</td><td>\(String(format: "%.4f", r.ndcg))</td>"
-                + "<td>\(String(format: "%.4f", r.mrr))</td><td>\(r.windows.count)</td></tr>\n"
+                + "<td>\(v(r.recall))</td><td>\(v(r.ndcg))</td><td>\(v(r.mrr))</td><td>\(v(r.precision))</td>"
+                + "<td>\(v(r.f1))</td><td>\(r.auc.map(v) ?? "n/a")</td><td>\(v(r.exposureGini))</td>"
+                + "<td>\(String(format: "%.2f", r.exposureEntropy))</td><td>\(v(r.longTailShare))</td>"
+                + "<td>\(r.windows.count)</td></tr>\n"
         }
         return t + "</table>\n"
     }
