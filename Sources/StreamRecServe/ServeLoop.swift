@@ -345,7 +345,8 @@ final class ServeLoop: @unchecked Sendable {
                     user: user,
                     items: ranked.indices.compactMap { n in
                         learner.items.id(at: ranked[n].index).map {
-                            ScoredItem(item: $0, score: ranked[n].score, propensity: propensities?[n])
+                            ScoredItem(item: $0, score: ranked[n].score, propensity: propensities?.slot[n],
+                                       listPropensity: propensities?.list[n])
                         }
                     },
                     modelVersion: version, timestamp: wallClock,

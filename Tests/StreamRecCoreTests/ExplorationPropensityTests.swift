@@ -44,19 +44,25 @@ struct ExplorationPropensityTests {
         let trials = 3000
         var counts: [String: Int] = [:]
         var reported: [String: Double] = [:]
+        var inList: [String: Int] = [:], reportedInList: [String: Double] = [:]
         var selector = TopKSelector(k: 4)
         var list: [ScoredIndex] = []
         for seed in 1...UInt64(trials) {
             let learner = try Self.learner(seed: seed, epsilon: 0.3)
             let me = learner.users.index(of: "me")
             learner.recommend(userSlot: me, k: 4, selector: &selector, into: &list)
-            let p = try #require(learner.explorationPropensities(userSlot: me, list: list, selector: selector))
-            #expect(p.count == 4)
+            let both = try #require(learner.explorationPropensities(userSlot: me, list: list, selector: selector))
+            let p = both.slot
+            #expect(p.count == 4 && both.list.count == 4)
             for (s, item) in list.enumerated() {
-                let key = "\(s):\(learner.items.id(at: item.index)!)"
+                let id = learner.items.id(at: item.index)!
+                let key = "\(s):\(id)"
                 counts[key, default: 0] += 1
                 if let previous = reported[key] { #expect(previous == p[s]) }  // a function of (slot, item) only
                 reported[key] = p[s]
+                inList[id, default: 0] += 1
+                if let previous = reportedInList[id] { #expect(previous == both.list[s]) }  // of the item only
+                reportedInList[id] = both.list[s]
             }
         }
         #expect(reported["0:i0"] != nil && reported["1:i5"] != nil)
@@ -65,6 +71,12 @@ struct ExplorationPropensityTests {
             let tolerance = 4 * (p * (1 - p) / Double(trials)).squareRoot() + 1.0 / Double(trials)
             #expect(abs(frequency - p) <= tolerance, "\(key): frequency \(frequency) vs propensity \(p)")
         }
+        for (id, p) in reportedInList {
+            let frequency = Double(inList[id]!) / Double(trials)
+            let tolerance = 4 * (p * (1 - p) / Double(trials)).squareRoot() + 1.0 / Double(trials)
+            #expect(abs(frequency - p) <= tolerance, "\(id) in list: frequency \(frequency) vs propensity \(p)")
+        }
+        #expect(reportedInList.count == 8)  // i0...i3 (greedy) and i4...i7 (the valid candidates)
         // Greedy kept: 1 − ε(1 − r¹⁶), r = 1 − 4/20.
         #expect(abs(reported["0:i0"]! - (1 - 0.3 * (1 - pow(0.8, 16)))) < 1e-12)
     }
@@ -83,7 +95,8 @@ struct ExplorationPropensityTests {
             let list = RecommendationList(
                 user: "me",
                 items: ranked.indices.map {
-                    ScoredItem(item: learner.items.id(at: ranked[$0].index)!, score: ranked[$0].score, propensity: p?[$0])
+                    ScoredItem(item: learner.items.id(at: ranked[$0].index)!, score: ranked[$0].score, propensity: p?.slot[$0],
+                               listPropensity: p?.list[$0])
                 },
                 modelVersion: learner.modelVersion, timestamp: 1,
                 sourceOffset: SourceOffset(topic: "events", partition: 0, offset: 41))
@@ -95,12 +108,15 @@ struct ExplorationPropensityTests {
             for (n, item) in decoded.items.enumerated() {
                 #expect((item.propensity == nil) == (list.items[n].propensity == nil))
                 if let a = item.propensity, let b = list.items[n].propensity { #expect(abs(a - b) <= 1e-15 * b) }
+                if let a = item.listPropensity, let b = list.items[n].listPropensity { #expect(abs(a - b) <= 1e-15 * b) }
                 decoded.items[n].propensity = list.items[n].propensity
+                decoded.items[n].listPropensity = list.items[n].listPropensity
             }
             #expect(decoded == list)
         }
         for bad in [#"{"user":"u","items":[{"item":"a","score":1,"propensity":1.5}],"model_version":"v","ts":0}"#,
-                    #"{"user":"u","items":[{"item":"a","score":1,"propensity":"0.5"}],"model_version":"v","ts":0}"#] {
+                    #"{"user":"u","items":[{"item":"a","score":1,"propensity":"0.5"}],"model_version":"v","ts":0}"#,
+                    #"{"user":"u","items":[{"item":"a","score":1,"list_propensity":-0.1}],"model_version":"v","ts":0}"#] {
             #expect(try !schema.errors(JSONValue(parsing: Array(bad.utf8))).isEmpty)
             #expect(throws: RecommendationDecodingError.self) { try RecommendationList(jsonBytes: Array(bad.utf8)) }
         }

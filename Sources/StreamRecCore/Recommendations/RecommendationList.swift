@@ -7,11 +7,14 @@ public struct ScoredItem: Sendable, Hashable {
     /// With exploration on: the probability that the policy placed this item in this slot
     /// (see ``ExplorationPropensity``); nil (omitted on the wire) otherwise.
     public var propensity: Double?
+    /// With exploration on: the probability that the policy put this item anywhere in the list.
+    public var listPropensity: Double?
 
-    public init(item: String, score: Float, propensity: Double? = nil) {
+    public init(item: String, score: Float, propensity: Double? = nil, listPropensity: Double? = nil) {
         self.item = item
         self.score = score
         self.propensity = propensity
+        self.listPropensity = listPropensity
     }
 }
 
@@ -32,7 +35,7 @@ public struct SourceOffset: Sendable, Hashable, Codable {
 
 /// A user's top-K as produced to the recommendations topic (`schemas/recommendations.schema.json`).
 ///
-/// Wire names: `user`, `items` [{`item`, `score`, optional `propensity`}], `model_version`, `ts`, optional `source_offset`
+/// Wire names: `user`, `items` [{`item`, `score`, optional `propensity`, `list_propensity`}], `model_version`, `ts`, optional `source_offset`
 /// {`topic`, `partition`, `offset`} and `fallback`. Optional fields are omitted when nil.
 public struct RecommendationList: Sendable, Equatable {
     public var user: String
@@ -90,6 +93,10 @@ public struct RecommendationList: Sendable, Equatable {
                 out.append(contentsOf: #","propensity":"#.utf8)
                 out.append(contentsOf: p.description.utf8)
             }
+            if let p = scored.listPropensity, p.isFinite {
+                out.append(contentsOf: #","list_propensity":"#.utf8)
+                out.append(contentsOf: p.description.utf8)
+            }
             out.append(UInt8(ascii: "}"))
         }
         out.append(contentsOf: #"],"model_version":"#.utf8)
@@ -133,17 +140,11 @@ public struct RecommendationList: Sendable, Equatable {
                 guard let entry = element as? [String: Any] else {
                     throw RecommendationDecodingError("items[\(index)] is not an object")
                 }
-                var propensity: Double?
-                if let p = entry["propensity"], !(p is NSNull) {
-                    propensity = try JSONField.number(entry, "propensity", path: "items[\(index)].").doubleValue
-                    guard let p = propensity, p >= 0 && p <= 1 else {
-                        throw RecommendationDecodingError("field 'items[\(index)].propensity' must be in [0, 1]")
-                    }
-                }
                 return ScoredItem(
                     item: try JSONField.string(entry, "item", path: "items[\(index)]."),
                     score: try JSONField.float(entry, "score", path: "items[\(index)]."),
-                    propensity: propensity
+                    propensity: try JSONField.probability(entry, "propensity", path: "items[\(index)]."),
+                    listPropensity: try JSONField.probability(entry, "list_propensity", path: "items[\(index)].")
                 )
             },
             modelVersion: try JSONField.string(object, "model_version"),
@@ -218,6 +219,14 @@ private enum JSONField {
             throw RecommendationDecodingError("field '\(path)\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    /// An optional number in [0, 1].
+    static func probability(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> Double? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        let p = try number(object, key, path: path).doubleValue
+        guard p >= 0 && p <= 1 else { throw RecommendationDecodingError("field '\(path)\(key)' must be in [0, 1]") }
+        return p
     }
 
     static func float(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> Float {
