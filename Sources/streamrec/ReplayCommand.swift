@@ -57,6 +57,10 @@ struct ReplayCommand: ParsableCommand {
     var stopAfter: Int64?
     @Flag(help: "Skip intra-list diversity (saves O(K² k) per event).")
     var noDiversity = false
+    @Option(help: "Unconsumed items sampled per scored event for AUC (0 = no AUC).")
+    var aucSamples: Int = 100
+    @Option(help: "Write every scored list (with exploration propensities when --epsilon > 0) as JSONL to this path, for evaluate-policy.")
+    var listsOut: String?
     @Flag(help: "Never draw a progress bar.")
     var quiet = false
 
@@ -64,6 +68,7 @@ struct ReplayCommand: ParsableCommand {
         guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
         guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
         guard window >= 1 else { throw ValidationError("--window must be positive") }
+        guard aucSamples >= 0 && aucSamples <= 100_000 else { throw ValidationError("--auc-samples must be in 0...100000") }
         guard (log == nil) != (kafka == nil) else { throw ValidationError("give either a log file or --kafka <topic>") }
         guard fromOffset == nil || fromTime == nil, toOffset == nil || toTime == nil else {
             throw ValidationError("use either an offset or a time for each bound")
@@ -88,6 +93,7 @@ struct ReplayCommand: ParsableCommand {
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
         }
+        guard !(rankers.count > 1 && listsOut != nil) else { throw ValidationError("--lists-out needs a single --model") }
         let events = try loadEvents()  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
@@ -98,6 +104,8 @@ struct ReplayCommand: ParsableCommand {
         options.snapshotEvery = snapshotEvery
         options.stopAfter = stopAfter
         options.measureDiversity = !noDiversity
+        options.aucSamples = aucSamples
+        let listWriter = try listsOut.map { try JSONLWriter(path: $0) }
 
         let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
@@ -114,7 +122,13 @@ struct ReplayCommand: ParsableCommand {
             }
             session.attach(catalog: catalog)
             let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
-            let report = try session.run(events: events, snapshots: store) { done, total in bar.update(done, total) }
+            let report = try session.run(events: events, snapshots: store, lists: listWriter.map { w in { w.append($0) } }) {
+                done, total in bar.update(done, total)
+            }
+            if let listWriter, let path = listsOut {
+                try listWriter.close()
+                stderr("\(listWriter.lines) lists written to \(path)")
+            }
             bar.finish()
             reports.append(report)
             if let store, stopAfter == nil || report.consumedEvents == report.totalEvents {

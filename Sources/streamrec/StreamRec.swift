@@ -8,7 +8,7 @@ struct StreamRec: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             GenerateCommand.self, ReplayCommand.self, ServeCommand.self, ProduceCommand.self, TuneCommand.self,
-            SnapshotCommand.self,
+            SnapshotCommand.self, EvaluatePolicyCommand.self,
             HTTPDemoCommand.self,
         ]
     )

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
+
 /// Off-policy estimators of a target policy's hit rate from lists logged with per-slot propensities.
 ///
 /// Model: list i shows units s (listed items, or slots) each with item a_is and logging propensity p_is —
@@ -83,6 +89,15 @@ public enum OffPolicyEstimators {
         let se = standardError((0..<n).map { (y[$0] - value * w[$0]) / meanW })
         return Estimate(estimator: "SNIPS", value: value, standardError: se, lower: value - z95 * se,
                         upper: value + z95 * se, lists: n)
+    }
+
+    /// Kish's effective sample size of the normalized list weights, (Σ w̃_i)² / Σ w̃_i²: how many on-policy
+    /// lists the log is worth for this target. Far below the list count ⇒ heavy-tailed weights, and the
+    /// normal intervals get unreliable (a target far from the logging policy needs more lists).
+    public static func effectiveSampleSize(_ lists: [LoggedList]) -> Double {
+        let w = lists.map { l in l.targetSize > 0 ? l.slots.reduce(0) { $0 + $1.weight } / l.targetSize : 0 }
+        let sq = w.reduce(0) { $0 + $1 * $1 }
+        return sq > 0 ? pow(w.reduce(0, +), 2) / sq : 0
     }
 
     static func meanEstimate(_ name: String, _ terms: [Double]) -> Estimate {

@@ -120,12 +120,34 @@ public struct ReplaySession: Sendable {
                                createdAt: createdAt, extensions: [Self.evaluatorExtensionKey: blob])
     }
 
+    /// The list scored against `events[position]` as `serve` would produce it, with exploration
+    /// propensities when ε > 0. Its `source_offset` names the previous event (topic "replay", partition 0,
+    /// offset = position − 1): the model state it was ranked on, so "the user's next event after the source
+    /// offset" is the event it is scored against — the join `evaluate-policy` uses. `ts` is the event time.
+    func producedList(for event: Event, at position: Int64, ranked: [ScoredIndex], selector: TopKSelector)
+        -> RecommendationList
+    {
+        let user = learner.users.index(of: event.user)
+        let p = learner.explorationPropensities(userSlot: user, list: ranked, selector: selector)
+        return RecommendationList(
+            user: event.user,
+            items: ranked.indices.compactMap { n in
+                learner.items.id(at: ranked[n].index).map {
+                    ScoredItem(item: $0, score: ranked[n].score, propensity: p?.slot[n], listPropensity: p?.list[n])
+                }
+            },
+            modelVersion: learner.modelVersion, timestamp: max(0, event.timestamp),
+            sourceOffset: SourceOffset(topic: "replay", partition: 0, offset: position - 1),
+            fallback: user == nil ? "popularity" : nil)
+    }
+
     /// Replays `events[position...]`. `progress` is called every `progressEvery` events with
-    /// (consumed, total).
+    /// (consumed, total). `lists`, when given, receives every scored list (see ``producedList``).
     public mutating func run(
         events: [Event],
         snapshots: SnapshotStore? = nil,
         progressEvery: Int = 10_000,
+        lists: ((RecommendationList) -> Void)? = nil,
         progress: ((Int64, Int64) -> Void)? = nil
     ) throws(SnapshotError) -> ReplayReport {
         let total = Int64(events.count)
@@ -145,6 +167,9 @@ public struct ReplaySession: Sendable {
                 case .repeatConsumption:
                     repeatsSkipped += 1
                 case .ranked(let target):
+                    if let lists, position > 0 {
+                        lists(producedList(for: event, at: position, ranked: list, selector: selector))
+                    }
                     evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
                                      measureDiversity: measureDiversity, user: learner.users.index(of: event.user))
                 }
