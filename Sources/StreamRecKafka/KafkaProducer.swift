@@ -19,6 +19,8 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         /// The record's offset, or a negative value if it is unknown (failure, or acks=0).
         public var offset: Int64
         public var key: [UInt8]?
+        /// The record's value, kept only for failed deliveries (so the caller can re-send it).
+        public var value: [UInt8]?
         /// nil when delivered.
         public var error: KafkaError?
     }
@@ -49,15 +51,21 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         var config = configuration
         if config["enable.idempotence"] == nil { config["enable.idempotence"] = "true" }
         let counters = LockedBox(Counters())
+        // A purge or an outage fails every queued message at once (tens of thousands): a few lines and a
+        // count, not one line each.
+        let failureLog = LockedBox(LogRateLimiter(burst: 5, intervalSeconds: 10))
         let onDelivery: RDKafkaCallbacks.Delivery = { @Sendable message in
             let m = message.pointee
             let ok = m.err == RD_KAFKA_RESP_ERR_NO_ERROR
             counters.withLock { ok ? ($0.delivered += 1) : ($0.failed += 1) }
             let error = ok ? nil : KafkaError(m.err, "delivery")
-            if let error { logger.warning("\(error)") }
+            if let error, case .log(let suppressed) = failureLog.withLock({ $0.admit() }) {
+                logger.warning("\(error)", metadata: ["suppressed_since_last": "\(suppressed)"])
+            }
             guard let deliveryHandler else { return }
             deliveryHandler(DeliveryReport(topic: String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "", partition: m.partition,
-                                           offset: m.offset, key: copyBytes(m.key, count: m.key_len), error: error))
+                                           offset: m.offset, key: copyBytes(m.key, count: m.key_len),
+                                           value: ok ? nil : copyBytes(m.payload, count: m.len), error: error))
         }
         handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: config,
                                    callbacks: RDKafkaCallbacks(logger: logger, onDelivery: onDelivery))
@@ -165,6 +173,22 @@ public final class KafkaProducer: Service, @unchecked Sendable {
 
     /// The producer's fatal error, if any (e.g. idempotence guarantees broken); the producer must be recreated.
     public func fatalError() -> KafkaError? { handle.fatalError() }
+
+    /// Raises a fatal error on this producer as librdkafka would after, e.g., an idempotence violation
+    /// (`rd_kafka_test_fatal_error`): for fault-injection tests only.
+    public func triggerFatalErrorForTesting(_ code: KafkaError.Code = KafkaError.Code(rawValue: 45), reason: String) {
+        _ = rd_kafka_test_fatal_error(rk, code.rd, reason)
+    }
+
+    /// Gives up on everything queued or in flight without waiting (librdkafka's path after a fatal
+    /// error: purge, then destroy and create a new producer). Each purged message gets a failed delivery
+    /// report (`_PURGE_QUEUE` / `_PURGE_INFLIGHT`), served here, so the caller learns what to re-send.
+    /// Further sends are refused; `deinit` won't flush.
+    public func abandon() {
+        closed.withLock { $0 = true }
+        _ = rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING))
+        rd_kafka_poll(rk, 0)
+    }
 
     /// Flushes, then refuses further sends. Idempotent.
     public func close(flushTimeout: Duration = .seconds(30)) throws {

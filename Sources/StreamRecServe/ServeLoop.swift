@@ -30,7 +30,10 @@ final class ServeLoop: @unchecked Sendable {
     var selector: TopKSelector
     var ranked: [ScoredIndex] = []
     var outgoing: [(key: [UInt8], value: [UInt8])] = []
-    var deadLetters: [DeadLetterRecord] = []
+    /// Dead letters keep the source message's key, so they land in the same DLQ partition order per key
+    /// and can be replayed to the source topic as they were.
+    var deadLetters: [(key: [UInt8]?, record: DeadLetterRecord)] = []
+    var deadLetterLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
 
     // Online test-then-train evaluation on a sample of live events.
     var tracker: OnlineRecallTracker
@@ -55,11 +58,29 @@ final class ServeLoop: @unchecked Sendable {
     var lastSnapshotNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
     var snapshotLoaded = false
 
+    // Fault handling (ServeLoop+Faults.swift).
+    let directoryLock: SnapshotDirectoryLock
+    let faults = FaultState()
+    var snapshotBackoffSeconds: Double = 0
+    var nextSnapshotAttemptNanos: UInt64 = 0
+    var lastDurableNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
+    var snapshotErrorLog = LogRateLimiter(burst: 3, intervalSeconds: 60)
+    var kafkaErrorLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
+    var producerRecreatedAt: [UInt64] = []
+    /// No snapshot was found at start-up: partitions without a snapshot offset are rebuilt from their
+    /// earliest retained offset instead of the group's committed one (see ``checkMissingSnapshot()``).
+    var startedWithoutSnapshot = false
+    /// Dead letters whose delivery failed, sent again by ``send()``.
+    var resendQueue: [(key: [UInt8]?, value: [UInt8])] = []
+
     init(service: StreamingLearnerService, stop: StopFlag) throws {
         self.service = service
         self.stop = stop
         store = try SnapshotStore(directory: service.configuration.snapshots.directory,
                                   retain: service.configuration.snapshots.retain)
+        directoryLock = try SnapshotDirectoryLock(directory: store.directory)
+        try SnapshotIdentity.claim(directory: store.directory, group: service.configuration.kafka.groupID,
+                                   topics: service.configuration.kafka.eventTopics)
         decoder = EventDecoder(limits: service.configuration.limits)
         selector = TopKSelector(k: service.configuration.k)
         let every = service.configuration.onlineEvaluationEvery
@@ -69,13 +90,14 @@ final class ServeLoop: @unchecked Sendable {
     func run() throws {
         try restoreSnapshot()
         if config.kafka.createTopics { createTopics() }
-        producer = try KafkaProducer(configuration: config.producerKafkaConfiguration, logger: logger)
+        producer = try makeProducer()
         let handler = KafkaConsumer.RebalanceHandler(
             onAssign: { [unowned self] partitions in self.assigned(partitions) },
             onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
         consumer = try KafkaConsumer(
             configuration: config.consumerKafkaConfiguration, rebalanceHandler: handler,
             onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+        if startedWithoutSnapshot { try checkMissingSnapshot() }
         try consumer.subscribe(topics: config.kafka.eventTopics)
         service.status.update { $0.started = true }
         logger.info("serving", metadata: [
@@ -90,11 +112,13 @@ final class ServeLoop: @unchecked Sendable {
             // Fatal (e.g. the idempotent producer lost its guarantees): keep what is durable, leave the
             // group so partitions move on, and let the supervisor restart us from the last snapshot.
             logger.critical("stopping on fatal error: \(error)")
+            service.watchdog.arm(reason: "fatal error")
             waitForSnapshot()
             try? consumer.close()
             throw error
         }
-        shutdown()
+        service.watchdog.arm(reason: "learner loop ended")
+        try shutdown()
     }
 
     func loop() throws {
@@ -120,8 +144,13 @@ final class ServeLoop: @unchecked Sendable {
             flushRefreshes(now: now, force: false)
             try send()
             producer.poll()
-            if let fatal = producer.fatalError() { throw fatal }
+            if service.injectProducerFatalError.exchange(false, ordering: .relaxed) {
+                producer.triggerFatalErrorForTesting(reason: "injected by a test")
+            }
+            if let fatal = producer.fatalError() { try recreateProducer(after: fatal) }
+            requeueFailedDeliveries()
             collectSnapshot()
+            updateSnapshotHealth(now: now)
             if snapshotDue(now: now) { snapshot(reason: "interval") }
             // Lag every 5 s; every 0.5 s while a newly assigned partition's watermark is still unknown
             // (readiness waits for it).
@@ -153,6 +182,7 @@ final class ServeLoop: @unchecked Sendable {
                 for bad in loaded.rejected {
                     logger.error("snapshot rejected, falling back to an older one", metadata: ["path": "\(bad.path)", "reason": "\(bad.error)"])
                 }
+                try SnapshotIdentity.verify(loaded.snapshot.position, topics: config.kafka.eventTopics, path: loaded.path)
                 service.learner.replace(with: loaded.snapshot.learner)
                 for o in loaded.snapshot.position.offsets { offsets.set(TopicPartition(o.topic, o.partition), o.offset) }
                 snapshotLoaded = true
@@ -167,6 +197,7 @@ final class ServeLoop: @unchecked Sendable {
                 }
             } else {
                 logger.info("no snapshot found: starting a fresh model", metadata: ["directory": "\(store.directory)"])
+                startedWithoutSnapshot = true
                 service.status.update { $0.snapshotLoaded = true; $0.loadedFrom = nil }
             }
         } catch {
@@ -195,7 +226,13 @@ final class ServeLoop: @unchecked Sendable {
 
     func assigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
         var start: [TopicPartition: Int64] = [:]
-        for tp in partitions { if let next = offsets.get(tp) { start[tp] = next } }
+        for tp in partitions {
+            if let next = offsets.get(tp) {
+                start[tp] = next
+            } else if startedWithoutSnapshot {
+                start[tp] = KafkaOffset.beginning  // a fresh model learns the whole retained log, not its tail
+            }
+        }
         logger.info("partitions assigned", metadata: [
             "partitions": "\(partitions.map(\.description).joined(separator: ","))",
             "from_snapshot": "\(start.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))",
@@ -225,8 +262,10 @@ final class ServeLoop: @unchecked Sendable {
     func consumerEvent(_ event: KafkaConsumer.Event) {
         if case .error(let error) = event {
             let down = error.code == .allBrokersDown || error.code == .transport
-            service.status.update { $0.brokerConnected = !down }
-            logger.warning("kafka: \(error)", metadata: ["retriable": "\(error.isRetriable)"])
+            if down { service.status.update { $0.brokerConnected = false } }
+            if case .log(let suppressed) = kafkaErrorLog.admit() {
+                logger.warning("kafka: \(error)", metadata: ["retriable": "\(error.isRetriable)", "suppressed_since_last": "\(suppressed)"])
+            }
         }
     }
 
@@ -236,15 +275,22 @@ final class ServeLoop: @unchecked Sendable {
         let evaluate = config.onlineEvaluationEvery > 0
         var learned = 0
         var ordinal = 0
+        let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
         service.learner.update { learner in
             for message in batch {
                 let tp = message.topicPartition
                 offsets.set(tp, message.offset + 1)
-                let event: Event
+                var event: Event
                 do {
                     event = try decoder.decode(message.value)  // also enforces the message size cap
                 } catch {
                     deadLetter(message, reason: "\(error)")
+                    continue
+                }
+                switch config.eventTime.check(event.timestamp, wallClockMillis: wallClock) {
+                case .success(let ms): event.timestamp = ms
+                case .failure(let rejection):
+                    deadLetter(message, reason: "\(rejection)")
                     continue
                 }
                 let weight = config.weights.effectiveWeight(event)
@@ -272,13 +318,11 @@ final class ServeLoop: @unchecked Sendable {
         if evaluate { metrics.record(onlineRecall: tracker) }
         let positions = offsets.all
         let recall = tracker.recall
-        if !service.status.current.brokerConnected && service.status.current.eventsConsumed > 0 {
-            logger.info("broker connection restored: consuming again", metadata: ["batch": "\(batch.count)"])
-        }
+        // brokerConnected is not set here: a busy learner keeps draining prefetched messages during an
+        // outage. Watermark queries (refreshLag) and client errors decide it.
         service.status.update { s in
             s.eventsConsumed += Int64(batch.count)
             s.eventsLearned += Int64(learned)
-            s.brokerConnected = true
             s.onlineRecall = recall
             for i in s.partitions.indices {
                 if let p = positions[TopicPartition(s.partitions[i].topic, s.partitions[i].partition)] { s.partitions[i].position = p }
@@ -287,12 +331,15 @@ final class ServeLoop: @unchecked Sendable {
     }
 
     func deadLetter(_ message: KafkaMessage, reason: String) {
-        deadLetters.append(DeadLetterRecord(
+        deadLetters.append((message.key, DeadLetterRecord(
             reason: reason, sourceTopic: message.topic, sourcePartition: message.partition, sourceOffset: message.offset,
-            timestamp: message.timestamp ?? Int64(Date().timeIntervalSince1970 * 1000), payload: message.value))
-        logger.warning("dead-lettered message", metadata: [
-            "source": "\(message.topic)[\(message.partition)]@\(message.offset)", "bytes": "\(message.value.count)", "reason": "\(reason)",
-        ])
+            timestamp: message.timestamp ?? Int64(Date().timeIntervalSince1970 * 1000), payload: message.value)))
+        if case .log(let suppressed) = deadLetterLog.admit() {
+            logger.warning("dead-lettered message", metadata: [
+                "source": "\(message.topic)[\(message.partition)]@\(message.offset)", "bytes": "\(message.value.count)", "reason": "\(reason)",
+                "suppressed_since_last": "\(suppressed)",
+            ])
+        }
         metrics.recordDeadLettered(topic: message.topic)
         service.status.update { $0.deadLettered += 1 }
     }
@@ -366,10 +413,14 @@ final class ServeLoop: @unchecked Sendable {
             produced += 1
         }
         outgoing.removeAll(keepingCapacity: true)
-        for record in deadLetters {
-            try sendRetrying(topic: config.kafka.deadLetterTopic, key: nil, value: record.jsonBytes())
+        for (key, record) in deadLetters {
+            try sendRetrying(topic: config.kafka.deadLetterTopic, key: key, value: record.jsonBytes())
         }
         deadLetters.removeAll(keepingCapacity: true)
+        for (key, value) in resendQueue {
+            try sendRetrying(topic: config.kafka.deadLetterTopic, key: key, value: value)
+        }
+        resendQueue.removeAll()
         if produced > 0 {
             metrics.recordRecommendationsProduced(count: produced)
             service.status.update { $0.recommendationsProduced += Int64(produced) }
@@ -382,9 +433,14 @@ final class ServeLoop: @unchecked Sendable {
             do {
                 try producer.send(topic: topic, key: key, value: value)
                 return
-            } catch let error as KafkaError where error.isRetriable && !error.isFatal {
+            } catch let error as KafkaError where error.isFatal {
+                try recreateProducer(after: error)  // then retry on the new producer
+            } catch let error as KafkaError where error.isRetriable {
                 if stop.isSet && backoff > 5 { throw error }
-                logger.warning("produce failed, retrying", metadata: ["topic": "\(topic)", "error": "\(error)", "backoff_s": "\(backoff)"])
+                if case .log(let suppressed) = kafkaErrorLog.admit() {
+                    logger.warning("produce failed, retrying", metadata: [
+                        "topic": "\(topic)", "error": "\(error)", "backoff_s": "\(backoff)", "suppressed_since_last": "\(suppressed)"])
+                }
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
             }
@@ -394,7 +450,7 @@ final class ServeLoop: @unchecked Sendable {
     // MARK: Snapshots
 
     func snapshotDue(now: UInt64) -> Bool {
-        guard eventsSinceSnapshot > 0 else { return false }
+        guard eventsSinceSnapshot > 0, now >= nextSnapshotAttemptNanos else { return false }
         if config.snapshots.everyEvents > 0 && eventsSinceSnapshot >= config.snapshots.everyEvents { return true }
         return config.snapshots.everySeconds > 0 && Double(now - lastSnapshotNanos) / 1e9 >= config.snapshots.everySeconds
     }
@@ -412,10 +468,15 @@ final class ServeLoop: @unchecked Sendable {
         do {
             try send()
             try producer.flush(timeout: .seconds(30))
+            if let fatal = producer.fatalError() { try recreateProducer(after: fatal) }
         } catch {
-            logger.warning("snapshot postponed: producer flush failed", metadata: ["error": "\(error)"])
+            if case .log(let suppressed) = kafkaErrorLog.admit() {
+                logger.warning("snapshot postponed: producer flush failed", metadata: ["error": "\(error)", "suppressed_since_last": "\(suppressed)"])
+            }
             return false
         }
+        // Lists or dead letters that failed delivery are re-sent before the snapshot may commit past them.
+        if requeueFailedDeliveries() > 0 { return false }
         let position = offsets.position
         let snap = service.learner.read { LearnerSnapshot(learner: $0, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000)) }
         let pendingEvents = eventsSinceSnapshot
@@ -446,10 +507,11 @@ final class ServeLoop: @unchecked Sendable {
         do {
             path = try completed.result.get()
         } catch {
-            logger.error("snapshot failed; will retry", metadata: ["error": "\(error)"])
             eventsSinceSnapshot += completed.events
+            snapshotFailed(error)
             return false
         }
+        snapshotSucceeded()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - completed.started) / 1e9
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
@@ -480,13 +542,16 @@ final class ServeLoop: @unchecked Sendable {
     func refreshLag() {
         let partitions = service.status.current.partitions
         var updated: [ServeStatus.PartitionState] = []
+        var reached = false
         for var p in partitions {
             if let high = try? consumer.watermarkOffsets(topic: p.topic, partition: p.partition, timeout: .seconds(1)).high {
                 p.highWatermark = high
+                reached = true
                 if let lag = p.lag { metrics.setLag(topic: p.topic, partition: p.partition, lag: lag) }
             }
             updated.append(p)
         }
+        if !partitions.isEmpty { noteBroker(reachable: reached) }
         service.status.update { s in
             for p in updated {
                 if let i = s.partitions.firstIndex(where: { $0.topic == p.topic && $0.partition == p.partition }) {
@@ -498,13 +563,25 @@ final class ServeLoop: @unchecked Sendable {
 
     // MARK: Shutdown
 
-    func shutdown() {
+    /// Final snapshot, commit, leave the group. Throws (→ non-zero exit) when the final snapshot could
+    /// not be made durable: the events since the last durable one will be re-read on restart, but an
+    /// operator must know the disk or broker failed.
+    func shutdown() throws {
         logger.info("stopping: final snapshot, commit, leave group")
         flushRefreshes(now: DispatchTime.now().uptimeNanoseconds, force: true)
         waitForSnapshot()
-        if eventsSinceSnapshot > 0 { snapshot(reason: "shutdown", wait: true) }
+        var finalSnapshotFailed = false
+        if eventsSinceSnapshot > 0 {
+            nextSnapshotAttemptNanos = 0
+            finalSnapshotFailed = !snapshot(reason: "shutdown", wait: true)
+        }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
         do { try producer.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
+        if finalSnapshotFailed {
+            let reason = service.status.current.lastSnapshotError ?? "producer flush failed"
+            logger.critical("stopped WITHOUT a final snapshot: \(eventsSinceSnapshot) events since the last durable snapshot will be re-read on restart", metadata: ["error": "\(reason)"])
+            throw ShutdownError(description: "final snapshot failed: \(reason)")
+        }
         logger.info("stopped")
     }
 }

@@ -25,6 +25,10 @@ public final class StreamingLearnerService: Service, Sendable {
     public let status: ServeStatus
     public let metrics: StreamRecMetrics
     let logger: Logger
+    /// Bounds the time from a stop request to exit (``ServeConfiguration/shutdownTimeoutSeconds``).
+    let watchdog: ShutdownWatchdog
+    /// Test hook: the loop raises a fatal error on its producer when this is set (then clears it).
+    let injectProducerFatalError = Atomic<Bool>(false)
 
     public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
                 metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
@@ -33,6 +37,7 @@ public final class StreamingLearnerService: Service, Sendable {
         self.status = status
         self.metrics = metrics ?? StreamRecMetrics(recallK: configuration.k)
         self.logger = logger
+        watchdog = ShutdownWatchdog(seconds: configuration.shutdownTimeoutSeconds, logger: logger)
     }
 
     public func run() async throws {
@@ -41,22 +46,31 @@ public final class StreamingLearnerService: Service, Sendable {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread { [self] in
-                        do {
-                            try ServeLoop(service: self, stop: stop).run()
-                            continuation.resume()
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
+                        // Disarmed only after the loop (and with it the Kafka clients, whose destroy can
+                        // hang) has been released: `runLoop` owns the only reference.
+                        let result = Result { try runLoop(stop: stop) }
+                        watchdog.disarm()
+                        continuation.resume(with: result)
                     }
                     thread.name = "streamrec-learner"
                     thread.start()
                 }
             } onGracefulShutdown: {
                 stop.set()
+                self.watchdog.arm(reason: "graceful shutdown requested")
             }
         } onCancel: {
             stop.set()
+            self.watchdog.arm(reason: "cancelled")
         }
+    }
+}
+
+extension StreamingLearnerService {
+    /// Runs the loop; the loop and its clients are released when this returns.
+    func runLoop(stop: StopFlag) throws {
+        let loop = try ServeLoop(service: self, stop: stop)
+        try loop.run()
     }
 }
 

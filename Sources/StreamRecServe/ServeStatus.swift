@@ -49,6 +49,16 @@ public final class ServeStatus: Sendable {
         public var recommendationsProduced: Int64 = 0
         public var onlineRecall: Double?
         public var brokerConnected: Bool = false
+        /// Snapshot writes that failed (full or read-only disk…) since start.
+        public var snapshotFailures: Int64 = 0
+        /// The most recent snapshot failure; nil again once a snapshot is durable.
+        public var lastSnapshotError: String?
+        /// A snapshot was due but none has been durable for longer than the configured limit
+        /// (`snapshots.max_unsaved_seconds`): readiness fails, since a crash would lose that much work.
+        public var snapshotOverdue: Bool = false
+        /// Times the producer was destroyed and re-created after a fatal error (e.g. idempotence lost in
+        /// a broker outage); the lists it may have lost were re-sent.
+        public var producerRecreations: Int64 = 0
         public var samples: [Sample] = []
         public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
     }

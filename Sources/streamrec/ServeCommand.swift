@@ -33,13 +33,15 @@ struct ServeCommand: AsyncParsableCommand {
     var instanceID: String?
     @Option(help: "Snapshot directory.")
     var snapshotDir: String?
-    @Option(help: "Snapshot every N events.")
+    // Numeric options parse their value unconditionally, so `--k -5` reaches validation and gets a
+    // clear range error instead of ArgumentParser's "Missing value" (it would read -5 as a flag).
+    @Option(parsing: .unconditional, help: "Snapshot every N events.")
     var snapshotEvery: Int64?
-    @Option(help: "Length of produced lists.")
+    @Option(parsing: .unconditional, help: "Length of produced lists.")
     var k: Int?
-    @Option(help: "HTTP port for health, metrics and the query API (0 disables HTTP).")
+    @Option(parsing: .unconditional, help: "HTTP port for health, metrics and the query API (0 disables HTTP).")
     var httpPort: Int?
-    @Option(help: "Stop after no message arrived for this many milliseconds (batch runs, demos).")
+    @Option(parsing: .unconditional, help: "Stop after no message arrived for this many milliseconds (batch runs, demos).")
     var exitWhenIdle: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
@@ -61,6 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let exitWhenIdle { settings.exitWhenIdleMillis = exitWhenIdle }
         if let logLevel { settings.logLevel = logLevel }
+        // Flags override file and environment, so the merged result is checked once more.
+        do { try settings.validate() } catch { throw CLIError("invalid configuration: \(error)") }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
             throw CLIError("unknown log level '\(settings.logLevel)'")
         }
@@ -78,7 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if settings.http.enabled {
             let http = OperationsServer(
-                configuration: HTTPConfiguration(host: settings.http.host, port: settings.http.port, defaultK: settings.k),
+                configuration: HTTPConfiguration(host: settings.http.host, port: settings.http.port, defaultK: settings.k,
+                                                 idleTimeoutSeconds: settings.http.idleTimeoutSeconds),
                 learner: learnerService.learner, status: learnerService.status, metrics: metrics,
                 readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), logger: Logger(label: "streamrec.http"))
             services.append(.init(service: http))

@@ -68,3 +68,22 @@ struct StoreTests {
         }
     }
 }
+
+@Suite("seen-set cap")
+struct SeenSetCapTests {
+    @Test("forgetting is counted, and the default leaves room for heavy real users")
+    func counted() throws {
+        #expect(ModelConfig().maxSeenPerUser >= 10_000)
+        var config = ModelConfig()
+        config.maxSeenPerUser = 3
+        var learner = try OnlineLearner(config: config)
+        for (t, item) in ["a", "b", "c", "d", "e"].enumerated() { try learner.learn(user: "u", item: item, timestamp: Int64(t), weight: 1) }
+        #expect(learner.counters.seenForgotten == 2)
+        // "a" was forgotten: consuming it again counts as new, and is counted as forgetting again.
+        let again = try learner.learn(user: "u", item: "a", timestamp: 9, weight: 1)
+        #expect(!again.isRepeat)
+        #expect(learner.counters.seenForgotten == 3)
+        let repeated = try learner.learn(user: "u", item: "e", timestamp: 10, weight: 1)
+        #expect(repeated.isRepeat && learner.counters.seenForgotten == 3)
+    }
+}

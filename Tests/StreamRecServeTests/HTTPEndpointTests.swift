@@ -47,10 +47,11 @@ struct HTTPEndpointTests {
         var body = try Self.json(r)
         #expect(body["ready"] as? Bool == false)
         #expect(body["failing"] as? [String] == ["model_loaded", "partitions_assigned"])
-        #expect((body["checks"] as? [[String: Any]])?.count == 3)
+        #expect((body["checks"] as? [[String: Any]])?.count == 4)
 
         f.status.update {
             $0.started = true
+            $0.brokerConnected = true
             $0.partitions = [.init(topic: "events", partition: 0, position: 95, highWatermark: 100)]
         }
         r = try await f.get("/readyz")

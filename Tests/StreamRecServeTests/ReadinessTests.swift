@@ -10,6 +10,7 @@ struct ReadinessTests {
         s.started = started
         s.snapshotLoaded = loaded
         s.partitions = partitions
+        s.brokerConnected = true
         return s
     }
 
@@ -26,7 +27,7 @@ struct ReadinessTests {
                                                     .init(topic: "e", partition: 1, position: 10, highWatermark: 40)]))
         #expect(r.ready)
         #expect(r.failing.isEmpty)
-        #expect(r.checks.count == 3)
+        #expect(r.checks.count == 5)
         #expect(r.checks.allSatisfy { $0.ok })
     }
 

@@ -19,11 +19,14 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
     public var itemExpirations: Int64 = 0
     /// New items whose factors were initialized from similar catalog items.
     public var catalogInitializedItems: Int64 = 0
+    /// Consumed items a user's seen-set dropped (oldest first) because it held ``ModelConfig/maxSeenPerUser``:
+    /// those items can be recommended to that user again and a re-consumption counts as new.
+    public var seenForgotten: Int64 = 0
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case events, sgdSteps, zeroWeightEvents, newUsers, newItems, userEvictions, itemEvictions
-        case nonFiniteRejected, userExpirations, itemExpirations, catalogInitializedItems
+        case nonFiniteRejected, userExpirations, itemExpirations, catalogInitializedItems, seenForgotten
     }
 
     /// Tolerates missing keys so counters written by older versions keep decoding.
@@ -41,6 +44,7 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
         userExpirations = try v(.userExpirations)
         itemExpirations = try v(.itemExpirations)
         catalogInitializedItems = try v(.catalogInitializedItems)
+        seenForgotten = try v(.seenForgotten)
     }
 }
 
@@ -135,7 +139,9 @@ public struct OnlineLearner: Sendable, Equatable {
             let userLastSeen: Int64? = store.eventCounts[Int(u.index)] > 0 ? store.lastSeen[Int(u.index)] : nil
             model.touch(user: u.index, lastSeen: userLastSeen, item: i.index)
         }
+        let seenFull = store.seenCount(of: u.index) >= config.maxSeenPerUser
         let isNewForUser = store.record(user: u.index, item: i.index, timestamp: timestamp)
+        if isNewForUser && seenFull { counters.seenForgotten += 1 }
         let result = Interaction(userSlot: u.index, itemSlot: i.index, isNewUser: u.isNew, isNewItem: i.isNew,
                                  isRepeat: !isNewForUser)
         guard weight > 0, weight.isFinite else {

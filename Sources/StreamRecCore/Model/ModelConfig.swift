@@ -41,7 +41,7 @@ public struct ModelConfig: Codable, Sendable, Hashable {
     /// Recent events remembered per user (sequence context).
     public var historyLength: Int = 50
     /// Distinct consumed items remembered per user for exclusion from recommendations.
-    public var maxSeenPerUser: Int = 1000
+    public var maxSeenPerUser: Int = 10_000
     /// Recent interactions kept for popularity-proportional negative sampling.
     public var popularityWindow: Int = 100_000
 

@@ -50,7 +50,7 @@ public struct SnapshotInspection: Sendable {
         if let c = info.counters {
             add("counters", "events \(c.events), sgd steps \(c.sgdSteps), zero-weight \(c.zeroWeightEvents), "
                 + "new users \(c.newUsers), new items \(c.newItems), evictions \(c.userEvictions) users / "
-                + "\(c.itemEvictions) items, non-finite rejected \(c.nonFiniteRejected)")
+                + "\(c.itemEvictions) items, non-finite rejected \(c.nonFiniteRejected), seen-set forgot \(c.seenForgotten)")
         }
         if let position = info.position {
             add("position", "\(position.eventsConsumed) events consumed")

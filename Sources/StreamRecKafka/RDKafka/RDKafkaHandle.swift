@@ -13,6 +13,8 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     let onError: (@Sendable (KafkaError) -> Void)?
     let onRebalance: Rebalance?
     let onDelivery: Delivery?
+    /// Client errors repeat every few hundred ms during an outage: a few lines per window, then a count.
+    let errorLog = LockedBox(LogRateLimiter(burst: 10, intervalSeconds: 10))
 
     init(logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil, onRebalance: Rebalance? = nil,
          onDelivery: Delivery? = nil) {
@@ -48,7 +50,11 @@ final class RDKafkaHandle: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(conf.pointer) { rk, err, reason, opaque in
             guard let cb = RDKafkaCallbacks.from(opaque) else { return }
             let error = KafkaError(rd_kafka_resp_err_t(rawValue: err), String(optionalCString: reason))
-            cb.logger.log(level: error.isFatal ? .error : .warning, "\(error)")
+            if error.isFatal {
+                cb.logger.error("\(error)")
+            } else if case .log(let suppressed) = cb.errorLog.withLock({ $0.admit() }) {
+                cb.logger.warning("\(error)", metadata: ["suppressed_since_last": "\(suppressed)"])
+            }
             cb.onError?(error)
         }
         if callbacks.onRebalance != nil {

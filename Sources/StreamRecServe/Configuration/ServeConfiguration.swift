@@ -28,6 +28,17 @@ public struct ServeConfiguration: Sendable {
         public var everyEvents: Int64 = 100_000
         public var everySeconds: Double = 60
         public var retain = 3
+        /// `/readyz` fails once a snapshot was due but none became durable for this long (full or
+        /// read-only disk): a crash would lose that much learning.
+        public var maxUnsavedSeconds: Double = 300
+        /// No snapshot in the directory while the group has committed offsets (directory lost, new
+        /// volume): `rebuild` re-reads every partition from its earliest retained offset (warning
+        /// logged); `refuse` stops at start-up.
+        public var onMissing: MissingSnapshotPolicy = .rebuild
+    }
+
+    public enum MissingSnapshotPolicy: String, Sendable, CaseIterable {
+        case rebuild, refuse
     }
 
     public struct HTTP: Sendable {
@@ -37,6 +48,8 @@ public struct ServeConfiguration: Sendable {
         public var port = 8080
         /// `/readyz` fails while the total consumer lag exceeds this.
         public var readinessMaxLag: Int64 = 10_000
+        /// Idle / header-read timeout of HTTP connections (slowloris protection).
+        public var idleTimeoutSeconds: Double = 10
     }
 
     public var kafka = Kafka()
@@ -56,7 +69,13 @@ public struct ServeConfiguration: Sendable {
     public var onlineEvaluationEvery = 10
     /// Stop after no message arrived for this long (batch jobs, demos, tests). 0 = run forever.
     public var exitWhenIdleMillis: Int64 = 0
+    /// After a stop was requested (SIGTERM, idle exit), the process exits non-zero if the final snapshot,
+    /// commit and client close haven't finished within this many seconds (e.g. librdkafka stuck in
+    /// destroy after a broker wipe). The last durable snapshot and committed offsets stand.
+    public var shutdownTimeoutSeconds: Double = 60
     public var logLevel = "info"
+    /// Event-time checks (unit, future skew): see ``EventTimeGuard``.
+    public var eventTime = EventTimeGuard()
     /// `STREAMREC_*` variables that named no setting (e.g. Kubernetes service links such as
     /// `STREAMREC_HTTP_SERVICE_HOST`): ignored, reported so typos are visible in the log.
     public var ignoredEnvironment: [String] = []
@@ -111,7 +130,7 @@ extension ServeConfiguration {
         var config = ServeConfiguration()
         try config.apply(table)
         try config.applyEnvironment(environment)
-        try config.model.validate()
+        try config.validate()
         return config
     }
 
@@ -130,21 +149,25 @@ extension ServeConfiguration {
             }
             guard let underscore = rest.firstIndex(of: "_") else { continue }
             let section = String(rest[..<underscore]), key = String(rest[rest.index(after: underscore)...])
-            guard Self.sections.contains(section) else {
+            guard Self.sections.contains(section), !Self.isServiceLink(name: name, value: raw) else {
                 ignoredEnvironment.append(name)
                 continue
             }
             // Typed if it parses as a TOML value (5, true, ["a"]), else taken as a string.
             let value = (try? TOMLTable(parsing: "v = \(raw)"))?["v"] ?? .string(raw)
             do {
-                try apply(TOMLTable(values: [[section, key]: value]))
-            } catch let error as ConfigurationError where error.description.hasPrefix("unknown config key") {
-                ignoredEnvironment.append(name)
+                try apply(TOMLTable(values: [[section, key]: value]), lenient: true)
+            } catch let error as ConfigurationError {
+                // The example config promises unknown keys are errors: a mistyped variable must not be
+                // silently dropped (Kubernetes service links were set aside above).
+                throw ConfigurationError("environment variable \(name): \(error.description)")
             }
         }
     }
 
-    mutating func apply(_ t: TOMLTable) throws {
+    /// `lenient`: values from the environment arrive as text, so "8080" may stand for an integer and 5
+    /// for a string; a config file must use the right TOML type (`port = "8080"` is an error).
+    mutating func apply(_ t: TOMLTable, lenient: Bool = false) throws {
         for path in t.values.keys {
             guard let section = path.first, Self.sections.contains(section) else {
                 throw ConfigurationError("unknown config section '\(path.joined(separator: "."))'")
@@ -153,30 +176,30 @@ extension ServeConfiguration {
         func string(_ v: TOMLTable.Value, _ key: String) throws -> String {
             switch v {
             case .string(let s): return s
-            case .integer(let i): return "\(i)"
-            case .float(let d): return "\(d)"
-            case .bool(let b): return "\(b)"
-            case .array: throw ConfigurationError("\(key) must be a string")
+            case .integer(let i) where lenient: return "\(i)"
+            case .float(let d) where lenient: return "\(d)"
+            case .bool(let b) where lenient: return "\(b)"
+            default: throw ConfigurationError("\(key) must be a string, got \(v)")
             }
         }
         func int(_ v: TOMLTable.Value, _ key: String) throws -> Int64 {
             if case .integer(let i) = v { return i }
-            if case .string(let s) = v, let i = Int64(s) { return i }
-            throw ConfigurationError("\(key) must be an integer")
+            if lenient, case .string(let s) = v, let i = Int64(s) { return i }
+            throw ConfigurationError("\(key) must be an integer, got \(v)")
         }
         func double(_ v: TOMLTable.Value, _ key: String) throws -> Double {
             switch v {
             case .integer(let i): return Double(i)
             case .float(let d): return d
-            case .string(let s): if let d = Double(s) { return d }
+            case .string(let s) where lenient: if let d = Double(s), d.isFinite { return d }
             default: break
             }
-            throw ConfigurationError("\(key) must be a number")
+            throw ConfigurationError("\(key) must be a number, got \(v)")
         }
         func bool(_ v: TOMLTable.Value, _ key: String) throws -> Bool {
             if case .bool(let b) = v { return b }
-            if case .string(let s) = v, let b = Bool(s) { return b }
-            throw ConfigurationError("\(key) must be true or false")
+            if lenient, case .string(let s) = v, let b = Bool(s) { return b }
+            throw ConfigurationError("\(key) must be true or false, got \(v)")
         }
         func strings(_ v: TOMLTable.Value, _ key: String) throws -> [String] {
             if case .array(let items) = v { return try items.map { try string($0, key) } }
@@ -199,7 +222,10 @@ extension ServeConfiguration {
                 let id = try string(v, key)
                 kafka.instanceID = id.isEmpty ? nil : id
             case ["kafka", "create_topics"]: kafka.createTopics = try bool(v, key)
-            case ["kafka", "topic_partitions"]: kafka.topicPartitions = Int32(clamping: try int(v, key))
+            case ["kafka", "topic_partitions"]:
+                let n = try int(v, key)
+                guard n >= 1 && n <= 100_000 else { throw ConfigurationError("\(key) must be in 1...100000, got \(n)") }
+                kafka.topicPartitions = Int32(n)
             case _ where path.count == 3 && path[0] == "kafka" && path[1] == "properties":
                 kafka.properties[path[2]] = try string(v, key)
             case _ where path.count == 3 && path[0] == "kafka" && path[1] == "consumer_properties":
@@ -214,15 +240,32 @@ extension ServeConfiguration {
             case ["snapshots", "every_events"]: snapshots.everyEvents = try int(v, key)
             case ["snapshots", "every_seconds"]: snapshots.everySeconds = try double(v, key)
             case ["snapshots", "retain"]: snapshots.retain = Int(try int(v, key))
+            case ["snapshots", "max_unsaved_seconds"]: snapshots.maxUnsavedSeconds = try double(v, key)
+            case ["snapshots", "on_missing"]:
+                let raw = try string(v, key)
+                guard let policy = MissingSnapshotPolicy(rawValue: raw) else {
+                    throw ConfigurationError("\(key) must be \"rebuild\" or \"refuse\", got '\(raw)'")
+                }
+                snapshots.onMissing = policy
             case ["http", "enabled"]: http.enabled = try bool(v, key)
             case ["http", "host"]: http.host = try string(v, key)
             case ["http", "port"]: http.port = Int(try int(v, key))
             case ["http", "readiness_max_lag"]: http.readinessMaxLag = try int(v, key)
+            case ["http", "idle_timeout_seconds"]: http.idleTimeoutSeconds = try double(v, key)
             case ["serve", "k"]: k = Int(try int(v, key))
             case ["serve", "batch_size"]: batchSize = Int(try int(v, key))
             case ["serve", "min_refresh_interval_ms"]: minRefreshIntervalMillis = try int(v, key)
             case ["serve", "online_evaluation_every"]: onlineEvaluationEvery = Int(try int(v, key))
             case ["serve", "exit_when_idle_ms"]: exitWhenIdleMillis = try int(v, key)
+            case ["serve", "shutdown_timeout_seconds"]: shutdownTimeoutSeconds = try double(v, key)
+            case ["serve", "timestamp_unit"]:
+                let raw = try string(v, key)
+                guard let unit = EventTimeGuard.Unit(rawValue: raw) else {
+                    throw ConfigurationError("\(key) must be \"milliseconds\" or \"seconds\", got '\(raw)'")
+                }
+                eventTime.unit = unit
+            case ["serve", "max_future_skew_ms"]: eventTime.maxFutureSkewMillis = try int(v, key)
+            case ["limits", "max_effective_weight"]: weights.maxExplicitWeight = Float(try double(v, key))
             case ["limits", "max_message_bytes"]: limits.maxMessageBytes = Int(try int(v, key))
             case ["limits", "max_id_bytes"]: limits.maxIdBytes = Int(try int(v, key))
             case ["logging", "level"]: logLevel = try string(v, key)

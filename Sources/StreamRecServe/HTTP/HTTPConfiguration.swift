@@ -13,14 +13,19 @@ public struct HTTPConfiguration: Sendable, Equatable, Codable {
     public var maxIdBytes: Int
     /// How often the live view polls `/stats`, in milliseconds.
     public var liveViewPollMillis: Int
+    /// A connection with no complete request head for this long is closed: covers idle keep-alive
+    /// connections and slowloris clients trickling a header (one timer, restarted by each request head
+    /// and each finished response).
+    public var idleTimeoutSeconds: Double
 
     public init(host: String = "127.0.0.1", port: Int = 8080, defaultK: Int = 10, maxK: Int = 1000,
-                maxIdBytes: Int = 256, liveViewPollMillis: Int = 1000) {
+                maxIdBytes: Int = 256, liveViewPollMillis: Int = 1000, idleTimeoutSeconds: Double = 10) {
         self.host = host
         self.port = port
         self.defaultK = defaultK
         self.maxK = maxK
         self.maxIdBytes = maxIdBytes
         self.liveViewPollMillis = liveViewPollMillis
+        self.idleTimeoutSeconds = idleTimeoutSeconds
     }
 }

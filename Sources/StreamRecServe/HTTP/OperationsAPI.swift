@@ -15,6 +15,8 @@ import StreamRecCore
 /// - `GET /metrics` — Prometheus text format.
 /// - `GET /` — the live view (``LiveViewPage``).
 ///
+/// Every endpoint also answers `HEAD`; other methods get 405 with `Allow: GET, HEAD` (``ReadOnlyMethods``).
+///
 /// Bad input (k not an integer or outside 1...maxK, ids over `maxIdBytes`) gets 400 with `{"error": "..."}`.
 public struct OperationsAPI: Sendable {
     public let configuration: HTTPConfiguration
@@ -44,17 +46,23 @@ public struct OperationsAPI: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestAccounting(metrics: metrics))
-        router.get("/healthz") { _, _ in self.healthz() }
-        router.get("/readyz") { _, _ in self.readyz() }
-        router.get("/users/:id/recommendations") { request, context in
+        router.add(middleware: ReadOnlyMethods())
+        // Every endpoint answers GET and HEAD (probes, load balancers); ReadOnlyMethods drops HEAD bodies.
+        func read(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+            router.get(path, use: handler)
+            router.head(path, use: handler)
+        }
+        read("/healthz") { _, _ in self.healthz() }
+        read("/readyz") { _, _ in self.readyz() }
+        read("/users/:id/recommendations") { request, context in
             self.recommendations(rawId: context.parameters.get("id"), query: request.uri.queryParameters.get("k"))
         }
-        router.get("/items/:id/similar") { request, context in
+        read("/items/:id/similar") { request, context in
             self.similar(rawId: context.parameters.get("id"), query: request.uri.queryParameters.get("k"))
         }
-        router.get("/stats") { _, _ in self.stats() }
-        router.get("/metrics") { _, _ in self.prometheus() }
-        router.get("/") { _, _ in self.liveView() }
+        read("/stats") { _, _ in self.stats() }
+        read("/metrics") { _, _ in self.prometheus() }
+        read("/") { _, _ in self.liveView() }
         return router
     }
 

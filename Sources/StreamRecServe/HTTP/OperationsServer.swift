@@ -33,6 +33,7 @@ public struct OperationsServer: Service {
         let callback = onServerRunning
         return Application(
             router: api.makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "streamrec"),
             onServerRunning: { channel in await callback(channel.localAddress?.port ?? 0) },

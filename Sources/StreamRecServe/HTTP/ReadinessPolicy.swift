@@ -38,6 +38,8 @@ public struct ReadinessPolicy: Sendable, Equatable {
         public static let model = "model_loaded"
         public static let partitions = "partitions_assigned"
         public static let lag = "lag_below_threshold"
+        public static let broker = "broker_connected"
+        public static let snapshot = "snapshot_durable"
     }
 
     /// Evaluates the checks against a status snapshot. Pure, so every state is testable.
@@ -57,6 +59,16 @@ public struct ReadinessPolicy: Sendable, Equatable {
             checks.append(Check(name: CheckName.partitions, ok: !status.partitions.isEmpty,
                                 detail: "\(status.partitions.count) partition(s) assigned"))
         }
+        // A learner cut off from the broker produces nothing and learns nothing new; a learner that can't
+        // make its state durable would lose everything since the last snapshot on a crash.
+        if status.started {
+            checks.append(Check(name: CheckName.broker, ok: status.brokerConnected,
+                                detail: status.brokerConnected ? "broker reachable" : "broker unreachable"))
+        }
+        checks.append(Check(name: CheckName.snapshot, ok: !status.snapshotOverdue,
+                            detail: status.snapshotOverdue
+                                ? "no durable snapshot for too long; last error: \(status.lastSnapshotError ?? "unknown")"
+                                : "\(status.snapshotFailures) snapshot failure(s) so far"))
         let unknown = status.partitions.filter { $0.highWatermark == nil }.count
         let lag = status.totalLag
         if unknown > 0 {

@@ -289,6 +289,7 @@ public final class StreamRecMetrics: Sendable {
         }
         if du > 0 { userEvictions.increment(by: du) }
         if di > 0 { itemEvictions.increment(by: di) }
+        refreshFaults(status: status, learner: learner)
     }
 
     /// Publishes an online recall tracker's current window (the loop calls this as often as it likes).

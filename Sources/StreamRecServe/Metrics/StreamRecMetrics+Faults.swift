@@ -1,0 +1,26 @@
+import Prometheus
+import StreamRecCore
+
+/// Fault and hardening gauges (issue 11), refreshed before each scrape from ``ServeStatus`` and the
+/// learner counters. Gauges holding running totals (no `_total` suffix): they are copied from state
+/// that a restored snapshot may reset, which a Prometheus counter must never do.
+extension StreamRecMetrics {
+    public enum FaultName {
+        public static let snapshotFailures = "streamrec_snapshot_failures"
+        public static let snapshotFailing = "streamrec_snapshot_failing"
+        public static let snapshotOverdue = "streamrec_snapshot_overdue"
+        public static let brokerConnected = "streamrec_broker_connected"
+        public static let producerRecreations = "streamrec_producer_recreations"
+        public static let seenForgotten = "streamrec_seen_forgotten"
+    }
+
+    func refreshFaults(status: ServeStatus.Snapshot, learner: LearnerFacts) {
+        func set(_ name: String, _ value: Double) { registry.makeGauge(name: name).set(value) }
+        set(FaultName.snapshotFailures, Double(status.snapshotFailures))
+        set(FaultName.snapshotFailing, status.lastSnapshotError == nil ? 0 : 1)
+        set(FaultName.snapshotOverdue, status.snapshotOverdue ? 1 : 0)
+        set(FaultName.brokerConnected, status.brokerConnected ? 1 : 0)
+        set(FaultName.producerRecreations, Double(status.producerRecreations))
+        set(FaultName.seenForgotten, Double(learner.counters.seenForgotten))
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import StreamRecCore
+import StreamRecKafka
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Broker outages against a private broker (own port and data dir), as in ``BrokerRestartTests``.
+@Suite("serve under broker outages", .serialized,
+       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+struct BrokerOutageTests {
+    func broker(_ verb: String, port: Int, home: String) throws { try BrokerRestartTests().broker(verb, port: port, home: home) }
+
+    /// GET via curl (bounded): status code and body, nil if the server didn't answer.
+    static func get(_ url: String) -> (status: Int, body: [String: Any])? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        p.arguments = ["-s", "-m", "2", "-w", "\n%{http_code}", url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard let newline = text.lastIndex(of: "\n"), let code = Int(text[text.index(after: newline)...]), code > 0 else { return nil }
+        let body = (try? JSONSerialization.jsonObject(with: Data(text[..<newline].utf8))) as? [String: Any] ?? [:]
+        return (code, body)
+    }
+
+    static func freePort() -> Int { 30_000 + Int.random(in: 0..<9_000) }
+
+    @Test("a busy learner survives a broker outage: /stats and /readyz show it, every event applied once, quiet log")
+    func busyLearnerOutage() throws {
+        _ = try ServeBroker.bootstrap()
+        let port = Self.freePort(), httpPort = Self.freePort()
+        let home = try Paths.temporaryDirectory()
+        try broker("start", port: port, home: home)
+        defer { try? broker("stop", port: port, home: home) }
+        let bootstrap = "127.0.0.1:\(port)"
+        let n = ServeIntegrationTests.Names()
+        let events = try sampleEvents(60_000, users: 2000, items: 1000)
+        try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
+        try produce(events, to: n.topic, bootstrap: bootstrap)
+        let dir = try Paths.temporaryDirectory()
+        var args = serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq, group: n.group, snapshots: dir,
+                                  extra: ["--snapshot-every", "10000"])
+        args[args.firstIndex(of: "--http-port")! + 1] = "\(httpPort)"
+        let p = try ServeProcess(arguments: args, logPath: dir + "/serve.log")
+        defer { if p.process.isRunning { p.kill9() } }
+        let stats = "http://127.0.0.1:\(httpPort)/stats", ready = "http://127.0.0.1:\(httpPort)/readyz"
+        func consumed() -> Int { ((Self.get(stats)?.body["status"] as? [String: Any])?["eventsConsumed"] as? Int) ?? 0 }
+        // Busy: well into the backlog, far from its end.
+        for _ in 0..<1200 where consumed() < 5_000 { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(consumed() >= 5_000 && consumed() < events.count, "learner not mid-backlog")
+        let linesBefore = p.log.split(separator: "\n").count
+        try broker("stop", port: port, home: home)
+        var sawDisconnected = false, sawNotReady = false
+        let outageEnd = Date().addingTimeInterval(15)
+        while Date() < outageEnd {
+            if let s = Self.get(stats), (s.body["status"] as? [String: Any])?["brokerConnected"] as? Bool == false { sawDisconnected = true }
+            if let r = Self.get(ready), r.status == 503, (r.body["failing"] as? [String])?.contains("broker_connected") == true { sawNotReady = true }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        #expect(sawDisconnected, "/stats kept brokerConnected: true during the outage")
+        #expect(sawNotReady, "/readyz stayed ready during the outage")
+        #expect(p.process.isRunning, "serve died during the outage:\n\(p.log.suffix(3000))")
+        try broker("start", port: port, home: home)
+        for _ in 0..<1800 {
+            if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap), c >= Int64(events.count) { break }
+            if !p.process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(p.process.isRunning, "serve died after the broker came back:\n\(p.log.suffix(3000))")
+        let outageLines = p.log.split(separator: "\n").count - linesBefore
+        #expect(outageLines < 400, "\(outageLines) log lines during and after the outage")
+        p.terminate()
+        #expect(p.wait(seconds: 60) == 0, "serve did not stop cleanly:\n\(p.log.suffix(3000))")
+        let loaded = try #require(try SnapshotStore(directory: dir).loadNewestGood())
+        #expect(loaded.snapshot.learner.counters.events == Int64(events.count))  // none lost, none doubled
+        #expect(loaded.snapshot.learner == (try referenceLearner(events)))
+    }
+
+    @Test("shutdown is bounded: a stuck final flush ends in a non-zero exit with a message at the deadline")
+    func boundedShutdown() throws {
+        _ = try ServeBroker.bootstrap()
+        let port = Self.freePort()
+        let home = try Paths.temporaryDirectory()
+        try broker("start", port: port, home: home)
+        defer { try? broker("stop", port: port, home: home) }
+        let bootstrap = "127.0.0.1:\(port)"
+        let n = ServeIntegrationTests.Names()
+        let events = try sampleEvents(1100)
+        try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
+        try produce(events, to: n.topic, bootstrap: bootstrap)
+        let dir = try Paths.temporaryDirectory()
+        let config = dir + "/serve.toml"
+        try "[serve]\nshutdown_timeout_seconds = 3.0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
+                                                           group: n.group, snapshots: dir,
+                                                           extra: ["--snapshot-every", "500", "--config", config]),
+                                 logPath: dir + "/serve.log")
+        defer { if p.process.isRunning { p.kill9() } }
+        for _ in 0..<600 {
+            if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap), c >= 1000 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Thread.sleep(forTimeInterval: 1)  // the last 100 events are learned but not yet snapshotted
+        try broker("stop", port: port, home: home)
+        p.terminate()
+        let status = p.wait(seconds: 25)
+        #expect(status == 3, "exit status \(String(describing: status)):\n\(p.log.suffix(3000))")
+        #expect(p.log.contains("shutdown did not finish within 3.0 s"))
+    }
+}
