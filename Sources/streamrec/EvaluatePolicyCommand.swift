@@ -49,6 +49,11 @@ struct EvaluatePolicyCommand: ParsableCommand {
         let ess = OffPolicyEstimators.effectiveSampleSize(joined)
         print("\nlogged policy's own hit rate: \(String(format: "%.4f", stats.loggedHitRate)) over \(stats.used) lists "
             + "(units: \(perSlot ? "slots" : "listed items")); effective sample size for the target: \(String(format: "%.0f", ess))")
+        if ess < 0.2 * Double(stats.used) {
+            print("warning: the effective sample size is \(String(format: "%.0f", 100 * ess / Double(stats.used)))% of the lists: "
+                + "the target shows items the logging policy rarely shows, and normal intervals can be too narrow "
+                + "(docs/evaluation.md); log with a larger ε or more lists")
+        }
         if let path = report {
             try writeJSON(EvaluatePolicyReport(lists: lists, target: target, events: events, perSlot: perSlot,
                                                stats: stats, effectiveSampleSize: ess, estimates: estimates), to: path)

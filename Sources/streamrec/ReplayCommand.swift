@@ -122,9 +122,8 @@ struct ReplayCommand: ParsableCommand {
             }
             session.attach(catalog: catalog)
             let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
-            let report = try session.run(events: events, snapshots: store, lists: listWriter.map { w in { w.append($0) } }) {
-                done, total in bar.update(done, total)
-            }
+            let report = try session.run(events: events, snapshots: store, progress: { done, total in bar.update(done, total) },
+                                         lists: listWriter.map { w in { w.append($0) } })
             if let listWriter, let path = listsOut {
                 try listWriter.close()
                 stderr("\(listWriter.lines) lists written to \(path)")

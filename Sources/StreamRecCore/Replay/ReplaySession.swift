@@ -147,8 +147,8 @@ public struct ReplaySession: Sendable {
         events: [Event],
         snapshots: SnapshotStore? = nil,
         progressEvery: Int = 10_000,
-        lists: ((RecommendationList) -> Void)? = nil,
-        progress: ((Int64, Int64) -> Void)? = nil
+        progress: ((Int64, Int64) -> Void)? = nil,
+        lists: ((RecommendationList) -> Void)? = nil  // last, so a trailing closure still means `progress`
     ) throws(SnapshotError) -> ReplayReport {
         let total = Int64(events.count)
         let warmup = Int64((options.warmupFraction * Double(total)).rounded(.down))
