@@ -44,9 +44,11 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     ///     local queue (`queue.buffering.max.messages`) is full before throwing.
     ///   - shutdownFlushTimeout: how long `run()` flushes after graceful shutdown.
     ///   - deliveryHandler: called once per message, on the thread that calls `poll` (or `send`/`flush`).
+    ///   - onError: client errors (broker down, transport failures), served by `poll`/`flush` like reports.
     public init(configuration: KafkaConfiguration, queueFullTimeout: Duration = .seconds(10),
                 shutdownFlushTimeout: Duration = .seconds(30),
                 deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
+                onError: (@Sendable (KafkaError) -> Void)? = nil,
                 logger: Logger = Logger(label: "streamrec.kafka.producer")) throws {
         var config = configuration
         if config["enable.idempotence"] == nil { config["enable.idempotence"] = "true" }
@@ -68,7 +70,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
                                            value: ok ? nil : copyBytes(m.payload, count: m.len), error: error))
         }
         handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: config,
-                                   callbacks: RDKafkaCallbacks(logger: logger, onDelivery: onDelivery))
+                                   callbacks: RDKafkaCallbacks(logger: logger, onError: onError, onDelivery: onDelivery))
         self.counters = counters
         self.queueFullTimeout = queueFullTimeout
         self.shutdownFlushTimeout = shutdownFlushTimeout

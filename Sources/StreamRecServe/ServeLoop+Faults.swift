@@ -26,10 +26,13 @@ extension ServeLoop {
     // MARK: Producer
 
     func makeProducer() throws -> KafkaProducer {
-        let faults = self.faults
+        let faults = self.faults, status = service.status
         return try KafkaProducer(configuration: config.producerKafkaConfiguration, deliveryHandler: { report in
             guard report.error != nil, let value = report.value else { return }
             faults.failedDeliveries.withLock { $0.append(.init(topic: report.topic, key: report.key, value: value)) }
+        }, onError: { error in
+            // Served inside flush too, so /stats and /readyz see the outage even while a flush waits.
+            if error.code == .allBrokersDown { status.update { $0.brokerConnected = false } }
         }, logger: logger)
     }
 

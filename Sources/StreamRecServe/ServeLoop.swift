@@ -100,6 +100,9 @@ final class ServeLoop: @unchecked Sendable {
         if startedWithoutSnapshot { try checkMissingSnapshot() }
         try consumer.subscribe(topics: config.kafka.eventTopics)
         service.status.update { $0.started = true }
+        logger.info("memory bound: \(MemoryBound(config.model).description)", metadata: [
+            "max_users": "\(config.model.maxUsers)", "max_items": "\(config.model.maxItems)",
+            "max_seen_per_user": "\(config.model.maxSeenPerUser)"])
         logger.info("serving", metadata: [
             "topics": "\(config.kafka.eventTopics.joined(separator: ","))",
             "recommendations": "\(config.kafka.recommendationsTopic)", "group": "\(config.kafka.groupID)",
@@ -467,7 +470,9 @@ final class ServeLoop: @unchecked Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             try send()
-            try producer.flush(timeout: .seconds(30))
+            // Interval snapshots wait briefly: during an outage the loop must stay responsive (status,
+            // lag, stop requests); the snapshot is retried on the next iteration.
+            try producer.flush(timeout: wait ? .seconds(30) : .seconds(5))
             if let fatal = producer.fatalError() { try recreateProducer(after: fatal) }
         } catch {
             if case .log(let suppressed) = kafkaErrorLog.admit() {

@@ -36,12 +36,13 @@ struct ServeHardeningIntegrationTests {
 }
 
 extension ServeHardeningIntegrationTests {
-    /// Polls `condition` every 50 ms for up to `seconds`; returns whether it became true.
-    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    /// Polls `condition` every 50 ms for up to `seconds`; returns whether it became true. Sleeps with
+    /// Task.sleep: blocking a cooperative thread would starve the service task under test.
+    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return try condition()
     }
@@ -59,9 +60,9 @@ extension ServeHardeningIntegrationTests {
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
         let run = Task { try await service.run() }
-        #expect(Self.eventually(60) { status.current.eventsConsumed >= 1000 })
+        #expect(await Self.eventually(60) { status.current.eventsConsumed >= 1000 })
         service.injectProducerFatalError.store(true, ordering: .relaxed)
-        #expect(Self.eventually(30) { status.current.producerRecreations >= 1 })
+        #expect(await Self.eventually(30) { status.current.producerRecreations >= 1 })
         try produce(Array(events[1000...]), to: n.topic, bootstrap: bootstrap)
         try await run.value  // before the fix: rethrown fatal error, exit 1
         #expect(status.current.producerRecreations == 1)
@@ -88,12 +89,12 @@ extension ServeHardeningIntegrationTests {
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
         let run = Task { try await service.run() }
-        #expect(Self.eventually(60) { status.current.lastSnapshot != nil && status.current.eventsConsumed >= 600 })
+        #expect(await Self.eventually(60) { status.current.lastSnapshot != nil && status.current.eventsConsumed >= 600 })
         // The disk "fails": the directory becomes a file, so every write gets ENOTDIR.
         try FileManager.default.moveItem(atPath: dir, toPath: dir + ".moved")
         FileManager.default.createFile(atPath: dir, contents: Data("not a directory".utf8))
         try produce(Array(events[600...]), to: n.topic, bootstrap: bootstrap)
-        #expect(Self.eventually(30) { status.current.snapshotOverdue })
+        #expect(await Self.eventually(30) { status.current.snapshotOverdue })
         let failing = status.current
         #expect(failing.snapshotFailures >= 1)
         #expect(failing.lastSnapshotError?.contains("Not a directory") == true, "\(failing.lastSnapshotError ?? "nil")")
