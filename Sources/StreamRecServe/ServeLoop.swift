@@ -68,6 +68,9 @@ final class ServeLoop: @unchecked Sendable {
 
     func run() throws {
         try restoreSnapshot()
+        // A restored index is kept (it is snapshot state); otherwise built now if the catalog is large enough.
+        let ranking = config.ranking
+        service.learner.update { $0.setRanking(ranking) }
         if config.kafka.createTopics { createTopics() }
         producer = try KafkaProducer(configuration: config.producerKafkaConfiguration, logger: logger)
         let handler = KafkaConsumer.RebalanceHandler(

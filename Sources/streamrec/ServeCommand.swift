@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     var exitWhenIdle: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
+    @Option(help: "MF top-K search: exact | approximate (IVF item index; exact below 4096 items).")
+    var ranking: RankingMode?
 
     func run() async throws {
         var settings = try ServeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
@@ -61,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let exitWhenIdle { settings.exitWhenIdleMillis = exitWhenIdle }
         if let logLevel { settings.logLevel = logLevel }
+        if let ranking { settings.ranking = ranking }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
             throw CLIError("unknown log level '\(settings.logLevel)'")
         }

@@ -33,6 +33,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public internal(set) var popularityEpoch: Int64 = .min
     /// Event time of each item's latest interaction (factor decay, TTL).
     public internal(set) var itemLastSeen: [Int64] = []
+    /// Approximate-ranking index over the item vectors; nil = exact ranking (see ``ItemIndex``). Kept in
+    /// step by ``syncRankingRow(_:)``; its persistent part travels in snapshots.
+    public internal(set) var itemIndex: ItemIndex?
     /// Scratch rows: rollback copies, the difference vector, the context query and context rows.
     var scratch: [Float]
 
@@ -109,6 +112,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemFactors.withUnsafeBufferPointer { V in
             rankingItems.update(item: Int(i), factors: V.baseAddress! + Int(i) * s, bias: bias)
         }
+        if itemIndex != nil { syncIndex(i) }
     }
 
     private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
@@ -301,6 +305,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         userFactors.allocatedBytes + itemFactors.allocatedBytes
             + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity + windowCounts.capacity) * 4
             + itemLastSeen.capacity * 8 + contextFactors.allocatedBytes + rankingItems.allocatedBytes
+            + (itemIndex?.allocatedBytes ?? 0)
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -310,6 +315,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
             && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
+            && a.itemIndex == b.itemIndex
     }
 
     // MARK: Serialization

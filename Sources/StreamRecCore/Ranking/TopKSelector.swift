@@ -26,6 +26,8 @@ public struct TopKSelector: Sendable {
     var recent: [Int32] = []
     var candidates: [ScoredIndex] = []
     var similarity: [Float] = []
+    /// Lists to probe, best first (approximate ranking, ``ItemIndex``).
+    var probeOrder: [ScoredIndex] = []
 
     public init(k: Int) {
         self.k = max(0, k)
