@@ -70,7 +70,7 @@ final class ServeLoop: @unchecked Sendable {
         try restoreSnapshot()
         // A restored index is kept (it is snapshot state); otherwise built now if the catalog is large enough.
         let ranking = config.ranking
-        service.learner.update { $0.setRanking(ranking) }
+        service.learner.update { $0.setRanking($0.config.ranker == .mf ? ranking : .exact) }
         if config.kafka.createTopics { createTopics() }
         producer = try KafkaProducer(configuration: config.producerKafkaConfiguration, logger: logger)
         let handler = KafkaConsumer.RebalanceHandler(

@@ -56,7 +56,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Stop after consuming N events of the log (a partial run; resume later with --resume).")
     var stopAfter: Int64?
     @Option(help: "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items).")
-    var ranking: RankingMode = .exact
+    var ranking: RankingMode = .approximate
     @Option(help: "Approximate ranking: inverted lists probed per query.")
     var probes: Int = ItemIndex.defaultProbes
     @Option(help: "Approximate ranking: rank the exact list too every N scored events and report the overlap (0 = never).")

@@ -178,3 +178,33 @@ struct ItemIndexTests {
         #expect(throws: BinaryReader.Failure.self) { try model.restoreIndex(from: bytes) }
     }
 }
+
+@Suite("Popularity fallback prefix")
+struct PopularityLeadersTests {
+    /// Unknown-user lists from the maintained prefix equal a full popularity scan, through growth,
+    /// evictions (item cap) and more items than the prefix holds.
+    @Test("unknown users get the exact popularity top-K", arguments: [10, 200])
+    func matchesFullScan(k: Int) throws {
+        var c = ModelConfig()
+        c.factors = 8
+        c.maxItems = 400  // forces evictions (slot resets) of least recently used items
+        var l = try OnlineLearner(config: c)
+        var rng = RandomSource(seed: 3)
+        var selector = TopKSelector(k: k)
+        var out = [ScoredIndex]()
+        for t in 0..<6_000 {
+            let r = rng.nextUnitDouble()
+            try? l.learn(user: "u\(rng.nextInt(below: 50))", item: "i\(Int(900 * r * r))", timestamp: Int64(t), weight: 1)
+            guard t % 97 == 0 else { continue }
+            l.recommend(userSlot: nil, k: k, selector: &selector, into: &out)
+            var all = [ScoredIndex]()
+            for i in 0..<Int32(l.model.itemCount) where l.items.isLive(i) {
+                all.append(ScoredIndex(index: i, score: l.model.itemPopularity[Int(i)]))
+            }
+            all.sort { $0.ranks(above: $1) }
+            #expect(out == Array(all.prefix(k)))
+        }
+        #expect(l.counters.itemEvictions > 0)
+        #expect(l.model.popularityLeaders.slots.count >= 10)
+    }
+}

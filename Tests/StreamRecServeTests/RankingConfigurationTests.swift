@@ -14,7 +14,7 @@ struct RankingConfigurationTests {
 
     @Test("[serve] ranking selects exact or approximate; anything else is refused at start-up")
     func rankingKey() throws {
-        #expect(try load("[serve]\nk = 10").ranking == .exact)
+        #expect(try load("[serve]\nk = 10").ranking == .approximate)
         #expect(try load("[serve]\nranking = \"approximate\"").ranking == .approximate)
         #expect(try load("[serve]\nranking = \"exact\"").ranking == .exact)
         #expect(throws: (any Error).self) { try load("[serve]\nranking = \"fast\"") }

@@ -366,6 +366,7 @@ public struct OnlineLearner: Sendable, Equatable {
                 if items.isLive(c.index) { selector.offer(c) }
             }
         }
+        if user == nil && !recent && rankUnknownUserByLeaders(selector: &selector) { return }
         if recent {
             model.windowCounts.withUnsafeBufferPointer { W in rank({ Float(W[$0]) }, count: W.count) }
         } else {

@@ -36,6 +36,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     /// Approximate-ranking index over the item vectors; nil = exact ranking (see ``ItemIndex``). Kept in
     /// step by ``syncRankingRow(_:)``; its persistent part travels in snapshots.
     public internal(set) var itemIndex: ItemIndex?
+    /// Exact most-popular prefix for the unknown-user fallback (derived; see ``PopularityLeaders``).
+    public internal(set) var popularityLeaders = PopularityLeaders()
     /// Scratch rows: rollback copies, the difference vector, the context query and context rows.
     var scratch: [Float]
 
@@ -85,6 +87,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemBias[Int(i)] = 0
         totalPopularity -= Double(itemPopularity[Int(i)])
         itemPopularity[Int(i)] = 0
+        popularityLeaders.reset(i, popularity: itemPopularity)
         itemLastSeen[Int(i)] = clock == .min ? 0 : clock
         if config.sequenceContext > 0 { contextFactors.setRow(Int(i), [Float](repeating: 0, count: config.factors)) }
         syncRankingRow(i)
@@ -144,6 +147,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         let w = config.popularityHalfLife > 0 ? weight * popularityGain() : weight
         itemPopularity[Int(i)] += w
         totalPopularity += Double(w)
+        if w > 0 { popularityLeaders.increased(i, popularity: itemPopularity) }
         // Window counts feed cold-start ranking only; plain MF skips the extra random access.
         let counting = config.coldStartUserEvents > 0
         if counting { windowCounts[Int(i)] &+= 1 }
@@ -385,6 +389,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             m.itemLastSeen = [Int64](repeating: 0, count: items)
         }
         m.windowCounts = [UInt32](repeating: 0, count: items)
+        m.popularityLeaders.rebuild(popularity: m.itemPopularity)
         if config.coldStartUserEvents > 0 {
             for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
         }

@@ -53,7 +53,8 @@ public struct ServeConfiguration: Sendable {
     /// one refresh carrying the latest state. 0 = once per polled batch.
     public var minRefreshIntervalMillis: Int64 = 0
     /// MF top-K search for produced lists: exact, or approximate through the item index (`[serve] ranking`).
-    public var ranking: RankingMode = .exact
+    /// Approximate by default: on learned factors its lists matched exact ones (bench/README.md).
+    public var ranking: RankingMode = .approximate
     /// Score every Nth event test-then-train for the online recall@K metric (0 = off).
     public var onlineEvaluationEvery = 10
     /// Stop after no message arrived for this long (batch jobs, demos, tests). 0 = run forever.
