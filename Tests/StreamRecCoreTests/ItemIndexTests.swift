@@ -153,9 +153,11 @@ struct ItemIndexTests {
             let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: SourcePosition(eventsConsumed: Int64(cut)), createdAt: 0))
             var resumed = try SnapshotCodec.decode(bytes).learner
             #expect(resumed == first)
+            #expect(resumed.model.itemIndex == first.model.itemIndex)
             resumed.setRanking(.approximate)
             Self.learn(&resumed, events: cut..<4_000)
             #expect(resumed == straight)
+            #expect(resumed.model.itemIndex == straight.model.itemIndex)
             #expect(resumed.model.itemIndex?.isBuilt == true)
             var s1 = TopKSelector(k: 10), s2 = TopKSelector(k: 10)
             var a = [ScoredIndex](), b = [ScoredIndex]()

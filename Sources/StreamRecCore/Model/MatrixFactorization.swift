@@ -319,7 +319,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
             && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
-            && a.itemIndex == b.itemIndex
+        // `itemIndex` is ranking state, not learning state (a learner ranking exactly equals one ranking
+        // approximately); compare it separately where it matters (ItemIndexTests).
     }
 
     // MARK: Serialization
