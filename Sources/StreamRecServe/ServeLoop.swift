@@ -89,6 +89,9 @@ final class ServeLoop: @unchecked Sendable {
 
     func run() throws {
         try restoreSnapshot()
+        // A restored index is kept (it is snapshot state); otherwise built now if the catalog is large enough.
+        let ranking = config.ranking
+        service.learner.update { $0.setRanking($0.config.ranker == .mf ? ranking : .exact) }
         if config.kafka.createTopics { createTopics() }
         producer = try makeProducer()
         let handler = KafkaConsumer.RebalanceHandler(

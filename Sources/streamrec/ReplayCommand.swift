@@ -55,6 +55,12 @@ struct ReplayCommand: ParsableCommand {
     var resume = false
     @Option(help: "Stop after consuming N events of the log (a partial run; resume later with --resume).")
     var stopAfter: Int64?
+    @Option(help: "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items).")
+    var ranking: RankingMode = .approximate
+    @Option(help: "Approximate ranking: inverted lists probed per query.")
+    var probes: Int = ItemIndex.defaultProbes
+    @Option(help: "Approximate ranking: rank the exact list too every N scored events and report the overlap (0 = never).")
+    var overlapEvery: Int = 50
     @Flag(help: "Skip intra-list diversity (saves O(K² k) per event).")
     var noDiversity = false
     @Option(help: "Unconsumed items sampled per scored event for AUC (0 = no AUC).")
@@ -69,6 +75,8 @@ struct ReplayCommand: ParsableCommand {
         guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
         guard window >= 1 else { throw ValidationError("--window must be positive") }
         guard aucSamples >= 0 && aucSamples <= 100_000 else { throw ValidationError("--auc-samples must be in 0...100000") }
+        guard probes >= 1 && probes <= 1_000_000 else { throw ValidationError("--probes must be in 1...1000000") }
+        guard overlapEvery >= 0 else { throw ValidationError("--overlap-every must be >= 0") }
         guard (log == nil) != (kafka == nil) else { throw ValidationError("give either a log file or --kafka <topic>") }
         guard fromOffset == nil || fromTime == nil, toOffset == nil || toTime == nil else {
             throw ValidationError("use either an offset or a time for each bound")
@@ -106,6 +114,8 @@ struct ReplayCommand: ParsableCommand {
         options.measureDiversity = !noDiversity
         options.aucSamples = aucSamples
         let listWriter = try listsOut.map { try JSONLWriter(path: $0) }
+        options.ranking = ranking
+        options.overlapEvery = overlapEvery
 
         let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
@@ -121,6 +131,7 @@ struct ReplayCommand: ParsableCommand {
                 session = try ReplaySession(config: config, options: options)
             }
             session.attach(catalog: catalog)
+            session.setProbes(probes)
             let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
             let report = try session.run(events: events, snapshots: store, progress: { done, total in bar.update(done, total) },
                                          lists: listWriter.map { w in { w.append($0) } })
@@ -130,6 +141,9 @@ struct ReplayCommand: ParsableCommand {
             }
             bar.finish()
             reports.append(report)
+            if let overlap = report.indexOverlap, let samples = report.indexOverlapSamples {
+                stderr("approximate ranking (\(probes) probes): top-\(k) overlap with exact \(String(format: "%.4f", overlap)) over \(samples) sampled events")
+            }
             if let store, stopAfter == nil || report.consumedEvents == report.totalEvents {
                 let path = try store.write(session.snapshot())
                 stderr("final snapshot: \(path)")
@@ -201,3 +215,5 @@ func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
     guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
     return events
 }
+
+extension RankingMode: ExpressibleByArgument {}

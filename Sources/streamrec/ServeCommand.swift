@@ -45,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
     var exitWhenIdle: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
+    @Option(help: "MF top-K search: exact | approximate (IVF item index; exact below 4096 items).")
+    var ranking: RankingMode?
 
     func run() async throws {
         var settings = try ServeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
@@ -63,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let exitWhenIdle { settings.exitWhenIdleMillis = exitWhenIdle }
         if let logLevel { settings.logLevel = logLevel }
+        if let ranking { settings.ranking = ranking }
         // Flags override file and environment, so the merged result is checked once more.
         do { try settings.validate() } catch { throw CLIError("invalid configuration: \(error)") }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {

@@ -1,6 +1,6 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
-//   swift run -c release streamrec-bench [--quick] [--repeat N] [--features]
+//   swift run -c release streamrec-bench [--quick] [--repeat N] [--features] [--catalog [--catalog-sizes a,b] [--probes p,q]]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
 import Foundation
@@ -13,6 +13,19 @@ struct Row {
 }
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// This thread's CPU time (ns): latency without the time the scheduler gave other processes, which
+/// dominates wall-clock p99 on a shared, overloaded machine. Both are reported.
+func cpuNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func p50p99(_ xs: [Double]) -> String {
+    let s = xs.sorted()
+    return String(format: "%.3f / %.3f", s[s.count / 2], s[min(s.count - 1, s.count * 99 / 100)])
+}
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
@@ -57,9 +70,11 @@ func stream(events: Int, users: Int, items: Int, seed: UInt64) -> [(Int32, Int32
 }
 
 var rows: [Row] = []
+/// `--catalog-only` runs just the catalog-scale rows (section 5).
+let runCore = !args.contains("--catalog-only") && !args.contains("--random")
 
 // 1. Learn-only: pure SGD (model.learn on dense slots) and the full learner path (string ids, store).
-do {
+if runCore {
     let events = 1_000_000 / scale, users = 100_000 / scale, items = 10_000
     let s = stream(events: events, users: users, items: items, seed: 1)
     var sgd: [Double] = [], full: [Double] = []
@@ -86,7 +101,7 @@ do {
 }
 
 // 2. Learn + top-10 refresh per event, 2,000-item catalog.
-do {
+if runCore {
     let events = 500_000 / scale, users = 20_000, items = 2000
     let s = stream(events: events, users: users, items: items, seed: 2)
     let userIDs = (0..<users).map { "u\($0)" }, itemIDs = (0..<items).map { "i\($0)" }
@@ -142,7 +157,7 @@ if args.contains("--features") {
 }
 
 // 3. Top-10 latency over 100,000 items × k=32.
-do {
+if runCore {
     let items = 100_000, users = 1000
     var l = try! OnlineLearner(config: baseConfig(items: items))
     var rng = RandomSource(seed: 3)
@@ -164,7 +179,7 @@ do {
 }
 
 // 4. Memory per million users (history 50) and per million items, from RSS deltas.
-do {
+if runCore {
     let n = 1_000_000 / scale
     var c = baseConfig(items: 10)
     c.historyLength = 50
@@ -187,6 +202,120 @@ do {
                     value: String(format: "%.0f / %.0f", perItems / 1048576,
                                   Double(li.allocatedBytes) * Double(1_000_000 / n) / 1048576), goal: "report"))
     withExtendedLifetime((l, li)) {}
+}
+
+// 5. Catalog scale (`--catalog [--catalog-sizes 10000,100000,1000000]`): top-10 exact vs approximate
+// (IVF item index) over a learned model. The catalog is registered first (one event per item, so all
+// n items exist), then a topic-structured synthetic log of 2n events (capped at 2M) trains it.
+if args.contains("--catalog") || args.contains("--catalog-only") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000, 1_000_000]
+    let probeSweep = args.firstIndex(of: "--probes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [ItemIndex.defaultProbes]
+    for n in sizes {
+        var c = baseConfig(items: n)
+        c.sequenceContext = 3  // the default model
+        var l = try! OnlineLearner(config: c)
+        let log = try! SyntheticLogGenerator.generate(SyntheticLogConfig(
+            users: 100_000, items: n, events: min(2 * n, 2_000_000), topics: 64, seed: 9))
+        var t = now()
+        for i in 0..<n { _ = try? l.learn(user: "c\(i % 1000)", item: SyntheticLogGenerator.itemID(i), timestamp: 0, weight: 1) }
+        for e in log { _ = try? l.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
+        let learnSeconds = Double(now() - t) / 1e9
+        t = now()
+        l.setRanking(.approximate)
+        let buildMs = Double(now() - t) / 1e6
+        let lists = l.model.itemIndex?.listCount ?? 0
+        rows.append(Row(name: "\(n) items: learn \(n + log.count) events (s) / index build, \(lists) lists (ms)",
+                        value: String(format: "%.1f / %.0f", learnSeconds, buildMs), goal: "report"))
+        let queries = 300 / (quick ? 3 : 1)
+        let userSlots = (0..<queries).map { Int32(1000 + ($0 * 7919) % max(1, l.users.slotCount - 1000)) }
+        var selector = TopKSelector(k: 10)
+        var exact = [[ScoredIndex]](repeating: [], count: queries)
+        var lat: [Double] = [], cpu: [Double] = []
+        for (q, u) in userSlots.enumerated() {
+            let t0 = now(), c0 = cpuNow()
+            l.recommend(userSlot: u, k: 10, selector: &selector, into: &exact[q], exact: true)
+            cpu.append(Double(cpuNow() - c0) / 1e6)
+            lat.append(Double(now() - t0) / 1e6)
+        }
+        rows.append(Row(name: "\(n) items: top-10 exact: wall p50 / p99; CPU p50 / p99 (ms)",
+                        value: p50p99(lat) + "; " + p50p99(cpu), goal: "report"))
+        for probes in probeSweep {
+            l.setRanking(.approximate, probes: probes)
+            var out = [ScoredIndex]()
+            var alat: [Double] = [], acpu: [Double] = []
+            var overlap = 0.0
+            for (q, u) in userSlots.enumerated() {
+                let t0 = now(), c0 = cpuNow()
+                l.recommend(userSlot: u, k: 10, selector: &selector, into: &out)
+                acpu.append(Double(cpuNow() - c0) / 1e6)
+                alat.append(Double(now() - t0) / 1e6)
+                overlap += OnlineLearner.overlap(out, exact[q])
+            }
+            rows.append(Row(name: "\(n) items: top-10 approximate, \(probes) probes: wall p50 / p99; CPU p50 / p99 (ms); overlap@10",
+                            value: p50p99(alat) + "; " + p50p99(acpu) + String(format: "; %.3f", overlap / Double(queries)),
+                            goal: n >= 1_000_000 ? "p99 ≤ 1, ≥ 0.95" : "report"))
+        }
+    }
+}
+
+// 6. The same index over random Gaussian vectors (`--random`), FAISS's anchor setting (d=32, no bias,
+// 300 queries): the hard case for IVF, since random vectors don't cluster.
+if args.contains("--random") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [100_000, 1_000_000]
+    let probeSweep = args.firstIndex(of: "--probes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [ItemIndex.defaultProbes]
+    for n in sizes {
+        var rng = RandomSource(seed: 0)
+        let factors = FactorMatrix(dimension: 32, rows: n, unpadded: (0..<(n * 32)).map { _ in rng.nextGaussian() })
+        var all = BlockedItemMatrix(dimension: 32)
+        factors.withUnsafeBufferPointer { V in
+            for i in 0..<n { all.appendItem(); all.update(item: i, factors: V.baseAddress! + i * factors.stride, bias: 0) }
+        }
+        var index = ItemIndex(dimension: 32)
+        let t = now()
+        index.rebuild(factors: factors, biases: nil)
+        let buildMs = Double(now() - t) / 1e6
+        let queries = (0..<300).map { _ in (0..<32).map { _ in rng.nextGaussian() } }
+        var selector = TopKSelector(k: 10)
+        var exact = [[ScoredIndex]](), lat = [Double]()
+        for q in queries {
+            let t0 = now()
+            selector.reset(k: 10)
+            q.withUnsafeBufferPointer { Q in
+                all.scoreBlocks(user: Q.baseAddress!) { first, scores in
+                    for lane in 0..<min(8, n - first) { selector.offer(ScoredIndex(index: Int32(first + lane), score: scores[lane])) }
+                }
+            }
+            exact.append(selector.sorted())
+            lat.append(Double(now() - t0) / 1e6)
+        }
+        lat.sort()
+        rows.append(Row(name: "random d=32, \(n) items: exact p50 / p99 (ms); index build \(index.listCount) lists (ms)",
+                        value: String(format: "%.3f / %.3f; %.0f", lat[150], lat[297], buildMs), goal: "report"))
+        for probes in probeSweep {
+            var order = [ScoredIndex](), alat = [Double](), acpu = [Double](), overlap = 0.0
+            for (qi, q) in queries.enumerated() {
+                let t0 = now(), c0 = cpuNow()
+                selector.reset(k: 10)
+                q.withUnsafeBufferPointer { Q in
+                    index.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &order) { members, first, scores in
+                        for lane in 0..<min(8, members.count - first) {
+                            selector.offer(ScoredIndex(index: members[first + lane], score: scores[lane]))
+                        }
+                    }
+                }
+                let got = selector.sorted()
+                acpu.append(Double(cpuNow() - c0) / 1e6)
+                alat.append(Double(now() - t0) / 1e6)
+                overlap += OnlineLearner.overlap(got, exact[qi])
+            }
+            rows.append(Row(name: "random d=32, \(n) items: approximate, \(probes) probes: wall p50 / p99; CPU p50 / p99 (ms); overlap@10",
+                            value: p50p99(alat) + "; " + p50p99(acpu) + String(format: "; %.3f", overlap / 300), goal: "report"))
+        }
+    }
 }
 
 print("Machine: \(machine())")

@@ -70,6 +70,12 @@ public struct OnlineLearner: Sendable, Equatable {
             && a.model == b.model && a.counters == b.counters && a.catalog == b.catalog
     }
 
+    /// Exact or index-based (approximate) top-K for MF ranking: an option of the running process, not
+    /// learning state (it never changes what the model learns). See ``ItemIndex``.
+    public mutating func setRanking(_ mode: RankingMode, probes: Int? = nil, buildThreshold: Int = ItemIndex.minimumItems) {
+        model.setRanking(mode, probes: probes, buildThreshold: buildThreshold)
+    }
+
     /// Attaches (or with nil detaches) the item catalog used to initialize new items' factors. Attach the
     /// same catalog again after resuming from a snapshot: it is an input, like the log.
     public mutating func attach(catalog: ItemCatalog?) { self.catalog = catalog }
@@ -228,13 +234,20 @@ public struct OnlineLearner: Sendable, Equatable {
     /// Stages, each off unless configured: MF scores (+ sequence context, + uncertainty bonus, + cold-start
     /// popularity blend) → top-K (top-M when MMR is on) → MMR diversity re-ranking → ε-greedy slots.
     /// Non-mutating and deterministic: exploration draws from an RNG derived from (seed, user, events).
-    public func recommend(userSlot: Int32?, k: Int, selector: inout TopKSelector, into output: inout [ScoredIndex]) {
+    /// With an item index (``setRanking(_:probes:)``) MF candidates come from its probed lists unless
+    /// `exact` is set.
+    public func recommend(
+        userSlot: Int32?, k: Int, selector: inout TopKSelector, into output: inout [ScoredIndex], exact: Bool = false
+    ) {
         let live: Int32? = userSlot.flatMap { users.isLive($0) ? $0 : nil }
         let diversify = live != nil && config.ranker == .mf && config.diversityLambda < 1 && k > 1
         selector.reset(k: diversify ? max(k, config.diversityCandidates) : k)
         if let u = live {
             switch config.ranker {
             case .mf:
+                if !exact && model.itemIndex != nil && rankApproximately(user: u, selector: &selector) {
+                    break
+                }
                 if config.uncertaintyBonus > 0 || config.sequenceContext > 0 || coldStartWeight(user: u) > 0 {
                     rankWithExtras(user: u, selector: &selector)
                 } else {
@@ -363,6 +376,7 @@ public struct OnlineLearner: Sendable, Equatable {
                 if items.isLive(c.index) { selector.offer(c) }
             }
         }
+        if user == nil && !recent && rankUnknownUserByLeaders(selector: &selector) { return }
         if recent {
             model.windowCounts.withUnsafeBufferPointer { W in rank({ Float(W[$0]) }, count: W.count) }
         } else {

@@ -40,6 +40,7 @@ extension MatrixFactorizationModel {
         for i in itemPopularity.indices { itemPopularity[i] *= scale }
         totalPopularity *= Double(scale)
         popularityEpoch = clock
+        popularityLeaders.rebuild(popularity: itemPopularity)
     }
 
     // MARK: Factor decay (forgetting)

@@ -33,6 +33,11 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public internal(set) var popularityEpoch: Int64 = .min
     /// Event time of each item's latest interaction (factor decay, TTL).
     public internal(set) var itemLastSeen: [Int64] = []
+    /// Approximate-ranking index over the item vectors; nil = exact ranking (see ``ItemIndex``). Kept in
+    /// step by ``syncRankingRow(_:)``; its persistent part travels in snapshots.
+    public internal(set) var itemIndex: ItemIndex?
+    /// Exact most-popular prefix for the unknown-user fallback (derived; see ``PopularityLeaders``).
+    public internal(set) var popularityLeaders = PopularityLeaders()
     /// Scratch rows: rollback copies, the difference vector, the context query and context rows.
     var scratch: [Float]
 
@@ -82,6 +87,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemBias[Int(i)] = 0
         totalPopularity -= Double(itemPopularity[Int(i)])
         itemPopularity[Int(i)] = 0
+        popularityLeaders.reset(i, popularity: itemPopularity)
         itemLastSeen[Int(i)] = clock == .min ? 0 : clock
         if config.sequenceContext > 0 { contextFactors.setRow(Int(i), [Float](repeating: 0, count: config.factors)) }
         syncRankingRow(i)
@@ -109,6 +115,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemFactors.withUnsafeBufferPointer { V in
             rankingItems.update(item: Int(i), factors: V.baseAddress! + Int(i) * s, bias: bias)
         }
+        if itemIndex != nil { syncIndex(i) }
     }
 
     private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
@@ -140,6 +147,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         let w = config.popularityHalfLife > 0 ? weight * popularityGain() : weight
         itemPopularity[Int(i)] += w
         totalPopularity += Double(w)
+        if w > 0 { popularityLeaders.increased(i, popularity: itemPopularity) }
         // Window counts feed cold-start ranking only; plain MF skips the extra random access.
         let counting = config.coldStartUserEvents > 0
         if counting { windowCounts[Int(i)] &+= 1 }
@@ -301,6 +309,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         userFactors.allocatedBytes + itemFactors.allocatedBytes
             + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity + windowCounts.capacity) * 4
             + itemLastSeen.capacity * 8 + contextFactors.allocatedBytes + rankingItems.allocatedBytes
+            + (itemIndex?.allocatedBytes ?? 0)
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -310,6 +319,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
             && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
+        // `itemIndex` is ranking state, not learning state (a learner ranking exactly equals one ranking
+        // approximately); compare it separately where it matters (ItemIndexTests).
     }
 
     // MARK: Serialization
@@ -379,6 +390,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             m.itemLastSeen = [Int64](repeating: 0, count: items)
         }
         m.windowCounts = [UInt32](repeating: 0, count: items)
+        m.popularityLeaders.rebuild(popularity: m.itemPopularity)
         if config.coldStartUserEvents > 0 {
             for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
         }

@@ -21,6 +21,32 @@ public struct BlockedItemMatrix: Sendable {
         count += 1
     }
 
+    /// Removes the last item, zeroing its lane (inverted lists of ``ItemIndex`` shrink by swap-remove).
+    public mutating func removeLast() {
+        precondition(count > 0)
+        count -= 1
+        if count % 8 == 0 {
+            storage.removeLast(blockFloats)
+        } else {
+            let base = (count >> 3) * blockFloats + (count & 7)
+            storage.withUnsafeMutableBufferPointer { s in
+                for c in 0...dimension { s[base + c * 8] = 0 }
+            }
+        }
+    }
+
+    /// Copies lane `source` over lane `destination` (swap-remove in inverted lists).
+    public mutating func copyLane(from source: Int, to destination: Int) {
+        let from = (source >> 3) * blockFloats + (source & 7)
+        let to = (destination >> 3) * blockFloats + (destination & 7)
+        storage.withUnsafeMutableBufferPointer { s in
+            for c in 0...dimension { s[to + c * 8] = s[from + c * 8] }
+        }
+    }
+
+    /// Reserves storage for `items` items.
+    public mutating func reserve(items: Int) { storage.reserveCapacity(((items + 7) >> 3) * blockFloats) }
+
     /// Copies item `i`'s factors (from a padded row pointer) and bias into its block lane.
     @inline(__always)
     public mutating func update(item i: Int, factors: UnsafePointer<Float>, bias: Float) {

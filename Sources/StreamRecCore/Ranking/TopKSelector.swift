@@ -28,6 +28,8 @@ public struct TopKSelector: Sendable {
     var similarity: [Float] = []
     /// The list before ε-greedy replaced slots (for exploration propensities).
     var greedy: [ScoredIndex] = []
+    /// Lists to probe, best first (approximate ranking, ``ItemIndex``).
+    var probeOrder: [ScoredIndex] = []
 
     public init(k: Int) {
         self.k = max(0, k)

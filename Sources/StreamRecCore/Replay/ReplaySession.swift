@@ -17,6 +17,12 @@ public struct ReplayOptions: Sendable {
     public var measureDiversity: Bool = true
     /// Unconsumed items sampled per scored event for AUC (0 = no AUC).
     public var aucSamples: Int = 100
+    /// MF ranking: exact, or through the item index (``ItemIndex``; exact below 4,096 items). Approximate
+    /// by default, as in `serve`: the measured recall@10 difference was < 0.1% (bench/README.md).
+    public var ranking: RankingMode = .approximate
+    /// With approximate ranking, every this many scored events the exact list is ranked too and the
+    /// overlap reported (0 = never).
+    public var overlapEvery: Int = 50
 
     public init() {}
 }
@@ -55,6 +61,10 @@ public struct ReplayReport: Sendable, Codable, Equatable {
     public var counters: LearnerCounters
     public var windows: [WindowMetrics]
     public var resumedFrom: Int64?
+    /// Ranking mode, and with `approximate` the mean overlap of sampled lists with exact top-K lists.
+    public var ranking: String? = nil
+    public var indexOverlap: Double? = nil
+    public var indexOverlapSamples: Int64? = nil
 }
 
 /// A resumable prequential replay over an in-memory, time-ordered event log.
@@ -73,9 +83,12 @@ public struct ReplaySession: Sendable {
     public let options: ReplayOptions
     private var repeatsSkipped: Int64 = 0
     private let resumedFrom: Int64?
+    private var overlapSum: Double = 0
+    private var overlapSamples: Int64 = 0
 
     public init(config: ModelConfig, options: ReplayOptions) throws(ConfigError) {
         learner = try OnlineLearner(config: config)
+        learner.setRanking(learner.config.ranker == .mf ? options.ranking : .exact)
         evaluator = Self.freshEvaluator(options: options, seed: config.seed)
         position = 0
         self.options = options
@@ -85,6 +98,7 @@ public struct ReplaySession: Sendable {
     /// Resumes from a snapshot written by a replay (model, RNG, store, metrics and position).
     public init(resuming snapshot: LearnerSnapshot, options: ReplayOptions) throws(SnapshotError) {
         learner = snapshot.learner
+        learner.setRanking(learner.config.ranker == .mf ? options.ranking : .exact)
         position = snapshot.position.eventsConsumed
         self.options = options
         resumedFrom = snapshot.position.eventsConsumed
@@ -94,6 +108,8 @@ public struct ReplaySession: Sendable {
             }
             evaluator = state.evaluator
             repeatsSkipped = state.repeatsSkipped
+            overlapSum = state.overlapSum ?? 0
+            overlapSamples = state.overlapSamples ?? 0
         } else {
             evaluator = Self.freshEvaluator(options: options, seed: snapshot.learner.config.seed)
         }
@@ -107,14 +123,23 @@ public struct ReplaySession: Sendable {
     /// is an input, not snapshot state).
     public mutating func attach(catalog: ItemCatalog?) { learner.attach(catalog: catalog) }
 
+    /// Lists probed per query by approximate ranking (a query-time knob; no effect on exact ranking).
+    public mutating func setProbes(_ probes: Int) {
+        if learner.model.itemIndex != nil { learner.setRanking(.approximate, probes: probes) }
+    }
+
     private struct ResumeState: Codable {
         var evaluator: PrequentialEvaluator
         var repeatsSkipped: Int64
+        var overlapSum: Double?
+        var overlapSamples: Int64?
     }
 
     /// The snapshot of the current state (model + metrics + position).
     public func snapshot(createdAt: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> LearnerSnapshot {
-        let state = ResumeState(evaluator: evaluator, repeatsSkipped: repeatsSkipped)
+        let state = ResumeState(evaluator: evaluator, repeatsSkipped: repeatsSkipped,
+                                overlapSum: overlapSamples > 0 ? overlapSum : nil,
+                                overlapSamples: overlapSamples > 0 ? overlapSamples : nil)
         let blob = (try? JSONEncoder.sorted.encode(state)).map { [UInt8]($0) } ?? []
         return LearnerSnapshot(learner: learner, position: SourcePosition(eventsConsumed: position),
                                createdAt: createdAt, extensions: [Self.evaluatorExtensionKey: blob])
@@ -159,6 +184,8 @@ public struct ReplaySession: Sendable {
         var list = [ScoredIndex]()
         list.reserveCapacity(options.k)
         let measureDiversity = options.measureDiversity && learner.config.ranker == .mf
+        let sampleOverlap = options.overlapEvery > 0 && learner.model.itemIndex != nil && learner.config.ranker == .mf
+        var exactList = [ScoredIndex]()
 
         while position < end {
             let event = events[Int(position)]
@@ -172,6 +199,12 @@ public struct ReplaySession: Sendable {
                     }
                     evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
                                      measureDiversity: measureDiversity, user: learner.users.index(of: event.user))
+                    if sampleOverlap, evaluator.totals.scored % Int64(options.overlapEvery) == 0,
+                       let u = learner.users.index(of: event.user) {
+                        learner.recommend(userSlot: u, k: options.k, selector: &selector, into: &exactList, exact: true)
+                        overlapSum += OnlineLearner.overlap(list, exactList)
+                        overlapSamples += 1
+                    }
                 }
             }
             // A diverging step is rolled back and counted by the learner; the replay goes on.
@@ -187,7 +220,7 @@ public struct ReplaySession: Sendable {
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let t = evaluator.totals
-        return ReplayReport(
+        var report = ReplayReport(
             ranker: learner.config.ranker.rawValue, configJSON: learner.config.canonicalJSON, k: options.k,
             totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
             repeatEventsSkipped: repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
@@ -199,5 +232,13 @@ public struct ReplaySession: Sendable {
             eventsPerSecond: seconds > 0 ? Double(position - startPosition) / seconds : 0, seconds: seconds,
             users: learner.users.count, items: learner.items.count, counters: learner.counters,
             windows: evaluator.windows, resumedFrom: resumedFrom)
+        if learner.config.ranker == .mf {
+            report.ranking = learner.model.ranking.rawValue
+            if overlapSamples > 0 {
+                report.indexOverlap = overlapSum / Double(overlapSamples)
+                report.indexOverlapSamples = overlapSamples
+            }
+        }
+        return report
     }
 }

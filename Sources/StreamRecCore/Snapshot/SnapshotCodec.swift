@@ -81,6 +81,8 @@ public struct SnapshotInfo: Sendable {
 /// little-endian; floats are stored bit-exactly so a round trip is bit-identical.
 public enum SnapshotCodec {
     public static let formatVersion: UInt32 = 2
+    /// Extension holding the persistent state of the model's ``ItemIndex``.
+    static let itemIndexExtensionKey = "ranking.item-index"
     /// Oldest format version this build still reads.
     public static let oldestReadableVersion: UInt32 = 1
     static let magic: [UInt8] = Array("SRSNAP".utf8) + [0, 1]
@@ -100,10 +102,13 @@ public enum SnapshotCodec {
         learner.store.encode(into: &p)
         learner.model.encode(into: &p)
         snapshot.position.encode(into: &p)
-        p.write(UInt32(snapshot.extensions.count))
-        for key in snapshot.extensions.keys.sorted() {
+        // The approximate-ranking index (if any) rides as an extension: readers that don't know it skip it.
+        var extensions = snapshot.extensions
+        extensions[itemIndexExtensionKey] = learner.model.encodedIndex()
+        p.write(UInt32(extensions.count))
+        for key in extensions.keys.sorted() {
             p.write(key)
-            p.writeBytes(snapshot.extensions[key]!)
+            p.writeBytes(extensions[key]!)
         }
 
         var out = BinaryWriter(reservingCapacity: p.bytes.count + headerSize + trailerSize)
@@ -166,7 +171,7 @@ public enum SnapshotCodec {
             let users = try IdDictionary.decode(from: &r, what: "users")
             let items = try IdDictionary.decode(from: &r, what: "items")
             let store = try UserHistoryStore.decode(from: &r)
-            let model = try MatrixFactorizationModel.decode(from: &r, config: config, formatVersion: version)
+            var model = try MatrixFactorizationModel.decode(from: &r, config: config, formatVersion: version)
             let position = try SourcePosition.decode(from: &r)
             let extensionCount = try r.read(UInt32.self, "extension count")
             var extensions: [String: [UInt8]] = [:]
@@ -175,6 +180,7 @@ public enum SnapshotCodec {
                 extensions[key] = try r.readBytes("extension \(key)")
             }
             guard r.remaining == 0 else { throw SnapshotError(.corrupt("\(r.remaining) trailing payload bytes")) }
+            if let index = extensions.removeValue(forKey: itemIndexExtensionKey) { try model.restoreIndex(from: index) }
             guard users.slotCount == store.slotCount, users.slotCount == model.userCount,
                   items.slotCount == model.itemCount
             else { throw SnapshotError(.corrupt("id maps, store and model disagree on sizes")) }

@@ -65,6 +65,9 @@ public struct ServeConfiguration: Sendable {
     /// A user's list is re-emitted at most once per interval; bursts in between are coalesced into
     /// one refresh carrying the latest state. 0 = once per polled batch.
     public var minRefreshIntervalMillis: Int64 = 0
+    /// MF top-K search for produced lists: exact, or approximate through the item index (`[serve] ranking`).
+    /// Approximate by default: on learned factors its lists matched exact ones (bench/README.md).
+    public var ranking: RankingMode = .approximate
     /// Score every Nth event test-then-train for the online recall@K metric (0 = off).
     public var onlineEvaluationEvery = 10
     /// Stop after no message arrived for this long (batch jobs, demos, tests). 0 = run forever.
@@ -255,6 +258,12 @@ extension ServeConfiguration {
             case ["serve", "k"]: k = Int(try int(v, key))
             case ["serve", "batch_size"]: batchSize = Int(try int(v, key))
             case ["serve", "min_refresh_interval_ms"]: minRefreshIntervalMillis = try int(v, key)
+            case ["serve", "ranking"]:
+                let name = try string(v, key)
+                guard let mode = RankingMode(rawValue: name) else {
+                    throw ConfigurationError("\(key) must be exact or approximate, not '\(name)'")
+                }
+                ranking = mode
             case ["serve", "online_evaluation_every"]: onlineEvaluationEvery = Int(try int(v, key))
             case ["serve", "exit_when_idle_ms"]: exitWhenIdleMillis = try int(v, key)
             case ["serve", "shutdown_timeout_seconds"]: shutdownTimeoutSeconds = try double(v, key)

@@ -1,0 +1,83 @@
+/// The most popular item slots, kept exact under the updates popularity sees, so the unknown-user
+/// fallback (all-time popularity, no exclusions but dead slots) ranks in O(K) instead of O(items).
+///
+/// Invariant: `slots` is the exact best-first prefix, by (stored popularity desc, slot asc), of all item
+/// slots, and with `complete` it holds every item of positive popularity. Popularity only grows by
+/// ``MatrixFactorizationModel/observe(item:weight:)``; an item in the prefix that grows moves up, one
+/// outside enters when it beats the last entry (or the prefix is complete). A reset item (eviction, TTL)
+/// drops out; the prefix stays exact, only shorter, and is rebuilt (O(items)) once it falls below half
+/// its capacity. Derived state: rebuilt on snapshot load and never compared or serialized — two runs
+/// whose prefixes differ in length still rank identically (both exact).
+public struct PopularityLeaders: Sendable {
+    public static let capacity = 128
+    public private(set) var slots: [Int32] = []
+    var complete = true
+
+    @inline(__always)
+    static func ranks(_ a: Int32, above b: Int32, _ p: UnsafeBufferPointer<Float>) -> Bool {
+        p[Int(a)] > p[Int(b)] || (p[Int(a)] == p[Int(b)] && a < b)
+    }
+
+    /// Item `i`'s popularity grew.
+    mutating func increased(_ i: Int32, popularity: [Float]) {
+        popularity.withUnsafeBufferPointer { p in
+            var at: Int
+            if let existing = slots.firstIndex(of: i) {
+                at = existing
+            } else if complete && slots.count < Self.capacity {
+                slots.append(i)
+                at = slots.count - 1
+            } else if let last = slots.last, Self.ranks(i, above: last, p) {
+                if slots.count >= Self.capacity {
+                    slots[slots.count - 1] = i
+                    complete = false
+                } else {
+                    slots.append(i)
+                }
+                at = slots.count - 1
+            } else {
+                complete = false  // a positive item is left out
+                return
+            }
+            while at > 0 && Self.ranks(slots[at], above: slots[at - 1], p) {
+                slots.swapAt(at, at - 1)
+                at -= 1
+            }
+        }
+    }
+
+    /// Item `i`'s popularity was reset to 0 (its slot was freed).
+    mutating func reset(_ i: Int32, popularity: [Float]) {
+        guard let at = slots.firstIndex(of: i) else { return }
+        slots.remove(at: at)
+        if !complete && slots.count < Self.capacity / 2 { rebuild(popularity: popularity) }
+    }
+
+    /// Recomputes the prefix from scratch (load, renormalization, after many resets).
+    mutating func rebuild(popularity: [Float]) {
+        var selector = TopKSelector(k: Self.capacity)
+        var positive = 0
+        for (i, p) in popularity.enumerated() where p > 0 {
+            positive += 1
+            selector.offer(ScoredIndex(index: Int32(i), score: p))
+        }
+        slots = selector.sorted().map(\.index)
+        complete = positive <= Self.capacity
+    }
+}
+
+extension OnlineLearner {
+    /// All-time popularity for an unknown user from the exact most-popular prefix. False (selector
+    /// untouched) when the prefix can't fill K live slots: the caller scans every item.
+    func rankUnknownUserByLeaders(selector: inout TopKSelector) -> Bool {
+        let leaders = model.popularityLeaders.slots
+        guard leaders.count >= selector.k else { return false }
+        var live = 0
+        for s in leaders where items.isLive(s) { live += 1 }
+        guard live >= selector.k else { return false }
+        model.itemPopularity.withUnsafeBufferPointer { P in
+            for s in leaders where items.isLive(s) { selector.offer(ScoredIndex(index: s, score: P[Int(s)])) }
+        }
+        return true
+    }
+}
