@@ -26,6 +26,9 @@ public struct TopKSelector: Sendable {
     var recent: [Int32] = []
     var candidates: [ScoredIndex] = []
     var similarity: [Float] = []
+    /// Item-neighbour blend scratch: dense neighbour scores over item slots and the context items.
+    var neighborScores: [Float] = []
+    var neighborContext: [Int32] = []
 
     public init(k: Int) {
         self.k = max(0, k)
