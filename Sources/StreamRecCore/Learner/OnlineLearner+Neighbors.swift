@@ -14,16 +14,6 @@ extension OnlineLearner {
     /// drove the neighbour weight to 0 and lost the blend's gain (docs/quality.md).
     static let blendNegatives = 4
 
-    /// Neighbour score of `item` given `context` (most recent first): Σ_l decay^l · cos(context_l, item).
-    func neighborScore(context: [Int32], item: Int32) -> Float {
-        var total: Float = 0, weight: Float = 1
-        for x in context {
-            total += weight * model.neighbors.similarity(x, item)
-            weight *= config.neighborDecay
-        }
-        return total
-    }
-
     /// Learning side, called for every positive event of the MF ranker *before* the event's
     /// popularity and SGD updates: one blend step, then the event's pairs enter the co-occurrence table.
     mutating func learnNeighbors(user u: Int32, item i: Int32) {
