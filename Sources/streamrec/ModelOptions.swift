@@ -52,6 +52,16 @@ struct ModelOptions: ParsableArguments {
     var userTtl: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().userTTL)
     @Option(help: "Remove items without interactions for longer than this (0 = never).")
     var itemTtl: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().itemTTL)
+    @Option(help: "Item-neighbour blend: neighbours kept per item by the co-occurrence scorer (0 = plain MF ranking).")
+    var neighbors: Int = ModelConfig().neighborWidth
+    @Option(help: "Item-neighbour blend: previous items of the user each new item is paired with.")
+    var neighborHistory: Int = ModelConfig().neighborHistory
+    @Option(help: "Item-neighbour blend: recent items whose neighbours score the candidates.")
+    var neighborContext: Int = ModelConfig().neighborContext
+    @Option(help: "Item-neighbour blend: weight decay per step of sequence gap / recency (0, 1].")
+    var neighborDecay: Float = ModelConfig().neighborDecay
+    @Option(help: "Item-neighbour blend: learning rate of the online blend weights (0 = fixed).")
+    var blendLr: Float = ModelConfig().blendLearningRate
     @Option(help: "JSONL item catalog {item, attributes, text}: new items start from similar items' factors.")
     var itemCatalog: String?
 
@@ -93,6 +103,11 @@ struct ModelOptions: ParsableArguments {
         c.factorDecayHalfLife = factorHalfLife.milliseconds
         c.userTTL = userTtl.milliseconds
         c.itemTTL = itemTtl.milliseconds
+        c.neighborWidth = neighbors
+        c.neighborHistory = neighborHistory
+        c.neighborContext = neighborContext
+        c.neighborDecay = neighborDecay
+        c.blendLearningRate = blendLr
         return c
     }
 }

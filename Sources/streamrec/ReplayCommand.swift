@@ -11,12 +11,13 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             For each event, the user's top-K is ranked first and scored against the event's item, then the \
             model learns from the event. Logs: JSONL (schemas/event.schema.json), CSV user,item,ts[,weight], \
-            or tab-separated MovieLens u.data (user item rating ts-seconds). Logs that are not time-ordered \
-            are stably sorted by timestamp first.
+            tab-separated MovieLens u.data (user item rating ts-seconds) or a RecBole .inter file. Logs that \
+            are not time-ordered are stably sorted by timestamp first. A rating counts as one interaction \
+            unless --weight-from rating.
             """
     )
 
-    @Argument(help: "Event log file (.jsonl, .csv, .tsv or u.data); omit with --kafka.")
+    @Argument(help: "Event log file (.jsonl, .csv, .tsv, .inter or u.data); omit with --kafka.")
     var log: String?
     @Option(help: "Replay a Kafka topic instead of a file (read in assign mode: no consumer group is joined).")
     var kafka: String?
@@ -41,6 +42,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Scored events per metrics window.")
     var window: Int = 10_000
     @OptionGroup var model: ModelOptions
+    @OptionGroup var logOptions: LogOptions
     @Option(help: "Write the full report (all models, per-window metrics) as JSON to this path.")
     var report: String?
     @Option(help: "Write per-window metrics as CSV to this path.")
@@ -102,7 +104,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("snapshots need a single --model")
         }
         guard !(rankers.count > 1 && listsOut != nil) else { throw ValidationError("--lists-out needs a single --model") }
-        let events = try loadEvents()  // time-ordered
+        let events = logOptions.filter(try loadEvents())  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()
@@ -116,6 +118,7 @@ struct ReplayCommand: ParsableCommand {
         let listWriter = try listsOut.map { try JSONLWriter(path: $0) }
         options.ranking = ranking
         options.overlapEvery = overlapEvery
+        options.weights = logOptions.weights
 
         let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []

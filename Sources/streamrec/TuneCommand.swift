@@ -10,11 +10,13 @@ struct TuneCommand: ParsableCommand {
             Candidates come from a grid over --factors-grid × --lr-grid × --reg-grid × --negatives-grid × \
             --loss-grid: all of it with --grid, else --trials points drawn with --search-seed. Each is replayed \
             on the first --prefix of the log (the rest stays unseen) and ranked by --metric. Model flags not \
-            searched (exploration, sequence context, forgetting, …) apply to every candidate, as in `replay`.
+            searched (exploration, sequence context, forgetting, …) apply to every candidate, as in `replay`. \
+            The current settings (defaults plus the model flags given) are evaluated first, and every \
+            candidate is replayed under --seeds seeds: the table shows the mean and the spread (sd).
             """
     )
 
-    @Argument(help: "Event log file (.jsonl, .csv, .tsv or u.data).")
+    @Argument(help: "Event log file (.jsonl, .csv, .tsv, .inter or u.data).")
     var log: String
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
     var format: LogFormat = .auto
@@ -22,6 +24,10 @@ struct TuneCommand: ParsableCommand {
     var prefix: Double = 0.3
     @Flag(help: "Try the whole grid instead of a random sample.")
     var grid = false
+    @Option(help: "Leading fraction of the prefix used for training only, as in `replay --warmup`.")
+    var warmup: Double = 0.1
+    @Option(help: "Seeds per candidate (config seed, +1, …); the score is their mean, the spread their sd.")
+    var seeds: Int = 3
     @Option(help: "Random-search trials (without --grid).")
     var trials: Int = 12
     @Option(help: "Seed of the random search.")
@@ -41,12 +47,15 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Losses to try (bpr, isgd).")
     var lossGrid: String = "bpr,isgd"
     @OptionGroup var model: ModelOptions
+    @OptionGroup var logOptions: LogOptions
     @Flag(help: "Never draw a progress line.")
     var quiet = false
 
     func validate() throws {
         guard prefix > 0 && prefix <= 1 else { throw ValidationError("--prefix must be in (0, 1]") }
         guard trials >= 1 else { throw ValidationError("--trials must be positive") }
+        guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
+        guard seeds >= 1 && seeds <= 100 else { throw ValidationError("--seeds must be in 1...100") }
         guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
         _ = try space()
     }
@@ -71,28 +80,34 @@ struct TuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let events = try readTimeOrderedLog(log, format: format)
+        let events = logOptions.filter(try readTimeOrderedLog(log, format: format))
         var search = HyperparameterSearch()
         search.space = try space()
         search.strategy = grid ? .grid : .random(trials: trials, seed: searchSeed)
         search.metric = metric
         search.prefix = prefix
         search.options.k = k
+        search.options.warmupFraction = warmup
+        search.options.weights = logOptions.weights
+        search.seeds = seeds
         search.options.measureDiversity = false
         search.options.windowSize = Int.max / 2
-        let total = search.candidateIndices().count
-        stderr("tuning: \(total) of \(search.space.gridSize) grid points, prefix \(prefix) of \(events.count) events, metric \(metric.rawValue)@\(k)")
+        let total = search.candidateIndices().count + 1
+        stderr("tuning: current settings + \(total - 1) of \(search.space.gridSize) grid points × \(seeds) seeds, prefix \(prefix) of \(events.count) events (warmup \(warmup)), metric \(metric.rawValue)@\(k)")
         var done = 0
         let trialsRun = try search.run(events: events, base: model.config(), catalog: model.loadCatalog()) { t in
             done += 1
             if !quiet {
-                stderr(String(format: "  [%d/%d] %@ = %.4f", done, total, flags(t.config), t.score))
+                stderr(String(format: "  [%d/%d] %@%@ = %.4f ± %.4f", done, total, t.isBase ? "(current) " : "",
+                              flags(t.config), t.score, t.spread))
             }
         }
-        let header = ["rank", "factors", "lr", "reg", "negatives", "loss", "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "events/s"]
+        let header = ["rank", "factors", "lr", "reg", "negatives", "loss", "\(metric.rawValue)@\(k) mean", "sd",
+                      "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "events/s"]
         let rows = trialsRun.enumerated().map { r, t in
-            ["\(r + 1)", "\(t.config.factors)", "\(t.config.learningRate)", "\(t.config.regularization)",
-             "\(t.config.negatives)", t.config.loss.rawValue, String(format: "%.4f", t.report.recall),
+            ["\(r + 1)\(t.isBase ? " (current)" : "")", "\(t.config.factors)", "\(t.config.learningRate)",
+             "\(t.config.regularization)", "\(t.config.negatives)", t.config.loss.rawValue,
+             String(format: "%.4f", t.score), String(format: "%.4f", t.spread), String(format: "%.4f", t.report.recall),
              String(format: "%.4f", t.report.ndcg), String(format: "%.4f", t.report.mrr),
              String(format: "%.0f", t.report.eventsPerSecond)]
         }

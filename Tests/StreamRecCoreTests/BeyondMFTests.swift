@@ -68,6 +68,7 @@ struct BeyondMFTests {
     func uncertaintyBonus() throws {
         var c = ModelConfig()
         c.factors = 4
+        c.neighborWidth = 0  // the bonus alone: neighbour scores of pop0 would outrank the rare item
         var l = try OnlineLearner(config: c)
         // 40 popular items seen many times, one rare item seen once; the target user has seen none.
         for t in 0..<2000 { try l.learn(user: "fan\(t % 20)", item: "pop\(t % 40)", timestamp: Int64(t), weight: 1) }
@@ -124,6 +125,7 @@ struct BeyondMFTests {
             var c = ModelConfig()
             c.factors = 16
             c.sequenceContext = context
+            c.neighborWidth = 0  // the context vectors alone, without the item-neighbour blend
             var options = ReplayOptions()
             options.measureDiversity = false
             var session = try ReplaySession(config: c, options: options)
@@ -322,12 +324,15 @@ struct BeyondMFTests {
         search.prefix = 0.5
         search.options.measureDiversity = false
         let trials = try search.run(events: events, base: ModelConfig())
-        #expect(trials.count == 4)
+        // The 4 grid points plus the base config (the current settings), evaluated first.
+        #expect(trials.count == 5)
+        #expect(trials.filter(\.isBase).map(\.config) == [ModelConfig()])
+        #expect(trials.first(where: \.isBase)?.index == 0)
         #expect(zip(trials, trials.dropFirst()).allSatisfy { $0.score >= $1.score })
         // Independent replays agree with the search and its winner.
         var best = -1.0
-        for index in 0..<4 {
-            let c = search.space.config(at: index, base: ModelConfig())
+        for index in -1..<4 {
+            let c = index < 0 ? ModelConfig() : search.space.config(at: index, base: ModelConfig())
             var s = try ReplaySession(config: c, options: search.options)
             let r = try s.run(events: Array(events.prefix(750)))
             best = max(best, r.recall)
@@ -338,6 +343,19 @@ struct BeyondMFTests {
         search.strategy = .random(trials: 3, seed: 9)
         #expect(search.candidateIndices() == search.candidateIndices())
         #expect(Set(search.candidateIndices()).count == 3)
+        // Several seeds: the score is their mean and the spread their standard deviation.
+        search.strategy = .grid
+        search.seeds = 3
+        search.space.factors = [4]
+        search.space.negatives = [1]
+        let seeded = try search.run(events: events, base: ModelConfig())
+        let point = try #require(seeded.first { !$0.isBase })
+        #expect(point.scores.count == 3 && point.spread >= 0)
+        #expect(abs(point.score - point.scores.reduce(0, +) / 3) < 1e-12)
+        var again = search.space.config(at: 0, base: ModelConfig())
+        again.seed &+= 2
+        var s2 = try ReplaySession(config: again, options: search.options)
+        #expect(try s2.run(events: Array(events.prefix(750))).recall == point.scores[2])
     }
 
     // MARK: Config

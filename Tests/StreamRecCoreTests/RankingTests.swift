@@ -7,6 +7,7 @@ struct RankingTests {
         var c = ModelConfig()
         c.factors = 13  // not a multiple of 8: exercises row padding
         c.sequenceContext = 0  // the naive reference below is the plain MF score
+        c.neighborWidth = 0    // (no item-neighbour blend either)
         c.ranker = ranker
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 5)

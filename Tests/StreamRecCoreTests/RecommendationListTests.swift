@@ -101,12 +101,20 @@ struct EncodingTests {
             weights.effectiveWeight(Event(user: "u", item: "i", timestamp: 0, type: type, weight: explicit))
         }
         #expect(weight("view") == 1 && weight("click") == 2 && weight("add_to_cart") == 3 && weight("purchase") == 5)
-        #expect(weight("rating", 4.5) == 4.5)           // explicit weight wins
-        #expect(weight("purchase", 0.25) == 0.25)       // even over a known type
+        #expect(weight("rating", 4.5) == 1)             // a rating counts as one interaction by default
+        #expect(weight("purchase", 0.25) == 0.25)       // explicit weight wins, even over a known type
         #expect(weight("rating") == 1 && weight("unknown") == 1 && weight(nil) == 1) // default
         let custom = EventWeights(byType: ["like": 7], defaultWeight: 0.5)
         #expect(custom.effectiveWeight(Event(user: "u", item: "i", timestamp: 0, type: "like")) == 7)
         #expect(custom.effectiveWeight(Event(user: "u", item: "i", timestamp: 0, type: "view")) == 0.5)
+        let rated = Event(user: "u", item: "i", timestamp: 0, type: "rating", weight: 4.5)
+        #expect(EventWeights(source: .rating).effectiveWeight(rated) == 4.5)
+        #expect(EventWeights(source: .one).effectiveWeight(Event(user: "u", item: "i", timestamp: 0, type: "purchase")) == 1)
+        #expect(EventWeights(source: .one).effectiveWeight(Event(user: "u", item: "i", timestamp: 0, weight: 0)) == 0)
+        let kept = Event.keepingRatings(atLeast: 4, in: [
+            rated, Event(user: "u", item: "j", timestamp: 1, type: "rating", weight: 3), Event(user: "u", item: "k", timestamp: 2),
+        ])
+        #expect(kept.map(\.item) == ["i", "k"])
     }
 
     @Test func deadLetterRecordKeepsPayloadAndTruncatesFloods() throws {

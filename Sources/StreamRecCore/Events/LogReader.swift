@@ -11,7 +11,9 @@ public enum LogFormat: String, Sendable, CaseIterable {
     /// `ts`/`timestamp`, optionally `type` and `weight`/`rating`) columns are matched by name.
     case csv
     /// MovieLens style `user<TAB>item<TAB>rating<TAB>ts_seconds` (`u.data`; `::`-separated
-    /// `ratings.dat` too): ts becomes milliseconds, weight the rating, type `"rating"`.
+    /// `ratings.dat` too): ts becomes milliseconds, weight the rating, type `"rating"`. A RecBole atomic
+    /// file (`.inter`, header `user_id:token item_id:token rating:float timestamp:float`) is read by its
+    /// header's column names.
     case tsv
 }
 
@@ -75,6 +77,8 @@ public struct LogReader: IteratorProtocol, Sendable {
     private let data: Data
     private var offset = 0
     private var columns: CSVColumns?
+    /// Set when a TSV log starts with a RecBole `.inter` header.
+    private var atomicHeader: AtomicFileHeader?
     private let decoder: EventDecoder
 
     public init(path: String, format: LogFormat = .auto, limits: EventLimits = .init()) throws(LogReaderError) {
@@ -113,7 +117,7 @@ public struct LogReader: IteratorProtocol, Sendable {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "jsonl", "ndjson", "json": return .jsonl
         case "csv": return .csv
-        case "tsv", "data", "dat", "tab": return .tsv
+        case "tsv", "data", "dat", "tab", "inter": return .tsv
         default: break
         }
         var lineStart = 0
@@ -152,6 +156,11 @@ public struct LogReader: IteratorProtocol, Sendable {
                         result = .failure(EventDecodingError(.tooLarge(bytes: line.count, limit: limits.maxMessageBytes)))
                     } else if format == .jsonl {
                         result = Result { () throws(EventDecodingError) in try decoder.decode(line) }
+                    } else if stats.events == 0 && stats.malformed == 0 && stats.headers == 0,
+                              let header = AtomicFileHeader(line) {
+                        atomicHeader = header
+                        stats.headers += 1
+                        continue
                     } else {
                         result = Result { () throws(EventDecodingError) in try parseTSV(line) }
                     }
@@ -169,6 +178,7 @@ public struct LogReader: IteratorProtocol, Sendable {
     // MARK: TSV
 
     private func parseTSV(_ line: UnsafeRawBufferPointer) throws(EventDecodingError) -> Event {
+        if let header = atomicHeader { return try parseAtomic(line, header) }
         var fields: [UnsafeRawBufferPointer] = []
         fields.reserveCapacity(4)
         let doubleColon = !line.contains(0x09)
@@ -193,6 +203,31 @@ public struct LogReader: IteratorProtocol, Sendable {
             timestamp: try EventFields.timestamp(fields[3], scale: 1000),
             type: "rating",
             weight: try EventFields.weight(fields[2], limits: limits)
+        )
+    }
+
+    /// One data line of a RecBole atomic file (columns by header name; seconds, possibly `881250949.0`).
+    private func parseAtomic(_ line: UnsafeRawBufferPointer, _ header: AtomicFileHeader) throws(EventDecodingError) -> Event {
+        var fields: [UnsafeRawBufferPointer] = []
+        fields.reserveCapacity(header.fieldCount)
+        var start = 0
+        for i in 0...line.count where i == line.count || line[i] == 0x09 {
+            fields.append(Self.trimmed(UnsafeRawBufferPointer(rebasing: line[start..<i])))
+            start = i + 1
+        }
+        guard fields.count == header.fieldCount else {
+            throw EventDecodingError(.malformedRecord("expected \(header.fieldCount) fields as in the header, got \(fields.count)"))
+        }
+        var ts = fields[header.timestamp]
+        if let dot = ts.firstIndex(of: UInt8(ascii: ".")), ts[(dot + 1)...].allSatisfy({ $0 == UInt8(ascii: "0") }) {
+            ts = UnsafeRawBufferPointer(rebasing: ts[..<dot])
+        }
+        return Event(
+            user: try EventFields.id(fields[header.user], field: "user", limits: limits),
+            item: try EventFields.id(fields[header.item], field: "item", limits: limits),
+            timestamp: try EventFields.timestamp(ts, scale: 1000),
+            type: header.rating == nil ? nil : "rating",
+            weight: try header.rating.map { (c) throws(EventDecodingError) in try EventFields.weight(fields[c], limits: limits) }
         )
     }
 

@@ -57,13 +57,17 @@ public struct OnlineLearner: Sendable, Equatable {
     public private(set) var users: IdDictionary
     public private(set) var items: IdDictionary
     public private(set) var store: UserHistoryStore
-    public private(set) var model: MatrixFactorizationModel
+    public internal(set) var model: MatrixFactorizationModel
     public private(set) var counters = LearnerCounters()
     /// Item side information for cold-start initialization (an input, not snapshot state; see
     /// ``ItemCatalog``). nil = new items start from random factors.
     public private(set) var catalog: ItemCatalog?
-    /// Reused buffer for the sequence context of the current event (no per-event allocation).
-    private var contextScratch: [Int32] = []
+    /// Reused buffers for the sequence context of the current event, the neighbour context and the
+    /// blend step's query (no per-event allocation).
+    var contextScratch: [Int32] = []
+    var neighborScratch: [Int32] = []
+    var queryScratch: [Float] = []
+    var blendScratch: [Float] = []
 
     public static func == (a: OnlineLearner, b: OnlineLearner) -> Bool {
         a.config == b.config && a.users == b.users && a.items == b.items && a.store == b.store
@@ -154,6 +158,7 @@ public struct OnlineLearner: Sendable, Equatable {
             counters.zeroWeightEvents += 1
             return result
         }
+        if config.ranker == .mf { learnNeighbors(user: u.index, item: i.index) }
         model.observe(item: i.index, weight: weight)
         guard config.ranker == .mf else { return result }
         let userSlot = u.index
@@ -248,7 +253,8 @@ public struct OnlineLearner: Sendable, Equatable {
                 if !exact && model.itemIndex != nil && rankApproximately(user: u, selector: &selector) {
                     break
                 }
-                if config.uncertaintyBonus > 0 || config.sequenceContext > 0 || coldStartWeight(user: u) > 0 {
+                if config.uncertaintyBonus > 0 || config.sequenceContext > 0 || config.neighborWidth > 0
+                    || coldStartWeight(user: u) > 0 {
                     rankWithExtras(user: u, selector: &selector)
                 } else {
                     rankPlain(user: u, selector: &selector)
@@ -318,15 +324,29 @@ public struct OnlineLearner: Sendable, Equatable {
     }
 
     /// MF ranking with the scoring extras: the sequence-context query, the uncertainty bonus
-    /// β / sqrt(1 + n_item) and the cold-start term w_u · log(1 + recent count).
+    /// β / sqrt(1 + n_item), the cold-start term w_u · log(1 + recent count) and the learned
+    /// item-neighbour blend a · neighbours + b · log(1 + recent count).
     private func rankWithExtras(user u: Int32, selector: inout TopKSelector) {
         var query: [Float] = [], recent: [Int32] = []
+        var neighborScores: [Float] = [], neighborContext: [Int32] = []
         swap(&query, &selector.query)
         swap(&recent, &selector.recent)
+        swap(&neighborScores, &selector.neighborScores)
+        swap(&neighborContext, &selector.neighborContext)
         defer {
+            clearNeighborScores(context: neighborContext, scores: &neighborScores)
             swap(&query, &selector.query)
             swap(&recent, &selector.recent)
+            swap(&neighborScores, &selector.neighborScores)
+            swap(&neighborContext, &selector.neighborContext)
         }
+        let blend = config.neighborWidth > 0
+        if blend {
+            accumulateNeighborScores(user: u, context: &neighborContext, into: &neighborScores)
+        } else {
+            neighborContext.removeAll(keepingCapacity: true)
+        }
+        let popularityBlend = model.popularityBlend
         if config.sequenceContext > 0 {
             store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
         } else {
@@ -339,10 +359,23 @@ public struct OnlineLearner: Sendable, Equatable {
         let cold = coldStartWeight(user: u)
         let hasBonus = beta > 0 || cold > 0
         model.itemPopularity.withUnsafeBufferPointer { P in
-            model.windowCounts.withUnsafeBufferPointer { W in
+          model.windowCounts.withUnsafeBufferPointer { W in
+            model.windowLog.withUnsafeBufferPointer { WL in
+              neighborScores.withUnsafeBufferPointer { NS in
                 query.withUnsafeBufferPointer { Q in
                     model.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
                         var scores = raw
+                        if blend {
+                            if first + 8 <= n {
+                                let a = UnsafeRawPointer(NS.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
+                                let b = UnsafeRawPointer(WL.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
+                                scores += a + SIMD8(repeating: popularityBlend) * b
+                            } else {
+                                for lane in 0..<(n - first) {
+                                    scores[lane] += NS[first + lane] + popularityBlend * WL[first + lane]
+                                }
+                            }
+                        }
                         if hasBonus {
                             if beta > 0 && first + 8 <= n {
                                 let p = UnsafeRawPointer(P.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
@@ -361,7 +394,9 @@ public struct OnlineLearner: Sendable, Equatable {
                         offerBlock(first: first, scores: scores, user: u, selector: &selector)
                     }
                 }
+              }
             }
+          }
         }
     }
 

@@ -40,6 +40,14 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     public internal(set) var popularityLeaders = PopularityLeaders()
     /// Scratch rows: rollback copies, the difference vector, the context query and context rows.
     var scratch: [Float]
+    /// Item–item co-occurrence scorer (empty when `config.neighborWidth == 0`).
+    public internal(set) var neighbors: ItemNeighbors
+    /// `log(1 + occurrences in the recent-positives window)` per item: the recency-aware popularity term
+    /// of the blend. Derived from the ring, so rebuilt on decode rather than serialized.
+    public internal(set) var windowLog: [Float] = []
+    /// Learned blend weights of the neighbour score and the recent-popularity term (MF's weight is 1).
+    public internal(set) var neighborBlend: Float = 1
+    public internal(set) var popularityBlend: Float = 0
 
     public init(config: ModelConfig) {
         self.config = config
@@ -49,7 +57,12 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         rng = RandomSource(seed: config.seed)
         contextFactors = FactorMatrix(dimension: config.factors)
         scratch = [Float](repeating: 0, count: (5 + config.sequenceContext) * userFactors.stride)
+        neighbors = ItemNeighbors(width: config.neighborWidth)
     }
+
+    /// Whether the recent-positives window counts are maintained (cold start and the blend use them).
+    @inline(__always)
+    var countsWindow: Bool { config.coldStartUserEvents > 0 || config.neighborWidth > 0 }
 
     public var itemCount: Int { itemFactors.rows }
     public var userCount: Int { userFactors.rows }
@@ -71,6 +84,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             itemBias.append(0)
             itemPopularity.append(0)
             windowCounts.append(0)
+            if config.neighborWidth > 0 { windowLog.append(0) }
+            neighbors.appendItem()
             itemLastSeen.append(clock == .min ? 0 : clock)
             if config.sequenceContext > 0 { contextFactors.appendRow() }
             rankingItems.appendItem()
@@ -89,6 +104,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         itemPopularity[Int(i)] = 0
         popularityLeaders.reset(i, popularity: itemPopularity)
         itemLastSeen[Int(i)] = clock == .min ? 0 : clock
+        neighbors.reset(item: i)
         if config.sequenceContext > 0 { contextFactors.setRow(Int(i), [Float](repeating: 0, count: config.factors)) }
         syncRankingRow(i)
     }
@@ -149,15 +165,24 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         totalPopularity += Double(w)
         if w > 0 { popularityLeaders.increased(i, popularity: itemPopularity) }
         // Window counts feed cold-start ranking only; plain MF skips the extra random access.
-        let counting = config.coldStartUserEvents > 0
-        if counting { windowCounts[Int(i)] &+= 1 }
+        let counting = countsWindow
+        if counting { windowCounts[Int(i)] &+= 1; refreshWindowLog(i) }
         if recentPositives.count < config.popularityWindow {
             recentPositives.append(i)
         } else {
-            if counting { windowCounts[Int(recentPositives[recentHead])] &-= 1 }
+            if counting {
+                let old = recentPositives[recentHead]
+                windowCounts[Int(old)] &-= 1
+                refreshWindowLog(old)
+            }
             recentPositives[recentHead] = i
             recentHead = (recentHead + 1) % config.popularityWindow
         }
+    }
+
+    @inline(__always)
+    mutating func refreshWindowLog(_ i: Int32) {
+        if config.neighborWidth > 0 { windowLog[Int(i)] = log1pf(Float(windowCounts[Int(i)])) }
     }
 
     /// Draws a negative item slot for `user`, avoiding the positive and (a bounded number of tries)
@@ -310,6 +335,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             + (itemBias.capacity + itemPopularity.capacity + recentPositives.capacity + windowCounts.capacity) * 4
             + itemLastSeen.capacity * 8 + contextFactors.allocatedBytes + rankingItems.allocatedBytes
             + (itemIndex?.allocatedBytes ?? 0)
+            + neighbors.allocatedBytes + windowLog.capacity * 4
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -319,6 +345,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
             && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
+            && a.neighbors == b.neighbors && a.neighborBlend == b.neighborBlend && a.popularityBlend == b.popularityBlend
         // `itemIndex` is ranking state, not learning state (a learner ranking exactly equals one ranking
         // approximately); compare it separately where it matters (ItemIndexTests).
     }
@@ -343,6 +370,10 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         w.write(clock)
         w.write(popularityEpoch)
         w.writeArray(itemLastSeen)
+        // Format 3: item-neighbour blend.
+        neighbors.encode(into: &w)
+        w.write(neighborBlend)
+        w.write(popularityBlend)
     }
 
     /// Decodes a model; `formatVersion` 1 snapshots predate the beyond-MF state, which then starts empty.
@@ -389,11 +420,19 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             m.contextFactors = FactorMatrix(dimension: k, rows: config.sequenceContext > 0 ? items : 0)
             m.itemLastSeen = [Int64](repeating: 0, count: items)
         }
+        if formatVersion >= 3 {
+            m.neighbors = try ItemNeighbors.decode(from: &r, width: config.neighborWidth, items: items)
+            m.neighborBlend = try r.readFloat("neighbour blend")
+            m.popularityBlend = try r.readFloat("popularity blend")
+        } else {
+            for _ in 0..<items { m.neighbors.appendItem() }
+        }
         m.windowCounts = [UInt32](repeating: 0, count: items)
         m.popularityLeaders.rebuild(popularity: m.itemPopularity)
-        if config.coldStartUserEvents > 0 {
+        if m.countsWindow {
             for i in m.recentPositives where Int(i) < items && i >= 0 { m.windowCounts[Int(i)] &+= 1 }
         }
+        if config.neighborWidth > 0 { m.windowLog = m.windowCounts.map { log1pf(Float($0)) } }
         guard m.itemLastSeen.count == items, m.itemBias.count == items, m.itemPopularity.count == items,
               m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
               m.recentHead <= max(m.recentPositives.count, 0)

@@ -95,6 +95,24 @@ public struct ModelConfig: Codable, Sendable, Hashable {
     /// Items without interactions for longer than this are removed (slot freed, state reset). 0 = never.
     public var itemTTL: Int64 = 0
 
+    // MARK: Item-neighbour blend (docs/quality.md)
+
+    /// Neighbours kept per item by the incremental item–item co-occurrence scorer (item-kNN, bounded
+    /// by the space-saving rule); its scores and recent popularity are blended into MF scores with
+    /// weights learned online. 0 = off (plain MF ranking).
+    public var neighborWidth: Int = 128
+    /// Previous items of the user each new item is paired with (≤ historyLength − 1).
+    public var neighborHistory: Int = 10
+    /// Recent items whose neighbours score the candidates.
+    public var neighborContext: Int = 5
+    /// Per-step decay of a pair's weight with the gap between the two items in the user's sequence, and
+    /// of a context item's weight with its recency when scoring.
+    public var neighborDecay: Float = 0.8
+    /// Learning rate of the blend weights (neighbour score, recent popularity; MF fixed at 1), trained
+    /// by a pairwise logistic step per event on scores computed before the event is learned. 0 = the
+    /// weights stay at their initial values (neighbour 1, popularity 0).
+    public var blendLearningRate: Float = 0.01
+
     public init() {}
 
     /// Checks ranges so a bad config fails at start-up with a named field instead of misbehaving later.
@@ -129,6 +147,14 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         try check(factorDecayHalfLife >= 0, "factorDecayHalfLife", "must be >= 0")
         try check(userTTL >= 0, "userTTL", "must be >= 0")
         try check(itemTTL >= 0, "itemTTL", "must be >= 0")
+        try check(neighborWidth >= 0 && neighborWidth <= 1024, "neighborWidth", "must be in 0...1024")
+        try check(neighborHistory >= 0 && neighborHistory < historyLength, "neighborHistory",
+                  "must be in 0...historyLength - 1")
+        try check(neighborContext >= 0 && neighborContext <= historyLength, "neighborContext",
+                  "must be in 0...historyLength")
+        try check(neighborDecay.isFinite && neighborDecay > 0 && neighborDecay <= 1, "neighborDecay", "must be in (0, 1]")
+        try check(blendLearningRate.isFinite && blendLearningRate >= 0 && blendLearningRate <= 10,
+                  "blendLearningRate", "must be in [0, 10]")
     }
 
     /// Stable fingerprint of the config (FNV-1a over canonical JSON), stored in snapshots so a learner
@@ -147,6 +173,7 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         case explorationEpsilon, uncertaintyBonus, diversityLambda, diversityCandidates, sequenceContext
         case coldStartUserEvents, coldStartPopularityWeight, coldStartNeighbors
         case popularityHalfLife, factorDecayHalfLife, userTTL, itemTTL
+        case neighborWidth, neighborHistory, neighborContext, neighborDecay, blendLearningRate
     }
 
     /// Encodes every field, defaults included, so the ``fingerprint`` pins every setting: a default that
@@ -180,6 +207,11 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         try c.encode(factorDecayHalfLife, forKey: .factorDecayHalfLife)
         try c.encode(userTTL, forKey: .userTTL)
         try c.encode(itemTTL, forKey: .itemTTL)
+        try c.encode(neighborWidth, forKey: .neighborWidth)
+        try c.encode(neighborHistory, forKey: .neighborHistory)
+        try c.encode(neighborContext, forKey: .neighborContext)
+        try c.encode(neighborDecay, forKey: .neighborDecay)
+        try c.encode(blendLearningRate, forKey: .blendLearningRate)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -213,6 +245,11 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         factorDecayHalfLife = try c.decodeIfPresent(Int64.self, forKey: .factorDecayHalfLife) ?? d.factorDecayHalfLife
         userTTL = try c.decodeIfPresent(Int64.self, forKey: .userTTL) ?? d.userTTL
         itemTTL = try c.decodeIfPresent(Int64.self, forKey: .itemTTL) ?? d.itemTTL
+        neighborWidth = try c.decodeIfPresent(Int.self, forKey: .neighborWidth) ?? d.neighborWidth
+        neighborHistory = try c.decodeIfPresent(Int.self, forKey: .neighborHistory) ?? d.neighborHistory
+        neighborContext = try c.decodeIfPresent(Int.self, forKey: .neighborContext) ?? d.neighborContext
+        neighborDecay = try c.decodeIfPresent(Float.self, forKey: .neighborDecay) ?? d.neighborDecay
+        blendLearningRate = try c.decodeIfPresent(Float.self, forKey: .blendLearningRate) ?? d.blendLearningRate
     }
 }
 

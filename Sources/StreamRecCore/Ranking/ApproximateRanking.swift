@@ -59,18 +59,29 @@ extension OnlineLearner {
     /// Ranks `u` with the item index into `selector`. Returns false (selector reset) when the index can't
     /// answer: not built yet (small catalog), scoring extras that aren't item-additive to the index's score
     /// (uncertainty bonus, cold-start blend), or fewer than K admissible candidates in the probed lists.
+    /// With the item-neighbour blend on, probed items get the blend terms too, and the candidates the
+    /// blend can lift from outside the probed lists (neighbours of recent items, popular items) are added.
     func rankApproximately(user u: Int32, selector: inout TopKSelector) -> Bool {
         guard let probes = model.itemIndex?.probes, model.itemIndex?.isBuilt == true,
               config.uncertaintyBonus == 0, coldStartWeight(user: u) == 0
         else { return false }
         var query: [Float] = [], recent: [Int32] = [], order: [ScoredIndex] = []
+        var neighborScores: [Float] = [], neighborContext: [Int32] = [], probed: [Bool] = []
         swap(&query, &selector.query)
         swap(&recent, &selector.recent)
         swap(&order, &selector.probeOrder)
+        swap(&neighborScores, &selector.neighborScores)
+        swap(&neighborContext, &selector.neighborContext)
+        swap(&probed, &selector.probedLists)
         defer {
+            clearNeighborScores(context: neighborContext, scores: &neighborScores)
+            for o in order where Int(o.index) < probed.count { probed[Int(o.index)] = false }
             swap(&query, &selector.query)
             swap(&recent, &selector.recent)
             swap(&order, &selector.probeOrder)
+            swap(&neighborScores, &selector.neighborScores)
+            swap(&neighborContext, &selector.neighborContext)
+            swap(&probed, &selector.probedLists)
         }
         if config.sequenceContext > 0 {
             store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
@@ -78,10 +89,51 @@ extension OnlineLearner {
             recent.removeAll(keepingCapacity: true)
         }
         model.contextQuery(user: u, context: recent, into: &query)
-        query.withUnsafeBufferPointer { Q in
-            model.itemIndex!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &order) { members, first, scores in
-                offerMembers(members, first: first, scores: scores, user: u, selector: &selector)
+        let blend = config.neighborWidth > 0
+        if blend {
+            accumulateNeighborScores(user: u, context: &neighborContext, into: &neighborScores)
+        } else {
+            neighborContext.removeAll(keepingCapacity: true)
+        }
+        let popularityBlend = model.popularityBlend
+        model.windowLog.withUnsafeBufferPointer { WL in
+            neighborScores.withUnsafeBufferPointer { NS in
+                query.withUnsafeBufferPointer { Q in
+                    model.itemIndex!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &order) { members, first, raw in
+                        var scores = raw
+                        if blend {
+                            // Blend terms are per item, gathered through the list's member slots.
+                            for lane in 0..<min(8, members.count - first) {
+                                let j = Int(members[first + lane])
+                                scores[lane] += NS[j] + popularityBlend * WL[j]
+                            }
+                        }
+                        offerMembers(members, first: first, scores: scores, user: u, selector: &selector)
+                    }
+                }
             }
+        }
+        if blend {
+            // The blend can lift items the MF query doesn't retrieve: the co-occurrence neighbours of the
+            // user's recent items, and recently popular items. Both are re-scored exactly and offered when
+            // their inverted list wasn't probed (otherwise they were offered already).
+            let index = model.itemIndex!
+            if probed.count < index.listCount { probed.append(contentsOf: repeatElement(false, count: index.listCount - probed.count)) }
+            for o in order { probed[Int(o.index)] = true }
+            func extra(_ j: Int32) {
+                guard Int(j) < index.itemCount, !probed[index.list(ofItem: Int(j))] else { return }
+                let c = ScoredIndex(index: j, score: model.score(query: query, item: j)
+                                    + neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)])
+                if selector.admits(c) && !store.hasSeen(user: u, item: j) && items.isLive(j) { selector.offer(c) }
+            }
+            // A neighbour shared by several context items is offered once: its dense score is cleared
+            // after its first offer and restored by the `defer` clearing (which zeroes it anyway).
+            for x in neighborContext {
+                model.neighbors.forEachNeighbor(of: x) { j, _ in
+                    if neighborScores[Int(j)] != 0 { extra(j); neighborScores[Int(j)] = 0 }
+                }
+            }
+            if popularityBlend > 0 { for j in model.popularityLeaders.slots { extra(j) } }
         }
         if selector.isFull { return true }
         selector.reset(k: selector.k)

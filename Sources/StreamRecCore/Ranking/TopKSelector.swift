@@ -30,6 +30,11 @@ public struct TopKSelector: Sendable {
     var greedy: [ScoredIndex] = []
     /// Lists to probe, best first (approximate ranking, ``ItemIndex``).
     var probeOrder: [ScoredIndex] = []
+    /// Item-neighbour blend scratch: dense neighbour scores over item slots and the context items.
+    var neighborScores: [Float] = []
+    var neighborContext: [Int32] = []
+    /// Approximate ranking with the blend: which inverted lists this query probed (all false between calls).
+    var probedLists: [Bool] = []
 
     public init(k: Int) {
         self.k = max(0, k)

@@ -71,16 +71,18 @@ public struct SnapshotInfo: Sendable {
     public var position: SourcePosition?
 }
 
-/// Binary snapshot format, version 2 (version 1 files, which lack the beyond-MF model state, still load):
+/// Binary snapshot format, version 3 (versions 1 and 2, which lack the beyond-MF model state and the
+/// item-neighbour blend respectively, still load; the missing state starts empty):
 ///
 ///     "SRSNAP\0\1"  u32 version  u64 payload-length  payload  u32 crc32c(all preceding bytes)  "SRSNEND\0"
 ///
 /// The payload holds config JSON + fingerprint, creation time, counters, both id dictionaries, the user
 /// store, the model (factors, biases, popularity, RNG; since version 2 also context vectors, the event clock,
-/// the popularity epoch and item last-seen times) and the source position. Integers and floats are
+/// the popularity epoch and item last-seen times; since version 3 the item-neighbour table and blend
+/// weights) and the source position. Integers and floats are
 /// little-endian; floats are stored bit-exactly so a round trip is bit-identical.
 public enum SnapshotCodec {
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
     /// Extension holding the persistent state of the model's ``ItemIndex``.
     static let itemIndexExtensionKey = "ranking.item-index"
     /// Oldest format version this build still reads.

@@ -4,6 +4,9 @@
 /// The candidates are a grid over factors × learning rate × regularization × negatives × loss; `grid`
 /// tries all of them, `random` a fixed-seed sample without replacement. Everything not searched (the
 /// beyond-MF features, caps, seed) comes from the base config, so `tune` shares flags with `replay`.
+/// The base config itself is evaluated first (so a search never reports a "best" that is worse than
+/// what you already run), and each candidate can be replayed under several seeds to show how much of a
+/// difference is noise.
 public struct HyperparameterSearch: Sendable {
     /// The searched values.
     public struct Space: Sendable, Equatable {
@@ -49,11 +52,19 @@ public struct HyperparameterSearch: Sendable {
     }
 
     public struct Trial: Sendable {
-        /// Position in the order tried.
+        /// Position in the order tried (0 = the base config when ``evaluateBase``).
         public var index: Int
         public var config: ModelConfig
+        /// The report of the first seed (the config's own seed).
         public var report: ReplayReport
+        /// Mean of the metric over the seeds.
         public var score: Double
+        /// The metric per seed (config seed, seed + 1, …).
+        public var scores: [Double] = []
+        /// Sample standard deviation of `scores` (0 with one seed).
+        public var spread: Double = 0
+        /// This trial is the base config (the current settings), not a grid point.
+        public var isBase = false
     }
 
     public var space = Space()
@@ -62,6 +73,10 @@ public struct HyperparameterSearch: Sendable {
     /// Leading fraction of the log replayed per trial.
     public var prefix: Double = 0.3
     public var options = ReplayOptions()
+    /// Evaluate the base config first, as a trial of its own (skipped when it is a grid point).
+    public var evaluateBase = true
+    /// Seeds per candidate (the config's seed, then seed + 1, …); the score is their mean.
+    public var seeds = 1
 
     public init() {}
 
@@ -92,13 +107,26 @@ public struct HyperparameterSearch: Sendable {
         options.snapshotEvery = nil
         options.stopAfter = nil
         var trials: [Trial] = []
-        for (t, index) in candidateIndices().enumerated() {
-            let config = space.config(at: index, base: base)
-            var session = try ReplaySession(config: config, options: options)
-            session.attach(catalog: catalog)
-            // No snapshot store is passed, so the replay cannot fail on snapshot I/O.
-            guard let report = try? session.run(events: slice) else { continue }
-            let trial = Trial(index: t, config: config, report: report, score: metric.value(report))
+        var configs = candidateIndices().map { space.config(at: $0, base: base) }
+        if evaluateBase && !configs.contains(base) { configs.insert(base, at: 0) }
+        for (t, config) in configs.enumerated() {
+            var reports: [ReplayReport] = []
+            for s in 0..<max(1, seeds) {
+                var seeded = config
+                seeded.seed = config.seed &+ UInt64(s)
+                var session = try ReplaySession(config: seeded, options: options)
+                session.attach(catalog: catalog)
+                // No snapshot store is passed, so the replay cannot fail on snapshot I/O.
+                guard let report = try? session.run(events: slice) else { continue }
+                reports.append(report)
+            }
+            guard let first = reports.first else { continue }
+            let scores = reports.map(metric.value)
+            let mean = scores.reduce(0, +) / Double(scores.count)
+            let variance = scores.count > 1
+                ? scores.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(scores.count - 1) : 0
+            let trial = Trial(index: t, config: config, report: first, score: mean, scores: scores,
+                              spread: variance.squareRoot(), isBase: config == base)
             progress?(trial)
             trials.append(trial)
         }

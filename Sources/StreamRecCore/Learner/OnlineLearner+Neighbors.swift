@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
+
+// The item-neighbour blend: an incremental item–item co-occurrence scorer and recent popularity added
+// to MF scores, `mf + a · neighbours + b · log(1 + recent count)`, with a and b learned online by a
+// pairwise logistic step on scores computed *before* the event is learned (the prequential signal), so
+// the mix follows the log instead of being fixed per log. Off when `neighborWidth == 0`.
+extension OnlineLearner {
+    /// Negatives per event for the blend step, drawn from the recent-positives ring (by popularity:
+    /// the items a top-K list has to beat). Choosing the *hardest* of 16 sampled candidates instead
+    /// drove the neighbour weight to 0 and lost the blend's gain (docs/quality.md).
+    static let blendNegatives = 4
+
+    /// Learning side, called for every positive event of the MF ranker *before* the event's
+    /// popularity and SGD updates: one blend step, then the event's pairs enter the co-occurrence table.
+    mutating func learnNeighbors(user u: Int32, item i: Int32) {
+        guard config.neighborWidth > 0 else { return }
+        var context: [Int32] = []
+        swap(&context, &neighborScratch)
+        defer { swap(&context, &neighborScratch) }
+        if config.blendLearningRate > 0 && config.neighborContext > 0 && !model.recentPositives.isEmpty {
+            store.recentItems(of: u, into: &context, limit: config.neighborContext, skip: 1)
+            if !context.isEmpty { blendStep(user: u, item: i, context: context) }
+        }
+        store.recentItems(of: u, into: &context, limit: config.neighborHistory, skip: 1)
+        var w: Float = 1
+        for x in context where x != i {
+            model.neighbors.add(x, i, w)
+            model.neighbors.add(i, x, w)
+            w *= config.neighborDecay
+        }
+        model.neighbors.countOccurrence(i)
+    }
+
+    /// One pairwise logistic step on the blend weights against popularity-drawn negatives.
+    private mutating func blendStep(user u: Int32, item i: Int32, context: [Int32]) {
+        var mfContext: [Int32] = [], query: [Float] = [], dense: [Float] = []
+        swap(&mfContext, &contextScratch)
+        swap(&query, &queryScratch)
+        swap(&dense, &blendScratch)
+        defer {
+            for x in context { model.neighbors.forEachNeighbor(of: x) { j, _ in dense[Int(j)] = 0 } }
+            swap(&mfContext, &contextScratch)
+            swap(&query, &queryScratch)
+            swap(&dense, &blendScratch)
+        }
+        if config.sequenceContext > 0 {
+            store.recentItems(of: u, into: &mfContext, limit: config.sequenceContext, skip: 1)
+        } else {
+            mfContext.removeAll(keepingCapacity: true)
+        }
+        model.contextQuery(user: u, context: mfContext, into: &query)
+        let n = model.itemCount
+        if dense.count < n { dense.append(contentsOf: repeatElement(0, count: n - dense.count)) }
+        var decay: Float = 1
+        for x in context {
+            model.neighbors.forEachNeighbor(of: x) { j, s in dense[Int(j)] += decay * s }
+            decay *= config.neighborDecay
+        }
+        var a = model.neighborBlend, b = model.popularityBlend
+        let positive = (mf: model.score(query: query, item: i), nb: dense[Int(i)], pop: model.windowLog[Int(i)])
+        let lr = config.blendLearningRate
+        for _ in 0..<Self.blendNegatives {
+            let j = model.recentPositives[model.rng.nextInt(below: model.recentPositives.count)]
+            guard j != i, !store.hasSeen(user: u, item: j), items.isLive(j) else { continue }
+            let dn = positive.nb - dense[Int(j)], dp = positive.pop - model.windowLog[Int(j)]
+            let x = positive.mf - model.score(query: query, item: j) + a * dn + b * dp
+            guard x.isFinite else { continue }
+            let g = 1 / (1 + expf(x))
+            a = max(0, a + lr * g * dn)
+            b = max(0, b + lr * g * dp)
+        }
+        if a.isFinite && b.isFinite {
+            model.neighborBlend = a
+            model.popularityBlend = b
+        }
+    }
+
+    /// Ranking side: adds `a · neighbour score` of every neighbour of the user's recent items into
+    /// `scores` (dense over item slots, all zero on entry). Call ``clearNeighborScores`` afterwards.
+    func accumulateNeighborScores(user u: Int32, context: inout [Int32], into scores: inout [Float]) {
+        let n = model.itemCount
+        if scores.count < n { scores.append(contentsOf: repeatElement(0, count: n - scores.count)) }
+        store.recentItems(of: u, into: &context, limit: config.neighborContext)
+        var w = model.neighborBlend
+        guard w > 0 else { context.removeAll(keepingCapacity: true); return }
+        scores.withUnsafeMutableBufferPointer { S in
+            for x in context {
+                model.neighbors.forEachNeighbor(of: x) { j, s in S[Int(j)] += w * s }
+                w *= config.neighborDecay
+            }
+        }
+    }
+
+    /// Resets the entries ``accumulateNeighborScores`` touched (O(context × width), not O(items)).
+    func clearNeighborScores(context: [Int32], scores: inout [Float]) {
+        scores.withUnsafeMutableBufferPointer { S in
+            for x in context { model.neighbors.forEachNeighbor(of: x) { j, _ in S[Int(j)] = 0 } }
+        }
+    }
+}
+
+extension MatrixFactorizationModel {
+    /// `query · v_i + b_i` for a query from ``contextQuery(user:context:into:)``.
+    @inline(__always)
+    func score(query: [Float], item i: Int32) -> Float {
+        let s = itemFactors.stride
+        return query.withUnsafeBufferPointer { Q in
+            itemFactors.withUnsafeBufferPointer { V in VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s) }
+        } + (config.useItemBias ? itemBias[Int(i)] : 0)
+    }
+}
