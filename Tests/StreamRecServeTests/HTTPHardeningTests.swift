@@ -69,8 +69,8 @@ struct HTTPHardeningTests {
             .makeApplication()
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let halfHeader = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 8) }
-            let idle = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 8) }
+            let halfHeader = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 30) }
+            let idle = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 30) }
             #expect(await halfHeader.value, "a half-sent header kept the connection open")
             #expect(await idle.value, "an idle keep-alive connection stayed open")
         }

@@ -56,7 +56,7 @@ extension ServeHardeningIntegrationTests {
         try produce(Array(events[..<1000]), to: n.topic, bootstrap: bootstrap)
         let dir = try Paths.temporaryDirectory()
         var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
-        c.exitWhenIdleMillis = 3000
+        c.exitWhenIdleMillis = 15_000  // the injection must land while the loop still runs, even on a loaded machine
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
         let run = Task { try await service.run() }
