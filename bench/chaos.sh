@@ -177,7 +177,7 @@ case_hostile() {
     echo '{"user":"u1","item":"i1","ts":1700000000}'               # seconds
     echo '{"user":"u1","item":"i1","ts":1,"weight":-1}'; echo '{"user":"u1","item":"i1","ts":1,"weight":1e9}'
     echo '{"user":"u1","item":"i1","ts":1,"weight":"NaN"}'; echo '{"user":"u1","item":"i1","ts":"soon"}'
-    echo '{"user":"u1","item":"i1","ts":1.5}'; echo '{"user":1,"item":2,"ts":3}'
+    echo '{"user":"u1","item":"i1","ts":1.5}'; echo '{"user":null,"item":"i1","ts":3}'
     printf '{"user":"u1","item":"i1","ts":1,"type":"%s"}\n' "$(head -c 100 /dev/zero | tr '\0' t)"
   } >"$DIR/bad.txt"
   head -c 70000 /dev/zero | tr '\0' ' ' >"$DIR/huge.txt"; echo >>"$DIR/huge.txt"
