@@ -12,7 +12,7 @@
 #
 # Usage: bench/chaos.sh            (uses .build/release/streamrec if present, else .build/debug)
 # Env:   STREAMREC_BIN, CHAOS_KAFKA_PORT (19393), CHAOS_HTTP_PORT (18593), CHAOS_DIR (/tmp/streamrec-chaos),
-#        CHAOS_EVENTS (30000), CHAOS_KILLS (5), CHAOS_SEED (7)
+#        CHAOS_EVENTS (20000), CHAOS_KILLS (5), CHAOS_SEED (7)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN="${STREAMREC_BIN:-}"
@@ -21,7 +21,7 @@ BIN="${STREAMREC_BIN:-}"
 KPORT="${CHAOS_KAFKA_PORT:-19393}"
 HPORT="${CHAOS_HTTP_PORT:-18593}"
 DIR="${CHAOS_DIR:-/tmp/streamrec-chaos}"
-EVENTS="${CHAOS_EVENTS:-30000}"
+EVENTS="${CHAOS_EVENTS:-20000}"
 KILLS="${CHAOS_KILLS:-5}"
 SEED="${CHAOS_SEED:-7}"
 B="127.0.0.1:$KPORT"
@@ -42,6 +42,8 @@ stats() { curl -s -m 2 "http://127.0.0.1:$HPORT/stats"; }
 consumed() { stats | json 'd["status"]["eventsConsumed"]' || echo -1; }
 position() { stats | json 'sum(p["position"] for p in d["status"]["partitions"])' || echo -1; }
 ready_code() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$HPORT/readyz"; }
+# snapshot_unready: /readyz is 503 because of the snapshot check (not lag or the broker).
+snapshot_unready() { curl -s -m 2 "http://127.0.0.1:$HPORT/readyz" | grep -q '"failing":\[[^]]*snapshot_durable'; }
 
 # serve NAME SNAPDIR [extra args...]: starts serve in the background on topic NAME (group NAME).
 serve() {
@@ -61,13 +63,15 @@ wait_position() {
   done
   return 1
 }
-# stop_serve: SIGTERM, bounded wait; echoes the exit status.
+# stop_serve: SIGTERM, bounded wait; sets STOP_RC to the exit status (called directly, never in $(…):
+# only the shell that started serve can `wait` for it).
 stop_serve() {
   kill -TERM "$SERVE_PID" 2>/dev/null
   local deadline=$((SECONDS + 90))
   while kill -0 "$SERVE_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-  kill -0 "$SERVE_PID" 2>/dev/null && { kill -9 "$SERVE_PID"; echo 137; SERVE_PID=""; return; }
-  wait "$SERVE_PID" 2>/dev/null; echo $?; SERVE_PID=""
+  if kill -0 "$SERVE_PID" 2>/dev/null; then kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; STOP_RC=137
+  else wait "$SERVE_PID" 2>/dev/null; STOP_RC=$?; fi
+  SERVE_PID=""
 }
 # learned SNAPDIR: events counter of the newest good snapshot.
 learned() {
@@ -99,7 +103,7 @@ case_kill9() {
     sleep 1; kill -0 "$SERVE_PID" 2>/dev/null && survived=$((survived + 1))
   done
   wait_position "$EVENTS" 300
-  [ "$(stop_serve)" = 0 ] || survived=$((survived - 1))
+  stop_serve; [ "$STOP_RC" = 0 ] || { log "serve exited $STOP_RC"; survived=$((survived - 1)); }
   record "kill -9 + restart" "$KILLS" "$survived" "$EVENTS" "$(learned "$s")"
 }
 
@@ -108,11 +112,11 @@ case_broker() {
   local t=brokerbounce s="$DIR/snap-broker" survived=0 tries=2
   produce $t; serve $t "$s"
   for i in 1 2; do
-    sleep 1.5; broker stop; sleep 5; broker start
+    sleep 1.5; kill -9 "$(cat "$DIR/broker/broker.pid")"; sleep 5; broker start
     kill -0 "$SERVE_PID" 2>/dev/null && survived=$((survived + 1))
   done
   wait_position "$EVENTS" 300 || survived=$((survived - 1))
-  [ "$(stop_serve)" = 0 ] || survived=$((survived - 1))
+  stop_serve; [ "$STOP_RC" = 0 ] || { log "serve exited $STOP_RC"; survived=$((survived - 1)); }
   [ $survived -lt 0 ] && survived=0
   record "broker restart (busy)" "$tries" "$survived" "$EVENTS" "$(learned "$s")"
 }
@@ -129,16 +133,19 @@ case_disk() {
   if [ "$kind" = full ]; then
     dd if=/dev/zero of="$m/filler" bs=1M count=64 2>/dev/null  # fills the tmpfs
   else
-    mount -o remount,ro "$m"
+    # A read-only file system mounted over the snapshot directory (remounting the tmpfs itself read-only
+    # is refused while serve holds its lock file open for writing).
+    mount -t tmpfs -o ro,size=1m tmpfs "$m/snaps"
   fi
-  for _ in $(seq 1 40); do [ "$(ready_code)" = 503 ] && { notready=1; break; }; sleep 0.5; done
+  for _ in $(seq 1 60); do snapshot_unready && { notready=1; break; }; sleep 0.5; done
   kill -0 "$SERVE_PID" 2>/dev/null && survived=1
-  if [ "$kind" = full ]; then rm -f "$m/filler"; else mount -o remount,rw "$m"; fi
+  if [ "$kind" = full ]; then rm -f "$m/filler"; else umount "$m/snaps"; fi
   wait_position "$EVENTS" 300 || survived=0
   sleep 3  # a snapshot succeeds after the backoff
-  [ "$(stop_serve)" = 0 ] || survived=0
+  stop_serve; [ "$STOP_RC" = 0 ] || { log "serve exited $STOP_RC"; survived=0; }
   [ $notready = 1 ] || log "$kind: /readyz never reported the snapshot failure"
-  record "disk $kind (readyz 503: $notready)" 1 "$survived" "$EVENTS" "$(learned "$m/snaps")"
+  [ $notready = 1 ] || survived=0
+  record "disk $kind, readyz 503: $notready" 1 "$survived" "$EVENTS" "$(learned "$m/snaps")"
   umount -l "$m"
 }
 
@@ -154,7 +161,7 @@ case_shared_dir() {
   if ! kill -0 $second 2>/dev/null && grep -q "in use by another streamrec process" "$DIR/second.log"; then survived=1; else kill -9 $second 2>/dev/null; fi
   SERVE_PID=$first
   wait_position "$EVENTS" 300 || survived=0
-  [ "$(stop_serve)" = 0 ] || survived=0
+  stop_serve; [ "$STOP_RC" = 0 ] || { log "serve exited $STOP_RC"; survived=0; }
   record "second learner, same dir" 1 "$survived" "$EVENTS" "$(learned "$s")"
 }
 
@@ -170,13 +177,13 @@ case_hostile() {
     echo '{"user":"u1","item":"i1","ts":1700000000}'               # seconds
     echo '{"user":"u1","item":"i1","ts":1,"weight":-1}'; echo '{"user":"u1","item":"i1","ts":1,"weight":1e9}'
     echo '{"user":"u1","item":"i1","ts":1,"weight":"NaN"}'; echo '{"user":"u1","item":"i1","ts":"soon"}'
-    echo '{"user":"u1","item":"i1","ts":1.5}'; echo '{"user":1,"item":2,"ts":3}'
+    echo '{"user":"u1","item":"i1","ts":1.5}'; echo '{"user":null,"item":"i1","ts":3}'
     printf '{"user":"u1","item":"i1","ts":1,"type":"%s"}\n' "$(head -c 100 /dev/zero | tr '\0' t)"
   } >"$DIR/bad.txt"
   head -c 70000 /dev/zero | tr '\0' ' ' >"$DIR/huge.txt"; echo >>"$DIR/huge.txt"
   bad=$(( $(wc -l <"$DIR/bad.txt") + 1 ))
-  kcat -P -b "$B" -t $t "$DIR/bad.txt" 2>>"$DIR/produce.log"
-  kcat -P -b "$B" -t $t -T "$DIR/huge.txt" >/dev/null 2>>"$DIR/produce.log" || true
+  kcat -P -b "$B" -t $t <"$DIR/bad.txt" 2>>"$DIR/produce.log"   # one message per line
+  kcat -P -b "$B" -t $t <"$DIR/huge.txt" 2>>"$DIR/produce.log"
   # one valid event with the largest weight: accepted, its influence capped
   echo "{\"user\":\"mallory\",\"item\":\"i999\",\"ts\":$now_ms,\"weight\":1000}" | kcat -P -b "$B" -t $t 2>>"$DIR/produce.log"
   serve $t "$s"
@@ -192,7 +199,7 @@ case_hostile() {
   local total=$((EVENTS + bad + 1))
   wait_position "$total" 300 && [ "$health" = 200 ] && survived=1
   local dlq; dlq=$(stats | json 'd["status"]["deadLettered"]' || echo -1)
-  [ "$(stop_serve)" = 0 ] || survived=0
+  stop_serve; [ "$STOP_RC" = 0 ] || { log "serve exited $STOP_RC"; survived=0; }
   [ "$dlq" = "$bad" ] || { log "hostile: dead-lettered $dlq, expected $bad"; survived=0; }
   wait
   record "hostile input ($bad bad, http)" 1 "$survived" "$((EVENTS + 1))" "$(learned "$s")"

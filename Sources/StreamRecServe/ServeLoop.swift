@@ -150,7 +150,9 @@ final class ServeLoop: @unchecked Sendable {
             flushRefreshes(now: now, force: false)
             try send()
             producer.poll()
-            if service.injectProducerFatalError.exchange(false, ordering: .relaxed) {
+            let injectAt = service.injectProducerFatalErrorAt.load(ordering: .relaxed)
+            if injectAt >= 0, service.status.current.eventsConsumed >= injectAt {
+                service.injectProducerFatalErrorAt.store(-1, ordering: .relaxed)
                 producer.triggerFatalErrorForTesting(reason: "injected by a test")
             }
             if let fatal = producer.fatalError() { try recreateProducer(after: fatal) }

@@ -27,8 +27,9 @@ public final class StreamingLearnerService: Service, Sendable {
     let logger: Logger
     /// Bounds the time from a stop request to exit (``ServeConfiguration/shutdownTimeoutSeconds``).
     let watchdog: ShutdownWatchdog
-    /// Test hook: the loop raises a fatal error on its producer when this is set (then clears it).
-    let injectProducerFatalError = Atomic<Bool>(false)
+    /// Test hook: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
+    /// (once). Counted in events, not time, so a test is independent of how its threads get scheduled.
+    let injectProducerFatalErrorAt = Atomic<Int64>(-1)
 
     public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
                 metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {

@@ -33,6 +33,11 @@ struct WeightPoisoningTests {
         let poisoned = try Self.topOneCount(after: 1000, item: item, weights: weights)
         // The cap makes the heaviest event count as `maxExplicitWeight` ordinary ones, not 1000.
         #expect(poisoned <= ordinary + 400 / 50, "weight 1000 made \(item) #1 for \(poisoned) of 400 users (weight 1: \(ordinary))")
+        // Without the cap (the behaviour before it), the same event takes over lists: the check above
+        // is not vacuous.
+        let uncapped = try Self.topOneCount(after: 1000, item: item, weights: EventWeights(maxExplicitWeight: .infinity))
+        #expect(uncapped > poisoned + 400 / 50, "uncapped weight 1000: \(uncapped) of 400 users; capped: \(poisoned)")
+        print("weight poisoning: #1 for \(ordinary) users after weight 1, \(poisoned) after capped weight 1000, \(uncapped) uncapped")
     }
 
     @Test("explicit weights are capped; type weights and small ratings are unchanged")

@@ -38,6 +38,10 @@ struct HTTPHardeningTests {
         }
     }
 
+    static func onThread(_ body: @escaping @Sendable () -> Bool) async -> Bool {
+        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: body()) }.start() }
+    }
+
     /// Opens a raw TCP connection, sends `bytes`, and reports whether the server closed it within `seconds`.
     static func closedByServer(port: Int, sending bytes: String, within seconds: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -69,10 +73,12 @@ struct HTTPHardeningTests {
             .makeApplication()
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let halfHeader = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 8) }
-            let idle = Task.detached { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 8) }
-            #expect(await halfHeader.value, "a half-sent header kept the connection open")
-            #expect(await idle.value, "an idle keep-alive connection stayed open")
+            // Blocking sockets on their own threads: blocking the cooperative pool would stall the server's
+            // request handling (which runs on it) and keep the keep-alive connection busy, not idle.
+            async let halfHeader = Self.onThread { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 30) }
+            async let idle = Self.onThread { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 30) }
+            #expect(await halfHeader, "a half-sent header kept the connection open")
+            #expect(await idle, "an idle keep-alive connection stayed open")
         }
     }
 }
