@@ -10,6 +10,11 @@ struct LogOptions: ParsableArguments {
     var weightFrom: EventWeights.WeightSource = .auto
     @Option(help: "Keep only rated events with rating >= this (e.g. 4: liked items); unrated events are kept.")
     var minRating: Float?
+    @Option(help: """
+        Unit of the log's timestamps: milliseconds (JSONL/CSV), or seconds (converted). MovieLens u.data \
+        and .inter files are always read as seconds.
+        """)
+    var timestampUnit: EventTimeGuard.Unit = .milliseconds
 
     func validate() throws {
         if let m = minRating, !m.isFinite { throw ValidationError("--min-rating must be a number") }
@@ -17,8 +22,19 @@ struct LogOptions: ParsableArguments {
 
     var weights: EventWeights { EventWeights(source: weightFrom) }
 
-    /// Applies `--min-rating` (time order is kept).
-    func filter(_ events: [Event]) -> [Event] {
+    /// Applies `--timestamp-unit` and `--min-rating` (time order is kept). Second timestamps read as
+    /// milliseconds would put the whole log in 1970 (decay and TTL would see days as minutes): warned.
+    func filter(_ loaded: [Event]) throws -> [Event] {
+        var events = loaded
+        switch timestampUnit {
+        case .seconds:
+            do { events = try EventTimeGuard.convertingSecondsToMillis(events) } catch { throw CLIError("\(error)") }
+        case .milliseconds:
+            let share = EventTimeGuard.secondsLookingShare(events)
+            if share >= 0.5 {
+                stderr("warning: \(Int(share * 100))% of timestamps look like seconds, not milliseconds; pass --timestamp-unit seconds if the log uses seconds")
+            }
+        }
         guard let minRating else { return events }
         let kept = Event.keepingRatings(atLeast: minRating, in: events)
         stderr("--min-rating \(minRating): kept \(kept.count) of \(events.count) events")
@@ -27,3 +43,4 @@ struct LogOptions: ParsableArguments {
 }
 
 extension EventWeights.WeightSource: ExpressibleByArgument {}
+extension EventTimeGuard.Unit: ExpressibleByArgument {}

@@ -104,7 +104,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("snapshots need a single --model")
         }
         guard !(rankers.count > 1 && listsOut != nil) else { throw ValidationError("--lists-out needs a single --model") }
-        let events = logOptions.filter(try loadEvents())  // time-ordered
+        let events = try logOptions.filter(try loadEvents())  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()

@@ -80,7 +80,7 @@ struct TuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let events = logOptions.filter(try readTimeOrderedLog(log, format: format))
+        let events = try logOptions.filter(try readTimeOrderedLog(log, format: format))
         var search = HyperparameterSearch()
         search.space = try space()
         search.strategy = grid ? .grid : .random(trials: trials, seed: searchSeed)

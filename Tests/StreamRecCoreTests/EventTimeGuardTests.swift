@@ -43,6 +43,18 @@ struct EventTimeGuardTests {
         #expect(learner.counters.userExpirations == 0 && learner.counters.itemExpirations == 0)
         #expect(learner.users.count == 20 && learner.items.count == 30)
     }
+
+    @Test("a log in seconds is detected, and converted with the seconds unit")
+    func logInSeconds() throws {
+        let seconds = (0..<10).map { Event(user: "u", item: "i\($0)", timestamp: 1_700_000_000 + Int64($0)) }
+        let millis = seconds.map { Event(user: $0.user, item: $0.item, timestamp: $0.timestamp * 1000) }
+        #expect(EventTimeGuard.secondsLookingShare(seconds) == 1)
+        #expect(EventTimeGuard.secondsLookingShare(millis) == 0)
+        #expect(try EventTimeGuard.convertingSecondsToMillis(seconds) == millis)
+        #expect(throws: EventTimeGuard.Rejection.self) {
+            try EventTimeGuard.convertingSecondsToMillis([Event(user: "u", item: "i", timestamp: .max / 10)])
+        }
+    }
 }
 
 extension Result {

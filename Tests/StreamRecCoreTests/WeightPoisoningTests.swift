@@ -15,7 +15,8 @@ struct WeightPoisoningTests {
         let events = try SyntheticLogGenerator.generate(c)
         var learner = try OnlineLearner(config: ModelConfig())
         for e in events { _ = try? learner.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e)) }
-        let attack = Event(user: "attacker", item: item, timestamp: events.last!.timestamp + 1, type: "rating", weight: weight)
+        // A producer-side weight (no type): a `rating` would count 1 anyway (``EventWeights/WeightSource/auto``).
+        let attack = Event(user: "attacker", item: item, timestamp: events.last!.timestamp + 1, weight: weight)
         _ = try? learner.learn(user: attack.user, item: attack.item, timestamp: attack.timestamp, weight: weights.effectiveWeight(attack))
         var count = 0
         for u in 0..<c.users {

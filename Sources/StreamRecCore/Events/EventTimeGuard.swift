@@ -59,3 +59,25 @@ public struct EventTimeGuard: Sendable, Equatable {
         }
     }
 }
+
+// Logs read by `replay` and `tune`: the same seconds-vs-milliseconds rule, applied to a whole log.
+extension EventTimeGuard {
+    /// Share of `events` whose timestamp, read as milliseconds, looks like seconds (``secondsLookingRange``).
+    public static func secondsLookingShare(_ events: [Event]) -> Double {
+        guard !events.isEmpty else { return 0 }
+        let n = events.reduce(0) { $0 + (secondsLookingRange.contains($1.timestamp) ? 1 : 0) }
+        return Double(n) / Double(events.count)
+    }
+
+    /// `events` with second timestamps converted to milliseconds (order unchanged). Throws the first
+    /// timestamp whose conversion overflows the event limits.
+    public static func convertingSecondsToMillis(_ events: [Event]) throws(Rejection) -> [Event] {
+        var out = events
+        for i in out.indices {
+            let (ms, overflow) = out[i].timestamp.multipliedReportingOverflow(by: 1000)
+            guard !overflow, ms <= EventLimits.maxTimestamp else { throw .outOfRange(out[i].timestamp) }
+            out[i].timestamp = ms
+        }
+        return out
+    }
+}
