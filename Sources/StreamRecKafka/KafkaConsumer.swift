@@ -318,3 +318,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         if closed.withLock({ $0 }) { throw KafkaError.closed("consumer") }
     }
 }
+
+extension KafkaConsumer {
+    /// Raises a fatal error on this consumer as librdkafka would after, e.g., a fenced static member
+    /// (`rd_kafka_test_fatal_error`): for fault-injection tests only.
+    public func triggerFatalErrorForTesting(_ code: KafkaError.Code = KafkaError.Code(rawValue: 82), reason: String) {
+        _ = rd_kafka_test_fatal_error(rk, code.rd, reason)
+    }
+}

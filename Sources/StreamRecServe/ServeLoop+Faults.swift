@@ -58,6 +58,36 @@ extension ServeLoop {
         service.status.update { $0.producerRecreations += 1 }
     }
 
+    func makeConsumer() throws -> KafkaConsumer {
+        let handler = KafkaConsumer.RebalanceHandler(
+            onAssign: { [unowned self] partitions in self.assigned(partitions) },
+            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
+        return try KafkaConsumer(
+            configuration: config.consumerKafkaConfiguration, rebalanceHandler: handler,
+            onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+    }
+
+    /// A fatal consumer error (seen after a broker restart: FENCED_INSTANCE_ID for our own static member,
+    /// which noida-db forgets; with Apache Kafka it means a second process with the same
+    /// `group.instance.id`): close the consumer and join again with a new one. The learner keeps its
+    /// in-memory model and next offsets, so the new assignment seeks exactly where learning stopped (no
+    /// event lost or learned twice). More than 3 re-creations within a minute means a real duplicate
+    /// member (two processes fencing each other): the error is rethrown (supervisor restart).
+    func recreateConsumer(after error: KafkaError) throws {
+        let now = DispatchTime.now().uptimeNanoseconds
+        consumerRecreatedAt = consumerRecreatedAt.filter { now &- $0 < 60_000_000_000 } + [now]
+        guard consumerRecreatedAt.count <= 3 else {
+            logger.critical("consumer fatal error repeats after re-creation: giving up", metadata: ["error": "\(error)"])
+            throw error
+        }
+        logger.error("consumer fatal error: closing and re-creating the consumer; learning resumes at the in-memory offsets",
+                     metadata: ["error": "\(error)"])
+        try? consumer.close()
+        consumer = try makeConsumer()
+        try consumer.subscribe(topics: config.kafka.eventTopics)
+        service.status.update { $0.consumerRecreations += 1 }
+    }
+
     /// Queues failed deliveries again: recommendation lists by marking their user dirty (re-ranked with
     /// the current model), dead letters as they were. Returns how many records failed.
     @discardableResult

@@ -67,6 +67,7 @@ final class ServeLoop: @unchecked Sendable {
     var snapshotErrorLog = LogRateLimiter(burst: 3, intervalSeconds: 60)
     var kafkaErrorLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
     var producerRecreatedAt: [UInt64] = []
+    var consumerRecreatedAt: [UInt64] = []
     /// No snapshot was found at start-up: partitions without a snapshot offset are rebuilt from their
     /// earliest retained offset instead of the group's committed one (see ``checkMissingSnapshot()``).
     var startedWithoutSnapshot = false
@@ -94,12 +95,7 @@ final class ServeLoop: @unchecked Sendable {
         service.learner.update { $0.setRanking($0.config.ranker == .mf ? ranking : .exact) }
         if config.kafka.createTopics { createTopics() }
         producer = try makeProducer()
-        let handler = KafkaConsumer.RebalanceHandler(
-            onAssign: { [unowned self] partitions in self.assigned(partitions) },
-            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
-        consumer = try KafkaConsumer(
-            configuration: config.consumerKafkaConfiguration, rebalanceHandler: handler,
-            onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+        consumer = try makeConsumer()
         if startedWithoutSnapshot { try checkMissingSnapshot() }
         try consumer.subscribe(topics: config.kafka.eventTopics)
         service.status.update { $0.started = true }
@@ -141,6 +137,9 @@ final class ServeLoop: @unchecked Sendable {
                 logger.error("poll failed, retrying", metadata: ["error": "\(error)"])
                 Thread.sleep(forTimeInterval: 1)
                 continue
+            } catch let error as KafkaError {
+                try recreateConsumer(after: error)
+                continue
             }
             let now = DispatchTime.now().uptimeNanoseconds
             if !batch.isEmpty {
@@ -156,6 +155,11 @@ final class ServeLoop: @unchecked Sendable {
                 producer.triggerFatalErrorForTesting(reason: "injected by a test")
             }
             if let fatal = producer.fatalError() { try recreateProducer(after: fatal) }
+            let injectConsumerAt = service.injectConsumerFatalErrorAt.load(ordering: .relaxed)
+            if injectConsumerAt >= 0, service.status.current.eventsConsumed >= injectConsumerAt {
+                service.injectConsumerFatalErrorAt.store(-1, ordering: .relaxed)
+                consumer.triggerFatalErrorForTesting(reason: "injected by a test")
+            }
             requeueFailedDeliveries()
             collectSnapshot()
             updateSnapshotHealth(now: now)

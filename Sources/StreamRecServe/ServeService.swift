@@ -30,6 +30,8 @@ public final class StreamingLearnerService: Service, Sendable {
     /// Test hook: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
     /// (once). Counted in events, not time, so a test is independent of how its threads get scheduled.
     let injectProducerFatalErrorAt = Atomic<Int64>(-1)
+    /// Test hook: raise a fatal consumer error once this many events were consumed (-1 = never).
+    let injectConsumerFatalErrorAt = Atomic<Int64>(-1)
 
     public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
                 metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {

@@ -59,6 +59,8 @@ public final class ServeStatus: Sendable {
         /// Times the producer was destroyed and re-created after a fatal error (e.g. idempotence lost in
         /// a broker outage); the lists it may have lost were re-sent.
         public var producerRecreations: Int64 = 0
+        /// Consumers re-created after a fatal consumer error (e.g. a static member fenced after a broker restart).
+        public var consumerRecreations: Int64 = 0
         public var samples: [Sample] = []
         public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
     }

@@ -71,6 +71,28 @@ extension ServeHardeningIntegrationTests {
         #expect(keyed == Set(events.map(\.user)))
     }
 
+    @Test("a fatal consumer error is handled in-process: new consumer, learning resumes exactly where it stopped")
+    func consumerFatalErrorRecovered() async throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let n = Names()
+        let events = try sampleEvents(2000)
+        try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
+        try produce(events, to: n.topic, bootstrap: bootstrap)
+        let dir = try Paths.temporaryDirectory()
+        var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
+        c.batchSize = 100
+        let status = ServeStatus()
+        let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
+        service.injectConsumerFatalErrorAt.store(1000, ordering: .relaxed)  // mid-stream, after 1000 events
+        let run = Task { try await service.run() }
+        try await run.value  // before the fix: rethrown fatal consumer error
+        #expect(status.current.consumerRecreations == 1)
+        #expect(status.current.eventsConsumed == Int64(events.count))
+        // Every event learned exactly once: the final model equals one that learned the log in order.
+        let loaded = try #require(try SnapshotStore(directory: dir).loadNewestGood())
+        #expect(loaded.snapshot.learner == (try referenceLearner(events)))
+    }
+
     @Test("snapshot failures are counted, backed off, fail readiness, and a failed final snapshot fails the run")
     func snapshotFailuresVisible() async throws {
         let bootstrap = try ServeBroker.bootstrap()

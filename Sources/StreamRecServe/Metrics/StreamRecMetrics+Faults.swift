@@ -11,6 +11,7 @@ extension StreamRecMetrics {
         public static let snapshotOverdue = "streamrec_snapshot_overdue"
         public static let brokerConnected = "streamrec_broker_connected"
         public static let producerRecreations = "streamrec_producer_recreations"
+        public static let consumerRecreations = "streamrec_consumer_recreations"
         public static let seenForgotten = "streamrec_seen_forgotten"
     }
 
@@ -21,6 +22,7 @@ extension StreamRecMetrics {
         set(FaultName.snapshotOverdue, status.snapshotOverdue ? 1 : 0)
         set(FaultName.brokerConnected, status.brokerConnected ? 1 : 0)
         set(FaultName.producerRecreations, Double(status.producerRecreations))
+        set(FaultName.consumerRecreations, Double(status.consumerRecreations))
         set(FaultName.seenForgotten, Double(learner.counters.seenForgotten))
     }
 }
