@@ -47,8 +47,11 @@ extension ServeHardeningIntegrationTests {
         return try condition()
     }
 
-    @Test("a fatal producer error is handled in-process: new producer, lost lists re-sent, learner keeps going")
-    func producerFatalErrorRecovered() async throws {
+    /// Runs `serve` over 2,000 events with a fatal error injected after 1,000 of them (`inject` arms the
+    /// hook) to the end of the log. Before the fixes the run rethrew the fatal error (exit 1).
+    func runWithInjectedFatalError(
+        _ inject: (StreamingLearnerService) -> Void
+    ) async throws -> (status: ServeStatus, events: [Event], names: Names, dir: String, bootstrap: String) {
         let bootstrap = try ServeBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(2000)
@@ -59,38 +62,30 @@ extension ServeHardeningIntegrationTests {
         c.batchSize = 100
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
-        service.injectProducerFatalErrorAt.store(1000, ordering: .relaxed)  // mid-stream, after 1000 events
+        inject(service)
         let run = Task { try await service.run() }
-        try await run.value  // before the fix: rethrown fatal error, exit 1
-        #expect(status.current.producerRecreations == 1)
+        try await run.value
+        // Every event learned exactly once: the final model equals one that learned the log in order.
         let loaded = try #require(try SnapshotStore(directory: dir).loadNewestGood())
         #expect(loaded.snapshot.learner == (try referenceLearner(events)))
+        return (status, events, n, dir, bootstrap)
+    }
+
+    @Test("a fatal producer error is handled in-process: new producer, lost lists re-sent, learner keeps going")
+    func producerFatalErrorRecovered() async throws {
+        let r = try await runWithInjectedFatalError { $0.injectProducerFatalErrorAt.store(1000, ordering: .relaxed) }
+        #expect(r.status.current.producerRecreations == 1)
         // Every user has a latest list in the recommendations topic.
-        let lists = try readAll(n.recs, bootstrap: bootstrap)
+        let lists = try readAll(r.names.recs, bootstrap: r.bootstrap)
         let keyed = Set(lists.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
-        #expect(keyed == Set(events.map(\.user)))
+        #expect(keyed == Set(r.events.map(\.user)))
     }
 
     @Test("a fatal consumer error is handled in-process: new consumer, learning resumes exactly where it stopped")
     func consumerFatalErrorRecovered() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
-        let n = Names()
-        let events = try sampleEvents(2000)
-        try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
-        try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
-        var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
-        c.batchSize = 100
-        let status = ServeStatus()
-        let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
-        service.injectConsumerFatalErrorAt.store(1000, ordering: .relaxed)  // mid-stream, after 1000 events
-        let run = Task { try await service.run() }
-        try await run.value  // before the fix: rethrown fatal consumer error
-        #expect(status.current.consumerRecreations == 1)
-        #expect(status.current.eventsConsumed == Int64(events.count))
-        // Every event learned exactly once: the final model equals one that learned the log in order.
-        let loaded = try #require(try SnapshotStore(directory: dir).loadNewestGood())
-        #expect(loaded.snapshot.learner == (try referenceLearner(events)))
+        let r = try await runWithInjectedFatalError { $0.injectConsumerFatalErrorAt.store(1000, ordering: .relaxed) }
+        #expect(r.status.current.consumerRecreations == 1)
+        #expect(r.status.current.eventsConsumed == Int64(r.events.count))
     }
 
     @Test("snapshot failures are counted, backed off, fail readiness, and a failed final snapshot fails the run")
