@@ -259,27 +259,19 @@ public struct ItemIndex: Sendable {
 
     /// Puts every item into its nearest list, in slot order.
     mutating func assignAll(factors: FactorMatrix, biases: [Float]?) {
-        let n = factors.rows
-        assignment = [Int32](repeating: -1, count: n)
-        position = [Int32](repeating: -1, count: n)
-        lists = (0..<listCount).map { _ in InvertedList(vectors: BlockedItemMatrix(dimension: dimension)) }
-        var p: [Float] = []
-        swap(&p, &point)
-        defer { swap(&p, &point) }
-        factors.withUnsafeBufferPointer { V in
-            p.withUnsafeMutableBufferPointer { P in
-                let x = P.baseAddress!
-                for i in 0..<n {
-                    x.update(from: V.baseAddress! + i * factors.stride, count: dimension)
-                    x[dimension] = biases?[i] ?? 0
-                    insert(item: i, into: nearest(x), point: x)
-                }
-            }
-        }
+        fillLists(factors: factors, biases: biases) { index, _, x in index.nearest(x) }
     }
 
     /// Rebuilds lists from a stored assignment (snapshot restore).
     mutating func restoreLists(factors: FactorMatrix, biases: [Float]?, assignment stored: [Int32]) {
+        fillLists(factors: factors, biases: biases) { _, i, _ in Int(stored[i]) }
+    }
+
+    /// Empties the lists and inserts every item, in slot order, into the list `choose` names for its
+    /// augmented point (factors + bias).
+    private mutating func fillLists(
+        factors: FactorMatrix, biases: [Float]?, choose: (ItemIndex, Int, UnsafePointer<Float>) -> Int
+    ) {
         let n = factors.rows
         assignment = [Int32](repeating: -1, count: n)
         position = [Int32](repeating: -1, count: n)
@@ -293,7 +285,7 @@ public struct ItemIndex: Sendable {
                 for i in 0..<n {
                     x.update(from: V.baseAddress! + i * factors.stride, count: dimension)
                     x[dimension] = biases?[i] ?? 0
-                    insert(item: i, into: Int(stored[i]), point: x)
+                    insert(item: i, into: choose(self, i, x), point: x)
                 }
             }
         }
