@@ -323,6 +323,24 @@ public struct OnlineLearner: Sendable, Equatable {
         return config.coldStartPopularityWeight * (1 - Float(n) / Float(threshold))
     }
 
+    /// What exact and approximate ranking both score with: the query (user vector + sequence context of
+    /// the last `sequenceContext` items) and, with the blend on, the dense neighbour scores of the user's
+    /// recent items (cleared afterwards with ``clearNeighborScores``).
+    func prepareRankingInputs(user u: Int32, recent: inout [Int32], query: inout [Float],
+                              neighborContext: inout [Int32], neighborScores: inout [Float]) {
+        if config.sequenceContext > 0 {
+            store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
+        } else {
+            recent.removeAll(keepingCapacity: true)
+        }
+        model.contextQuery(user: u, context: recent, into: &query)
+        if config.neighborWidth > 0 {
+            accumulateNeighborScores(user: u, context: &neighborContext, into: &neighborScores)
+        } else {
+            neighborContext.removeAll(keepingCapacity: true)
+        }
+    }
+
     /// MF ranking with the scoring extras: the sequence-context query, the uncertainty bonus
     /// β / sqrt(1 + n_item), the cold-start term w_u · log(1 + recent count) and the learned
     /// item-neighbour blend a · neighbours + b · log(1 + recent count).
@@ -340,19 +358,10 @@ public struct OnlineLearner: Sendable, Equatable {
             swap(&neighborScores, &selector.neighborScores)
             swap(&neighborContext, &selector.neighborContext)
         }
+        prepareRankingInputs(user: u, recent: &recent, query: &query,
+                             neighborContext: &neighborContext, neighborScores: &neighborScores)
         let blend = config.neighborWidth > 0
-        if blend {
-            accumulateNeighborScores(user: u, context: &neighborContext, into: &neighborScores)
-        } else {
-            neighborContext.removeAll(keepingCapacity: true)
-        }
         let popularityBlend = model.popularityBlend
-        if config.sequenceContext > 0 {
-            store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
-        } else {
-            recent.removeAll(keepingCapacity: true)
-        }
-        model.contextQuery(user: u, context: recent, into: &query)
         let n = model.itemCount
         let beta = config.uncertaintyBonus
         let scale = model.popularityScale

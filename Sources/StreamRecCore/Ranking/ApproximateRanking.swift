@@ -83,18 +83,9 @@ extension OnlineLearner {
             swap(&neighborContext, &selector.neighborContext)
             swap(&probed, &selector.probedLists)
         }
-        if config.sequenceContext > 0 {
-            store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
-        } else {
-            recent.removeAll(keepingCapacity: true)
-        }
-        model.contextQuery(user: u, context: recent, into: &query)
+        prepareRankingInputs(user: u, recent: &recent, query: &query,
+                             neighborContext: &neighborContext, neighborScores: &neighborScores)
         let blend = config.neighborWidth > 0
-        if blend {
-            accumulateNeighborScores(user: u, context: &neighborContext, into: &neighborScores)
-        } else {
-            neighborContext.removeAll(keepingCapacity: true)
-        }
         let popularityBlend = model.popularityBlend
         model.windowLog.withUnsafeBufferPointer { WL in
             neighborScores.withUnsafeBufferPointer { NS in
