@@ -20,7 +20,7 @@ public final class KafkaAdmin: Sendable {
 
     private let handle: RDKafkaHandle
 
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "streamrec.kafka.admin")) throws {
+    public init(configuration: KafkaConfig, logger: Logger = Logger(label: "streamrec.kafka.admin")) throws {
         handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: configuration, callbacks: RDKafkaCallbacks(logger: logger))
     }
 

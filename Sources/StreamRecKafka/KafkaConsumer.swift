@@ -63,7 +63,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - rebalanceHandler: group mode only; without it partitions start at the committed offsets.
     ///   - onEvent: receives partition EOFs and non-fatal errors (also logged), on the polling thread
     ///     (client-level events are routed to the consumer queue, so `poll` serves them too).
-    public init(configuration: KafkaConfiguration, rebalanceHandler: RebalanceHandler? = nil,
+    public init(configuration: KafkaConfig, rebalanceHandler: RebalanceHandler? = nil,
                 onEvent: (@Sendable (Event) -> Void)? = nil,
                 logger: Logger = Logger(label: "streamrec.kafka.consumer")) throws {
         var config = configuration.merging(["enable.auto.commit": "false", "enable.auto.offset.store": "false"])

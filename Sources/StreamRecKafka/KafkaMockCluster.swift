@@ -12,7 +12,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
     public let bootstrapServers: String
 
     public init(brokers: Int32 = 1, logger: Logger = Logger(label: "streamrec.kafka.mock")) throws {
-        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: KafkaConfiguration(["client.id": "streamrec-mock-host"]),
+        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: KafkaConfig(["client.id": "streamrec-mock-host"]),
                                    callbacks: RDKafkaCallbacks(logger: logger))
         guard let cluster = rd_kafka_mock_cluster_new(handle.rk, brokers) else {
             throw KafkaError.invalidArgument("could not create a mock cluster with \(brokers) brokers")

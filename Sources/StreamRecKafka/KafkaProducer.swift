@@ -45,7 +45,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     ///   - shutdownFlushTimeout: how long `run()` flushes after graceful shutdown.
     ///   - deliveryHandler: called once per message, on the thread that calls `poll` (or `send`/`flush`).
     ///   - onError: client errors (broker down, transport failures), served by `poll`/`flush` like reports.
-    public init(configuration: KafkaConfiguration, queueFullTimeout: Duration = .seconds(10),
+    public init(configuration: KafkaConfig, queueFullTimeout: Duration = .seconds(10),
                 shutdownFlushTimeout: Duration = .seconds(30),
                 deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
                 onError: (@Sendable (KafkaError) -> Void)? = nil,

@@ -15,13 +15,13 @@ public struct KafkaEventSource: Sendable {
         case time(Int64)
     }
 
-    public var configuration: KafkaConfiguration
+    public var configuration: KafkaConfig
     public var topic: String
     public var from: Bound = .beginning
     public var to: Bound = .end
     public var limits = EventLimits()
 
-    public init(configuration: KafkaConfiguration, topic: String) {
+    public init(configuration: KafkaConfig, topic: String) {
         self.configuration = configuration
         self.topic = topic
     }

@@ -27,7 +27,7 @@ extension ServeLoop {
 
     func makeProducer() throws -> KafkaProducer {
         let faults = self.faults, status = service.status
-        return try KafkaProducer(configuration: config.producerKafkaConfiguration, deliveryHandler: { report in
+        return try KafkaProducer(configuration: config.producerKafkaConfig, deliveryHandler: { report in
             guard report.error != nil, let value = report.value else { return }
             faults.failedDeliveries.withLock { $0.append(.init(topic: report.topic, key: report.key, value: value)) }
         }, onError: { error in
@@ -63,7 +63,7 @@ extension ServeLoop {
             onAssign: { [unowned self] partitions in self.assigned(partitions) },
             onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
         return try KafkaConsumer(
-            configuration: config.consumerKafkaConfiguration, rebalanceHandler: handler,
+            configuration: config.consumerKafkaConfig, rebalanceHandler: handler,
             onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
     }
 
@@ -183,7 +183,7 @@ extension ServeLoop {
             + "(\(committed.sorted().joined(separator: ","))): the snapshot directory was probably lost"
         switch config.snapshots.onMissing {
         case .refuse:
-            throw ConfigurationError(detail + "; refusing to start (snapshots.on_missing = \"refuse\"). Restore the "
+            throw ServeConfigError(detail + "; refusing to start (snapshots.on_missing = \"refuse\"). Restore the "
                                      + "directory, or set on_missing = \"rebuild\" to re-learn from the earliest retained offsets")
         case .rebuild:
             logger.warning("\(detail); rebuilding the model from the earliest retained offsets (snapshots.on_missing = \"rebuild\")")

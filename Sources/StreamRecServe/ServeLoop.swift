@@ -10,7 +10,7 @@ final class ServeLoop: @unchecked Sendable {
     // invokes from inside `poll` on this same thread.
     let service: StreamingLearnerService
     let stop: StopFlag
-    var config: ServeConfiguration { service.configuration }
+    var config: ServeConfig { service.configuration }
     var logger: Logger { service.logger }
     let store: SnapshotStore
     let decoder: EventDecoder
@@ -105,7 +105,7 @@ final class ServeLoop: @unchecked Sendable {
         logger.info("serving", metadata: [
             "topics": "\(config.kafka.eventTopics.joined(separator: ","))",
             "recommendations": "\(config.kafka.recommendationsTopic)", "group": "\(config.kafka.groupID)",
-            "kafka": "\(config.consumerKafkaConfiguration)",
+            "kafka": "\(config.consumerKafkaConfig)",
         ])
 
         do {
@@ -223,7 +223,7 @@ final class ServeLoop: @unchecked Sendable {
 
     func createTopics() {
         do {
-            let admin = try KafkaAdmin(configuration: config.adminKafkaConfiguration, logger: logger)
+            let admin = try KafkaAdmin(configuration: config.adminKafkaConfig, logger: logger)
             var topics = config.kafka.eventTopics.map { KafkaAdmin.NewTopic($0, partitions: config.kafka.topicPartitions) }
             topics.append(.init(config.kafka.recommendationsTopic, partitions: config.kafka.topicPartitions,
                                 config: ["cleanup.policy": "compact"]))

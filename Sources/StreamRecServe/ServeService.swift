@@ -20,12 +20,12 @@ import Synchronization
 /// The loop runs on its own thread: it is CPU-bound and calls librdkafka's blocking poll, neither of
 /// which belongs on Swift's cooperative pool.
 public final class StreamingLearnerService: Service, Sendable {
-    public let configuration: ServeConfiguration
+    public let configuration: ServeConfig
     public let learner: LiveLearner
     public let status: ServeStatus
     public let metrics: StreamRecMetrics
     let logger: Logger
-    /// Bounds the time from a stop request to exit (``ServeConfiguration/shutdownTimeoutSeconds``).
+    /// Bounds the time from a stop request to exit (``ServeConfig/shutdownTimeoutSeconds``).
     let watchdog: ShutdownWatchdog
     /// Test hook: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
     /// (once). Counted in events, not time, so a test is independent of how its threads get scheduled.
@@ -33,7 +33,7 @@ public final class StreamingLearnerService: Service, Sendable {
     /// Test hook: raise a fatal consumer error once this many events were consumed (-1 = never).
     let injectConsumerFatalErrorAt = Atomic<Int64>(-1)
 
-    public init(configuration: ServeConfiguration, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
+    public init(configuration: ServeConfig, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
                 metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
         self.configuration = configuration
         self.learner = try learner ?? LiveLearner(OnlineLearner(config: configuration.model))

@@ -20,7 +20,7 @@ final class SnapshotDirectoryLock: Sendable {
         path = directory + "/.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw ConfigurationError("cannot open snapshot directory lock \(path): \(String(cString: strerror(errno)))")
+            throw ServeConfigError("cannot open snapshot directory lock \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
@@ -29,10 +29,10 @@ final class SnapshotDirectoryLock: Sendable {
             close(fd)
             let pid = n > 0 ? String(decoding: holder[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             if e == EWOULDBLOCK {
-                throw ConfigurationError("snapshot directory \(directory) is in use by another streamrec process (pid \(pid)); "
+                throw ServeConfigError("snapshot directory \(directory) is in use by another streamrec process (pid \(pid)); "
                                          + "each learner needs its own snapshots.directory")
             }
-            throw ConfigurationError("cannot lock snapshot directory \(directory): \(String(cString: strerror(e)))")
+            throw ServeConfigError("cannot lock snapshot directory \(directory): \(String(cString: strerror(e)))")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
@@ -57,10 +57,10 @@ struct SnapshotIdentity: Codable, Equatable {
         let path = path(in: directory)
         if let data = FileManager.default.contents(atPath: path) {
             guard let recorded = try? JSONDecoder().decode(SnapshotIdentity.self, from: data) else {
-                throw ConfigurationError("\(path) is unreadable; remove it only if this directory belongs to group '\(group)'")
+                throw ServeConfigError("\(path) is unreadable; remove it only if this directory belongs to group '\(group)'")
             }
             guard recorded.group == mine.group, Set(recorded.topics).isSubset(of: mine.topics) else {
-                throw ConfigurationError("snapshot directory \(directory) belongs to group '\(recorded.group)', topics "
+                throw ServeConfigError("snapshot directory \(directory) belongs to group '\(recorded.group)', topics "
                                          + "\(recorded.topics); this learner is group '\(group)', topics \(mine.topics). "
                                          + "Use a separate snapshots.directory per group and topic set")
             }
@@ -71,7 +71,7 @@ struct SnapshotIdentity: Codable, Equatable {
         let temp = path + ".tmp"
         try encoder.encode(mine).write(to: URL(fileURLWithPath: temp))
         guard rename(temp, path) == 0 else {
-            throw ConfigurationError("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ServeConfigError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -80,7 +80,7 @@ struct SnapshotIdentity: Codable, Equatable {
     static func verify(_ position: SourcePosition, topics: [String], path: String) throws {
         let foreign = Set(position.offsets.map(\.topic)).subtracting(topics).sorted()
         guard foreign.isEmpty else {
-            throw ConfigurationError("snapshot \(path) holds offsets of topics \(foreign), which this learner does not "
+            throw ServeConfigError("snapshot \(path) holds offsets of topics \(foreign), which this learner does not "
                                      + "consume (\(topics.sorted())); refusing to resume from another learner's state")
         }
     }

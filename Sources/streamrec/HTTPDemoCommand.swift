@@ -82,7 +82,7 @@ struct HTTPDemoCommand: AsyncParsableCommand {
             tracker: OnlineRecallTracker(k: k, windowSize: recallWindow, sampling: .everyNth(recallSampleEvery)),
             weights: weights)
         let server = OperationsServer(
-            configuration: HTTPConfiguration(host: host, port: port), learner: live, status: status, metrics: metrics,
+            configuration: HTTPConfig(host: host, port: port), learner: live, status: status, metrics: metrics,
             readiness: ReadinessPolicy(maxTotalLag: maxLag), logger: logger,
             onServerRunning: { port in
                 logger.info("listening", metadata: ["url": "http://\(host):\(port)/"])

@@ -26,7 +26,7 @@ struct ProduceCommand: ParsableCommand {
 
     func run() throws {
         let events = try readTimeOrderedLog(log, format: format)
-        let config = KafkaConfiguration(bootstrapServers: brokers)
+        let config = KafkaConfig(bootstrapServers: brokers)
         if partitions > 0 {
             try KafkaAdmin(configuration: config).createTopics([.init(topic, partitions: partitions)])
         }

@@ -173,7 +173,7 @@ extension ReplayCommand {
 
     func loadEvents() throws -> [Event] {
         if let topic = kafka {
-            var reader = KafkaEventSource(configuration: KafkaConfiguration(bootstrapServers: brokers), topic: topic)
+            var reader = KafkaEventSource(configuration: KafkaConfig(bootstrapServers: brokers), topic: topic)
             reader.from = fromOffset.map { .offset($0) } ?? fromTime.map { .time($0) } ?? .beginning
             reader.to = toOffset.map { .offset($0) } ?? toTime.map { .time($0) } ?? .end
             let result = try reader.read()

@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     var ranking: RankingMode?
 
     func run() async throws {
-        var settings = try ServeConfiguration.load(path: config, environment: ProcessInfo.processInfo.environment)
+        var settings = try ServeConfig.load(path: config, environment: ProcessInfo.processInfo.environment)
         if let brokers { settings.kafka.bootstrapServers = brokers }
         if let topics { settings.kafka.eventTopics = topics.split(separator: ",").map(String.init) }
         if let recommendationsTopic { settings.kafka.recommendationsTopic = recommendationsTopic }
@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if settings.http.enabled {
             let http = OperationsServer(
-                configuration: HTTPConfiguration(host: settings.http.host, port: settings.http.port, defaultK: settings.k,
+                configuration: HTTPConfig(host: settings.http.host, port: settings.http.port, defaultK: settings.k,
                                                  idleTimeoutSeconds: settings.http.idleTimeoutSeconds),
                 learner: learnerService.learner, status: learnerService.status, metrics: metrics,
                 readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), logger: Logger(label: "streamrec.http"))

@@ -20,11 +20,11 @@ struct BrokerIntegrationTests {
 
     init() throws {
         bootstrap = try #require(BrokerEnvironment.brokers, "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset")
-        admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+        admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     }
 
     func consumer(group: String, instance: String? = nil, handler: KafkaConsumer.RebalanceHandler? = nil) throws -> KafkaConsumer {
-        var config = KafkaConfiguration(bootstrapServers: bootstrap, properties: ["auto.offset.reset": "earliest"])
+        var config = KafkaConfig(bootstrapServers: bootstrap, properties: ["auto.offset.reset": "earliest"])
         config.groupID = group
         config.groupInstanceID = instance
         return try KafkaConsumer(configuration: config, rebalanceHandler: handler, logger: quietLogger)
@@ -72,7 +72,7 @@ struct BrokerIntegrationTests {
         }
         #expect(Set(messages.map(\.partition)).count == 3)
         let tomorrow = Int64(Date.now.timeIntervalSince1970 * 1000) + 86_400_000
-        let assigner = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+        let assigner = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         let tp = TopicPartition(topic, 0)
         #expect(try assigner.offsetsForTimes([tp: 0]) == [tp: 0])
         #expect(try assigner.offsetsForTimes([tp: tomorrow]) == [tp: KafkaOffset.end])

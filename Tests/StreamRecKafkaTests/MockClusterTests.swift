@@ -12,8 +12,8 @@ struct MockClusterTests {
         cluster = try KafkaMockCluster(logger: quietLogger)
     }
 
-    func consumerConfig(group: String? = nil, _ extra: [String: String] = [:]) -> KafkaConfiguration {
-        var config = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["auto.offset.reset": "earliest"])
+    func consumerConfig(group: String? = nil, _ extra: [String: String] = [:]) -> KafkaConfig {
+        var config = KafkaConfig(bootstrapServers: cluster.bootstrapServers, properties: ["auto.offset.reset": "earliest"])
         config.groupID = group
         return config.merging(extra)
     }
@@ -40,7 +40,7 @@ struct MockClusterTests {
     @Test func deliveryHandlerSeesSuccessesAndFailures() throws {
         try cluster.createTopic(topic, partitions: 2)
         let reports = Recorder<KafkaProducer.DeliveryReport>()
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
                                                                            properties: ["message.timeout.ms": "5000"]),
                                          deliveryHandler: { reports.append($0) }, logger: quietLogger)
         try producer.send(topic: topic, partition: 1, key: bytes("k"), value: bytes("v"))
@@ -158,7 +158,7 @@ struct MockClusterTests {
         #expect(error.kind == .closed)
         #expect(throws: KafkaError.self) { try consumer.commit([TopicPartition(topic, 0): 1]) }
 
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: quietLogger)
+        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers), logger: quietLogger)
         try producer.close()
         try producer.close()
         #expect(throws: KafkaError.self) { try producer.send(topic: topic, key: nil, value: [1]) }
@@ -166,7 +166,7 @@ struct MockClusterTests {
 
     @Test func queueFullIsAbsorbedByPollingAndRetrying() throws {
         try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
                                                                            properties: ["queue.buffering.max.messages": "5"]),
                                          logger: quietLogger)
         for i in 0..<200 { try producer.send(topic: topic, key: nil, value: bytes("m\(i)")) }
@@ -175,7 +175,7 @@ struct MockClusterTests {
         #expect(producer.failedCount == 0)
 
         // The same burst without the retry budget hits the full queue.
-        let impatient = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers,
+        let impatient = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
                                                                             properties: ["queue.buffering.max.messages": "5"]),
                                           queueFullTimeout: .zero, logger: quietLogger)
         let error = try #require(throws: KafkaError.self) {
@@ -187,7 +187,7 @@ struct MockClusterTests {
     @Test func serviceRunServesReportsAndFlushesOnCancellation() async throws {
         try cluster.createTopic(topic, partitions: 1)
         let reports = Recorder<KafkaProducer.DeliveryReport>()
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers),
+        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers),
                                          deliveryHandler: { reports.append($0) }, logger: quietLogger)
         let service = Task { try await producer.run() }
         for i in 0..<50 { try producer.send(topic: topic, key: bytes("k\(i)"), value: bytes("v\(i)")) }

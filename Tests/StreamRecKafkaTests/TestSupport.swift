@@ -44,7 +44,7 @@ func awaitAssignment(_ consumer: KafkaConsumer, maxPolls: Int = 300) throws -> (
 @discardableResult
 func produce(_ count: Int, to topic: String, bootstrap: String, partition: Int32? = nil,
              headers: [KafkaHeader] = []) throws -> KafkaProducer {
-    let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     for i in 0..<count {
         try producer.send(topic: topic, partition: partition, key: bytes("key-\(i)"), value: bytes("value-\(i)"), headers: headers)
     }

@@ -28,12 +28,12 @@ struct FaultHandlingTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks"])
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks"])
-        #expect(throws: ConfigurationError.self) { try SnapshotIdentity.claim(directory: dir, group: "other", topics: ["clicks"]) }
+        #expect(throws: ServeConfigError.self) { try SnapshotIdentity.claim(directory: dir, group: "other", topics: ["clicks"]) }
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks", "views"])  // adding a topic is fine
-        #expect(throws: ConfigurationError.self) { try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["views"]) }
+        #expect(throws: ServeConfigError.self) { try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["views"]) }
         let position = SourcePosition(offsets: [.init(topic: "clicks", partition: 0, offset: 5)])
         try SnapshotIdentity.verify(position, topics: ["clicks"], path: "p")
-        #expect(throws: ConfigurationError.self) { try SnapshotIdentity.verify(position, topics: ["views"], path: "p") }
+        #expect(throws: ServeConfigError.self) { try SnapshotIdentity.verify(position, topics: ["views"], path: "p") }
     }
 
     @Test("readiness fails while the broker is unreachable or snapshots are overdue")

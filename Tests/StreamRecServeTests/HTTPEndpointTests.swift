@@ -16,7 +16,7 @@ struct HTTPEndpointTests {
 
         init(ranker: ModelConfig.Ranker = .mf) throws {
             learner = LiveLearner(try makeLearner(ranker: ranker))
-            api = OperationsAPI(configuration: HTTPConfiguration(), learner: learner, status: status, metrics: metrics,
+            api = OperationsAPI(configuration: HTTPConfig(), learner: learner, status: status, metrics: metrics,
                                 readiness: ReadinessPolicy(maxTotalLag: 10), now: { 1_700_000_000_000 })
         }
 

@@ -11,7 +11,7 @@ import Glibc
 @Suite("Operations HTTP API: methods and timeouts")
 struct HTTPHardeningTests {
     static func api(idleTimeout: Double = 10) throws -> OperationsAPI {
-        OperationsAPI(configuration: HTTPConfiguration(idleTimeoutSeconds: idleTimeout), learner: LiveLearner(try makeLearner()),
+        OperationsAPI(configuration: HTTPConfig(idleTimeoutSeconds: idleTimeout), learner: LiveLearner(try makeLearner()),
                       status: ServeStatus(), metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy())
     }
 
@@ -67,7 +67,7 @@ struct HTTPHardeningTests {
 
     @Test("half-sent headers and idle keep-alive connections are closed after the idle timeout")
     func slowloris() async throws {
-        let app = OperationsServer(configuration: HTTPConfiguration(port: 0, idleTimeoutSeconds: 1),
+        let app = OperationsServer(configuration: HTTPConfig(port: 0, idleTimeoutSeconds: 1),
                                    learner: LiveLearner(try makeLearner()), status: ServeStatus(),
                                    metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy(), logger: quietLogger)
             .makeApplication()

@@ -10,7 +10,7 @@ import Testing
 struct ServeHardeningIntegrationTests {
     typealias Names = ServeIntegrationTests.Names
 
-    func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfiguration {
+    func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfig {
         ServeIntegrationTests().configuration(n, bootstrap: bootstrap, snapshots: snapshots)
     }
 
@@ -19,7 +19,7 @@ struct ServeHardeningIntegrationTests {
         let bootstrap = try ServeBroker.bootstrap()
         let n = Names()
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         for i in 0..<300 { try producer.send(topic: n.topic, key: Array("bad-\(i)".utf8), value: Array("{nope \(i)".utf8)) }
         try producer.flush(timeout: .seconds(30))
         let dir = try Paths.temporaryDirectory()

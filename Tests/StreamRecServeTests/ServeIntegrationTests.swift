@@ -17,8 +17,8 @@ struct ServeIntegrationTests {
         let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"), group = uniqueName("group")
     }
 
-    func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfiguration {
-        var c = ServeConfiguration()
+    func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfig {
+        var c = ServeConfig()
         c.kafka.bootstrapServers = bootstrap
         c.kafka.eventTopics = [n.topic]
         c.kafka.recommendationsTopic = n.recs
@@ -116,7 +116,7 @@ struct ServeIntegrationTests {
         try createTopics([n.topic], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
         try produceRaw([Array("not an event".utf8)], to: n.topic, bootstrap: bootstrap)
-        var source = KafkaEventSource(configuration: KafkaConfiguration(bootstrapServers: bootstrap), topic: n.topic)
+        var source = KafkaEventSource(configuration: KafkaConfig(bootstrapServers: bootstrap), topic: n.topic)
         source.from = .offset(100)
         source.to = .offset(250)
         let range = try source.read(logger: quietLogger)

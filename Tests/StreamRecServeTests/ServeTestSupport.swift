@@ -65,25 +65,25 @@ func sampleEvents(_ count: Int, users: Int = 120, items: Int = 200, seed: UInt64
 
 /// Produces events as JSON keyed by user (one partition unless the topic has more) and flushes.
 func produce(_ events: [Event], to topic: String, bootstrap: String) throws {
-    let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     for e in events { try producer.send(topic: topic, key: Array(e.user.utf8), value: EventEncoder.jsonBytes(e)) }
     try producer.flush(timeout: .seconds(30))
 }
 
 func produceRaw(_ values: [[UInt8]], to topic: String, bootstrap: String) throws {
-    let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     for v in values { try producer.send(topic: topic, key: nil, value: v) }
     try producer.flush(timeout: .seconds(30))
 }
 
 func createTopics(_ names: [String], bootstrap: String, compacted: Set<String> = []) throws {
-    let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     try admin.createTopics(names.map { .init($0, partitions: 1, config: compacted.contains($0) ? ["cleanup.policy": "compact"] : [:]) })
 }
 
 /// Reads every message currently in `topic` (assign mode, no group).
 func readAll(_ topic: String, bootstrap: String) throws -> [KafkaMessage] {
-    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: quietLogger)
+    let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     defer { try? consumer.close() }
     var ends: [TopicPartition: Int64] = [:], starts: [TopicPartition: Int64] = [:]
     for tp in try consumer.partitions(of: topic) {
@@ -102,7 +102,7 @@ func readAll(_ topic: String, bootstrap: String) throws -> [KafkaMessage] {
 
 /// The committed offset of a group for partition 0 of `topic`.
 func committedOffset(group: String, topic: String, bootstrap: String) throws -> Int64? {
-    let consumer = try KafkaConsumer(configuration: KafkaConfiguration(["bootstrap.servers": bootstrap, "group.id": group]), logger: quietLogger)
+    let consumer = try KafkaConsumer(configuration: KafkaConfig(["bootstrap.servers": bootstrap, "group.id": group]), logger: quietLogger)
     defer { try? consumer.close() }
     return try consumer.committed([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
 }

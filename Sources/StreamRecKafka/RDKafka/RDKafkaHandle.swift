@@ -35,9 +35,9 @@ final class RDKafkaCallbacks: @unchecked Sendable {
 final class RDKafkaHandle: @unchecked Sendable {
     let rk: OpaquePointer
     let callbacks: RDKafkaCallbacks
-    let configuration: KafkaConfiguration
+    let configuration: KafkaConfig
 
-    init(_ type: rd_kafka_type_t, configuration: KafkaConfiguration, callbacks: RDKafkaCallbacks) throws {
+    init(_ type: rd_kafka_type_t, configuration: KafkaConfig, callbacks: RDKafkaCallbacks) throws {
         self.configuration = configuration
         self.callbacks = callbacks
         let conf = try RDKafkaConfig(configuration.properties)

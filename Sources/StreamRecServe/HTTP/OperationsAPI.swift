@@ -19,7 +19,7 @@ import StreamRecCore
 ///
 /// Bad input (k not an integer or outside 1...maxK, ids over `maxIdBytes`) gets 400 with `{"error": "..."}`.
 public struct OperationsAPI: Sendable {
-    public let configuration: HTTPConfiguration
+    public let configuration: HTTPConfig
     public let learner: LiveLearner
     public let status: ServeStatus
     public let metrics: StreamRecMetrics
@@ -28,7 +28,7 @@ public struct OperationsAPI: Sendable {
     public let now: @Sendable () -> Int64
 
     public init(
-        configuration: HTTPConfiguration, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
+        configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
         readiness: ReadinessPolicy, now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
     ) {
         self.configuration = configuration

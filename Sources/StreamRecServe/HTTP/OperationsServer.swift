@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// It reads the shared ``LiveLearner`` and ``ServeStatus`` and never writes them: queries hold the
 /// learner's lock for one top-K, so they cannot stall learning for long.
 public struct OperationsServer: Service {
-    public let configuration: HTTPConfiguration
+    public let configuration: HTTPConfig
     public let api: OperationsAPI
     public let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
@@ -18,7 +18,7 @@ public struct OperationsServer: Service {
     /// - Parameters:
     ///   - onServerRunning: called with the bound port once the socket listens (useful with port 0).
     public init(
-        configuration: HTTPConfiguration, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
+        configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
         readiness: ReadinessPolicy, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration

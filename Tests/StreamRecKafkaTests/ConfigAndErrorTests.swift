@@ -1,8 +1,8 @@
 import StreamRecKafka
 import Testing
 
-@Suite("Configuration and errors")
-struct ConfigurationAndErrorTests {
+@Suite("Config and errors")
+struct ConfigAndErrorTests {
     static let secrets: [String: String] = [
         "sasl.password": "hunter2-pw",
         "sasl.jaas.config": "jaas-secret-value",
@@ -13,7 +13,7 @@ struct ConfigurationAndErrorTests {
     ]
 
     @Test func descriptionRedactsSecretsButShowsOrdinaryValues() {
-        var config = KafkaConfiguration(bootstrapServers: "broker-a:9092", properties: Self.secrets)
+        var config = KafkaConfig(bootstrapServers: "broker-a:9092", properties: Self.secrets)
         config["security.protocol"] = "SASL_SSL"
         config["sasl.username"] = "alice"
         let renderings = [config.description, String(reflecting: config), "\(config)", { var s = ""; dump(config, to: &s); return s }()]
@@ -25,12 +25,12 @@ struct ConfigurationAndErrorTests {
             #expect(rendering.contains("alice"))
         }
         #expect(config.redactedProperties["sasl.username"] == "alice")
-        #expect(Self.secrets.keys.allSatisfy { KafkaConfiguration.isSecret($0) })
-        #expect(!KafkaConfiguration.isSecret("bootstrap.servers"))
+        #expect(Self.secrets.keys.allSatisfy { KafkaConfig.isSecret($0) })
+        #expect(!KafkaConfig.isSecret("bootstrap.servers"))
     }
 
     @Test func unknownKeyIsNamedButValueIsNot() throws {
-        let config = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "value-xyz"])
+        let config = KafkaConfig(bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "value-xyz"])
         let error = try #require(throws: KafkaError.self) { try KafkaProducer(configuration: config, logger: quietLogger) }
         #expect(error.kind == .configuration)
         #expect(error.message.contains("no.such.property"))
@@ -38,7 +38,7 @@ struct ConfigurationAndErrorTests {
     }
 
     @Test func invalidValueForSecretKeyIsNamedButNotShown() throws {
-        let config = KafkaConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["session.timeout.ms": "password-not-a-number"])
+        let config = KafkaConfig(bootstrapServers: "127.0.0.1:1", properties: ["session.timeout.ms": "password-not-a-number"])
         let error = try #require(throws: KafkaError.self) {
             try KafkaConsumer(configuration: config.merging(["group.id": "g"]), logger: quietLogger)
         }
@@ -48,7 +48,7 @@ struct ConfigurationAndErrorTests {
     }
 
     @Test func typedAccessorsMapToLibrdkafkaKeys() {
-        var config = KafkaConfiguration()
+        var config = KafkaConfig()
         config.bootstrapServers = "b:1"
         config.clientID = "c"
         config.groupID = "g"
@@ -83,7 +83,7 @@ struct ConfigurationAndErrorTests {
     }
 
     @Test func subscribeWithoutGroupIsRejected() throws {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), logger: quietLogger)
+        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: "127.0.0.1:1"), logger: quietLogger)
         let error = try #require(throws: KafkaError.self) { try consumer.subscribe(topics: ["t"]) }
         #expect(error.kind == .invalidArgument)
         #expect(!consumer.isGroupMember)

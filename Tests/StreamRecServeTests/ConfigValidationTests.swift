@@ -3,12 +3,12 @@ import Foundation
 import Testing
 
 @Suite("serve configuration: start-up validation")
-struct ConfigurationValidationTests {
-    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfiguration {
+struct ConfigValidationTests {
+    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfig {
         let path = NSTemporaryDirectory() + "streamrec-config-\(UUID().uuidString).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ServeConfiguration.load(path: path, environment: environment)
+        return try ServeConfig.load(path: path, environment: environment)
     }
 
     @Test("out-of-range, negative and wrongly typed values are start-up errors naming the setting", arguments: [
@@ -93,8 +93,8 @@ struct ConfigurationValidationTests {
 
     @Test("the defaults validate; HTTP port checks only apply with HTTP on")
     func defaults() throws {
-        try ServeConfiguration().validate()
-        var c = ServeConfiguration()
+        try ServeConfig().validate()
+        var c = ServeConfig()
         c.http.enabled = false
         c.http.port = 0
         try c.validate()

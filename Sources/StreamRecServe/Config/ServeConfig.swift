@@ -4,7 +4,7 @@ import StreamRecKafka
 
 /// Everything `streamrec serve` needs, loaded from a TOML file, then `STREAMREC_*` environment
 /// variables, then command-line flags (each layer overrides the previous). See deploy/streamrec.toml.
-public struct ServeConfiguration: Sendable {
+public struct ServeConfig: Sendable {
     public struct Kafka: Sendable {
         public var bootstrapServers = "127.0.0.1:9092"
         public var eventTopics = ["events"]
@@ -86,51 +86,51 @@ public struct ServeConfiguration: Sendable {
     public init() {}
 
     /// librdkafka configuration of the consumer.
-    public var consumerKafkaConfiguration: KafkaConfiguration {
+    public var consumerKafkaConfig: KafkaConfig {
         var props = kafka.properties.merging(kafka.consumerProperties) { _, new in new }
         props["bootstrap.servers"] = kafka.bootstrapServers
         props["group.id"] = kafka.groupID
         if let id = kafka.instanceID { props["group.instance.id"] = id }
         props["auto.offset.reset"] = props["auto.offset.reset"] ?? "earliest"
         props["client.id"] = props["client.id"] ?? "streamrec"
-        return KafkaConfiguration(props)
+        return KafkaConfig(props)
     }
 
     /// librdkafka configuration of the producer (idempotent: no duplicates from internal retries).
-    public var producerKafkaConfiguration: KafkaConfiguration {
+    public var producerKafkaConfig: KafkaConfig {
         var props = kafka.properties.merging(kafka.producerProperties) { _, new in new }
         props["bootstrap.servers"] = kafka.bootstrapServers
         props["enable.idempotence"] = props["enable.idempotence"] ?? "true"
         props["linger.ms"] = props["linger.ms"] ?? "5"
         props["compression.type"] = props["compression.type"] ?? "lz4"
         props["client.id"] = props["client.id"] ?? "streamrec"
-        return KafkaConfiguration(props)
+        return KafkaConfig(props)
     }
 
-    public var adminKafkaConfiguration: KafkaConfiguration {
+    public var adminKafkaConfig: KafkaConfig {
         var props = kafka.properties
         props["bootstrap.servers"] = kafka.bootstrapServers
-        return KafkaConfiguration(props)
+        return KafkaConfig(props)
     }
 }
 
 /// A configuration file or environment value that can't be used.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+public struct ServeConfigError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
 
-extension ServeConfiguration {
+extension ServeConfig {
     /// Loads `path` (if given), then applies `STREAMREC_*` variables from `environment`.
-    public static func load(path: String?, environment: [String: String]) throws -> ServeConfiguration {
+    public static func load(path: String?, environment: [String: String]) throws -> ServeConfig {
         var table = TOMLTable()
         if let path {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw ConfigurationError("cannot read config file \(path)")
+                throw ServeConfigError("cannot read config file \(path)")
             }
             table = try TOMLTable(parsing: String(decoding: data, as: UTF8.self))
         }
-        var config = ServeConfiguration()
+        var config = ServeConfig()
         try config.apply(table)
         try config.applyEnvironment(environment)
         try config.validate()
@@ -160,10 +160,10 @@ extension ServeConfiguration {
             let value = (try? TOMLTable(parsing: "v = \(raw)"))?["v"] ?? .string(raw)
             do {
                 try apply(TOMLTable(values: [[section, key]: value]), lenient: true)
-            } catch let error as ConfigurationError {
+            } catch let error as ServeConfigError {
                 // The example config promises unknown keys are errors: a mistyped variable must not be
                 // silently dropped (Kubernetes service links were set aside above).
-                throw ConfigurationError("environment variable \(name): \(error.description)")
+                throw ServeConfigError("environment variable \(name): \(error.description)")
             }
         }
     }
@@ -173,7 +173,7 @@ extension ServeConfiguration {
     mutating func apply(_ t: TOMLTable, lenient: Bool = false) throws {
         for path in t.values.keys {
             guard let section = path.first, Self.sections.contains(section) else {
-                throw ConfigurationError("unknown config section '\(path.joined(separator: "."))'")
+                throw ServeConfigError("unknown config section '\(path.joined(separator: "."))'")
             }
         }
         func string(_ v: TOMLTable.Value, _ key: String) throws -> String {
@@ -182,13 +182,13 @@ extension ServeConfiguration {
             case .integer(let i) where lenient: return "\(i)"
             case .float(let d) where lenient: return "\(d)"
             case .bool(let b) where lenient: return "\(b)"
-            default: throw ConfigurationError("\(key) must be a string, got \(v)")
+            default: throw ServeConfigError("\(key) must be a string, got \(v)")
             }
         }
         func int(_ v: TOMLTable.Value, _ key: String) throws -> Int64 {
             if case .integer(let i) = v { return i }
             if lenient, case .string(let s) = v, let i = Int64(s) { return i }
-            throw ConfigurationError("\(key) must be an integer, got \(v)")
+            throw ServeConfigError("\(key) must be an integer, got \(v)")
         }
         func double(_ v: TOMLTable.Value, _ key: String) throws -> Double {
             switch v {
@@ -197,12 +197,12 @@ extension ServeConfiguration {
             case .string(let s) where lenient: if let d = Double(s), d.isFinite { return d }
             default: break
             }
-            throw ConfigurationError("\(key) must be a number, got \(v)")
+            throw ServeConfigError("\(key) must be a number, got \(v)")
         }
         func bool(_ v: TOMLTable.Value, _ key: String) throws -> Bool {
             if case .bool(let b) = v { return b }
             if lenient, case .string(let s) = v, let b = Bool(s) { return b }
-            throw ConfigurationError("\(key) must be true or false, got \(v)")
+            throw ServeConfigError("\(key) must be true or false, got \(v)")
         }
         func strings(_ v: TOMLTable.Value, _ key: String) throws -> [String] {
             if case .array(let items) = v { return try items.map { try string($0, key) } }
@@ -227,7 +227,7 @@ extension ServeConfiguration {
             case ["kafka", "create_topics"]: kafka.createTopics = try bool(v, key)
             case ["kafka", "topic_partitions"]:
                 let n = try int(v, key)
-                guard n >= 1 && n <= 100_000 else { throw ConfigurationError("\(key) must be in 1...100000, got \(n)") }
+                guard n >= 1 && n <= 100_000 else { throw ServeConfigError("\(key) must be in 1...100000, got \(n)") }
                 kafka.topicPartitions = Int32(n)
             case _ where path.count == 3 && path[0] == "kafka" && path[1] == "properties":
                 kafka.properties[path[2]] = try string(v, key)
@@ -247,7 +247,7 @@ extension ServeConfiguration {
             case ["snapshots", "on_missing"]:
                 let raw = try string(v, key)
                 guard let policy = MissingSnapshotPolicy(rawValue: raw) else {
-                    throw ConfigurationError("\(key) must be \"rebuild\" or \"refuse\", got '\(raw)'")
+                    throw ServeConfigError("\(key) must be \"rebuild\" or \"refuse\", got '\(raw)'")
                 }
                 snapshots.onMissing = policy
             case ["http", "enabled"]: http.enabled = try bool(v, key)
@@ -261,7 +261,7 @@ extension ServeConfiguration {
             case ["serve", "ranking"]:
                 let name = try string(v, key)
                 guard let mode = RankingMode(rawValue: name) else {
-                    throw ConfigurationError("\(key) must be exact or approximate, not '\(name)'")
+                    throw ServeConfigError("\(key) must be exact or approximate, not '\(name)'")
                 }
                 ranking = mode
             case ["serve", "online_evaluation_every"]: onlineEvaluationEvery = Int(try int(v, key))
@@ -270,7 +270,7 @@ extension ServeConfiguration {
             case ["serve", "timestamp_unit"]:
                 let raw = try string(v, key)
                 guard let unit = EventTimeGuard.Unit(rawValue: raw) else {
-                    throw ConfigurationError("\(key) must be \"milliseconds\" or \"seconds\", got '\(raw)'")
+                    throw ServeConfigError("\(key) must be \"milliseconds\" or \"seconds\", got '\(raw)'")
                 }
                 eventTime.unit = unit
             case ["serve", "max_future_skew_ms"]: eventTime.maxFutureSkewMillis = try int(v, key)
@@ -278,7 +278,7 @@ extension ServeConfiguration {
             case ["limits", "max_message_bytes"]: limits.maxMessageBytes = Int(try int(v, key))
             case ["limits", "max_id_bytes"]: limits.maxIdBytes = Int(try int(v, key))
             case ["logging", "level"]: logLevel = try string(v, key)
-            default: throw ConfigurationError("unknown config key '\(key)'")
+            default: throw ServeConfigError("unknown config key '\(key)'")
             }
         }
         if !modelJSON.isEmpty {
@@ -286,18 +286,18 @@ extension ServeConfiguration {
             // snake_case → ModelConfig's key, case-insensitively (user_ttl → userTTL).
             let known = Dictionary(uniqueKeysWithValues: merged.keys.map { ($0.lowercased(), $0) })
             for (key, value) in modelJSON {
-                guard let field = known[key.lowercased()] else { throw ConfigurationError("unknown model setting '\(key)'") }
+                guard let field = known[key.lowercased()] else { throw ServeConfigError("unknown model setting '\(key)'") }
                 merged[field] = value
             }
             do {
                 model = try JSONDecoder().decode(ModelConfig.self, from: JSONSerialization.data(withJSONObject: merged))
             } catch {
-                throw ConfigurationError("invalid [model] settings: \(error)")
+                throw ServeConfigError("invalid [model] settings: \(error)")
             }
         }
-        guard k >= 1 && k <= 1000 else { throw ConfigurationError("serve.k must be in 1...1000") }
-        guard batchSize >= 1 && batchSize <= 100_000 else { throw ConfigurationError("serve.batch_size must be in 1...100000") }
-        guard !kafka.eventTopics.isEmpty else { throw ConfigurationError("kafka.event_topics is empty") }
+        guard k >= 1 && k <= 1000 else { throw ServeConfigError("serve.k must be in 1...1000") }
+        guard batchSize >= 1 && batchSize <= 100_000 else { throw ServeConfigError("serve.batch_size must be in 1...100000") }
+        guard !kafka.eventTopics.isEmpty else { throw ServeConfigError("kafka.event_topics is empty") }
     }
 
     /// `learning_rate` → `learningRate`, matching ``ModelConfig``'s coding keys.

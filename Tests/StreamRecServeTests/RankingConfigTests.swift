@@ -4,12 +4,12 @@ import Testing
 @testable import StreamRecServe
 
 @Suite("Ranking mode configuration")
-struct RankingConfigurationTests {
-    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfiguration {
+struct RankingConfigTests {
+    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfig {
         let path = NSTemporaryDirectory() + "streamrec-ranking-\(UUID().uuidString).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ServeConfiguration.load(path: path, environment: environment)
+        return try ServeConfig.load(path: path, environment: environment)
     }
 
     @Test("[serve] ranking selects exact or approximate; anything else is refused at start-up")

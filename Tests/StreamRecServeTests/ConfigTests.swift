@@ -4,7 +4,7 @@ import StreamRecServe
 import Testing
 
 @Suite("serve configuration: TOML subset, environment, validation")
-struct ConfigurationTests {
+struct ConfigTests {
     @Test("TOML subset parses tables, quoted keys, strings, numbers, booleans, arrays and comments")
     func tomlSubset() throws {
         let t = try TOMLTable(parsing: """
@@ -60,7 +60,7 @@ struct ConfigurationTests {
             [serve]
             k = 20
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let c = try ServeConfiguration.load(path: path, environment: [
+        let c = try ServeConfig.load(path: path, environment: [
             "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": "env:9092",
             "STREAMREC_MODEL_NEGATIVES": "8",
             "STREAMREC_KAFKA_PROP_SASL_PASSWORD": "hunter2",
@@ -72,10 +72,10 @@ struct ConfigurationTests {
         #expect(c.model.factors == 16 && c.model.learningRate == 0.02 && c.model.loss == .isgd && c.model.negatives == 8)
         #expect(c.snapshots.everyEvents == 5000 && c.k == 20)
         #expect(c.ignoredEnvironment == ["STREAMREC_HTTP_SERVICE_HOST"])
-        let consumer = c.consumerKafkaConfiguration
+        let consumer = c.consumerKafkaConfig
         #expect(consumer["sasl.password"] == "hunter2" && consumer["security.protocol"] == "SASL_SSL")
         #expect(!consumer.description.contains("hunter2"))
-        #expect(c.producerKafkaConfiguration["enable.idempotence"] == "true")
+        #expect(c.producerKafkaConfig["enable.idempotence"] == "true")
         #expect(c.http.host == "127.0.0.1")
     }
 
@@ -86,13 +86,13 @@ struct ConfigurationTests {
     func rejects(text: String) throws {
         let path = NSTemporaryDirectory() + "streamrec-config-\(UUID().uuidString).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: (any Error).self) { try ServeConfiguration.load(path: path, environment: [:]) }
+        #expect(throws: (any Error).self) { try ServeConfig.load(path: path, environment: [:]) }
     }
 
     @Test("the shipped example config loads")
     func exampleConfig() throws {
         let path = Paths.packageRoot.appendingPathComponent("deploy/streamrec.toml").path
-        let c = try ServeConfiguration.load(path: path, environment: [:])
+        let c = try ServeConfig.load(path: path, environment: [:])
         #expect(!c.kafka.eventTopics.isEmpty)
         #expect(c.http.host == "127.0.0.1")
     }

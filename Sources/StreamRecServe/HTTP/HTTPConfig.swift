@@ -1,5 +1,5 @@
 /// Where and how the operations HTTP API listens, and the limits it enforces on input.
-public struct HTTPConfiguration: Sendable, Equatable, Codable {
+public struct HTTPConfig: Sendable, Equatable, Codable {
     /// Bind address. Loopback by default: the API has no authentication, so exposing it is an explicit
     /// operator decision (e.g. `0.0.0.0` behind a Kubernetes Service).
     public var host: String

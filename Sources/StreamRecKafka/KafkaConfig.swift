@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Secret values never leave this type in text form: `description`, `debugDescription`, `dump()`
 /// and errors show `[REDACTED]` for keys that look secret (see `isSecret(_:)`).
-public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+public struct KafkaConfig: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     /// Every property, keyed by its librdkafka name.
@@ -53,8 +53,8 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible, C
     }
 
     /// The same configuration with `other`'s properties on top.
-    public func merging(_ other: [String: String]) -> KafkaConfiguration {
-        KafkaConfiguration(properties.merging(other) { _, new in new })
+    public func merging(_ other: [String: String]) -> KafkaConfig {
+        KafkaConfig(properties.merging(other) { _, new in new })
     }
 
     private static let secretMarkers = ["password", "secret", "sasl.jaas", "ssl.key", "token", "oauthbearer"]
@@ -72,7 +72,7 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible, C
 
     public var description: String {
         let pairs = redactedProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return "KafkaConfiguration(\(pairs.joined(separator: ", ")))"
+        return "KafkaConfig(\(pairs.joined(separator: ", ")))"
     }
 
     public var debugDescription: String { description }

@@ -4,10 +4,10 @@ import Logging
 /// Start-up checks of the whole configuration, after file, environment and flags are merged: a value
 /// that can't work (a port that can't be bound, a negative size, an empty topic) stops the process
 /// with a message naming the setting, instead of surfacing later as odd behaviour.
-extension ServeConfiguration {
+extension ServeConfig {
     public func validate() throws {
         func check(_ ok: Bool, _ setting: String, _ rule: String, _ value: Any) throws {
-            guard ok else { throw ConfigurationError("\(setting) \(rule), got \(value)") }
+            guard ok else { throw ServeConfigError("\(setting) \(rule), got \(value)") }
         }
         try model.validate()
         // Kafka
