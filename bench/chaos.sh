@@ -126,8 +126,8 @@ case_disk() {
   local kind="$1" t="disk$1" m="$DIR/mnt-$1" survived=0 notready=0
   mkdir -p "$m"
   if ! mount -t tmpfs -o size=64m tmpfs "$m" 2>/dev/null; then log "cannot mount tmpfs: skipping $kind"; return; fi
-  local cfg="$DIR/$t.toml"
-  printf '[snapshots]\nmax_unsaved_seconds = 2.0\nevery_seconds = 1.0\n' >"$cfg"
+  local cfg="$DIR/$t.yaml"
+  printf 'snapshots:\n  max_unsaved_seconds: 2.0\n  every_seconds: 1.0\n' >"$cfg"
   produce $t; serve $t "$m/snaps" --config "$cfg"
   sleep 2
   if [ "$kind" = full ]; then

@@ -42,7 +42,7 @@ run() {  # run LABEL TOPIC [config]
   kill -TERM $PID; wait $PID 2>/dev/null; PID=""
   echo "$line"
 }
-printf '[model]\nmax_users = %d\nmax_items = %d\n' "$UCAP" "$ICAP" >"$DIR/capped.toml"
+printf 'model:\n  max_users: %d\n  max_items: %d\n' "$UCAP" "$ICAP" >"$DIR/capped.yaml"
 echo "id flood: $N events, every user and item id new; RSS of serve as the flood is consumed ($BIN)"
-run "caps $UCAP users / $ICAP items" capped --config "$DIR/capped.toml"
+run "caps $UCAP users / $ICAP items" capped --config "$DIR/capped.yaml"
 run "default caps (1M / 1M)     " defaults

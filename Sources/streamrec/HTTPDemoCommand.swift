@@ -16,7 +16,8 @@ struct HTTPDemoCommand: AsyncParsableCommand {
             (test-then-train: online recall@K is measured on sampled events) while /, /stats, /metrics, \
             /readyz and the query endpoints are served. The log is shown as one pseudo-partition \
             'demo-log'/0 whose lag is the number of log events not yet learned. Used by \
-            scripts/check-live-view.sh and bench/http-bench.sh.
+            scripts/check-live-view.sh and bench/http-bench.sh. --config reads the model, weights and limits \
+            settings of a serve config file.
             """,
         shouldDisplay: false
     )
@@ -64,8 +65,9 @@ struct HTTPDemoCommand: AsyncParsableCommand {
         if !Event.isSortedByTime(events) { events = Event.sortedByTime(events) }
         guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
 
-        let weights = EventWeights()
-        var learner = try OnlineLearner(config: model.config())
+        let settings = try await model.settings()
+        let weights = settings.weights
+        var learner = try OnlineLearner(config: settings.model)
         let warm = Int(Double(events.count) * warmup)
         for e in events[..<warm] {
             _ = try? learner.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e))
@@ -82,7 +84,7 @@ struct HTTPDemoCommand: AsyncParsableCommand {
             tracker: OnlineRecallTracker(k: k, windowSize: recallWindow, sampling: .everyNth(recallSampleEvery)),
             weights: weights)
         let server = OperationsServer(
-            configuration: HTTPConfig(host: host, port: port), learner: live, status: status, metrics: metrics,
+            configuration: HTTPConfig(host: host, port: port, maxIdBytes: settings.limits.maxIdBytes), learner: live, status: status, metrics: metrics,
             readiness: ReadinessPolicy(maxTotalLag: maxLag), logger: logger,
             onServerRunning: { port in
                 logger.info("listening", metadata: ["url": "http://\(host):\(port)/"])

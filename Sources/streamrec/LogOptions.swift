@@ -22,6 +22,13 @@ struct LogOptions: ParsableArguments {
 
     var weights: EventWeights { EventWeights(source: weightFrom) }
 
+    /// `base` (the config file's weights and limits) with `--weight-from` applied.
+    func weights(base: EventWeights) -> EventWeights {
+        var w = base
+        w.source = weightFrom
+        return w
+    }
+
     /// Applies `--timestamp-unit` and `--min-rating` (time order is kept). Second timestamps read as
     /// milliseconds would put the whole log in 1970 (decay and TTL would see days as minutes): warned.
     func filter(_ loaded: [Event]) throws -> [Event] {

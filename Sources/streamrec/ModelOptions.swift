@@ -1,69 +1,90 @@
 import ArgumentParser
 import Foundation
 import StreamRecCore
+import StreamRecServe
 
-/// Hyperparameter flags shared by `replay`, `serve` and `tune`.
+/// Model flags shared by `replay`, `tune` and `http-demo`, with `--config`. Names, help and defaults come
+/// from ``ModelSettings`` (the one table of ModelConfig's fields); values stay text here and are parsed
+/// by the same reader as the config file and the environment, so a flag simply overrides them.
+/// Every flag of the table must have a property here, named as the flag in camelCase (a test checks).
 struct ModelOptions: ParsableArguments {
-    @Option(name: .customLong("factors"), help: "Latent factors (k).")
-    var factors: Int = ModelConfig().factors
-    @Option(name: .customLong("lr"), help: "SGD learning rate.")
-    var learningRate: Float = ModelConfig().learningRate
-    @Option(name: .customLong("reg"), help: "L2 regularization.")
-    var regularization: Float = ModelConfig().regularization
-    @Option(help: "Sampled negatives per positive event.")
-    var negatives: Int = ModelConfig().negatives
-    @Option(help: "Negative sampling: uniform | popularity.")
-    var sampling: ModelConfig.NegativeSampling = ModelConfig().negativeSampling
-    @Option(help: "Loss: bpr | isgd.")
-    var loss: ModelConfig.Loss = ModelConfig().loss
-    @Option(help: "Standard deviation of initial factors.")
-    var initScale: Float = ModelConfig().initScale
-    @Option(help: "RNG seed (model initialization and negative sampling).")
-    var seed: UInt64 = ModelConfig().seed
-    @Option(help: "Cap on live users (least recently active evicted beyond it).")
-    var maxUsers: Int = ModelConfig().maxUsers
-    @Option(help: "Cap on live items.")
-    var maxItems: Int = ModelConfig().maxItems
-    @Option(help: "Recent events kept per user.")
-    var history: Int = ModelConfig().historyLength
+    @Option(help: "YAML config file (the one `serve` reads): its model, serve.k/ranking, weights and limits apply; flags override it.")
+    var config: String?
 
-    // Beyond plain MF (all off by default; see docs/beyond-mf.md).
-    @Option(help: "ε-greedy exploration: probability each list slot is a random unconsumed item.")
-    var epsilon: Double = ModelConfig().explorationEpsilon
-    @Option(help: "Uncertainty bonus β: score + β/sqrt(1 + item interactions).")
-    var uncertaintyBonus: Float = ModelConfig().uncertaintyBonus
-    @Option(help: "MMR diversity re-ranking λ (1 = off).")
-    var mmrLambda: Float = ModelConfig().diversityLambda
-    @Option(help: "Candidates (top-M) re-ranked by MMR.")
-    var mmrCandidates: Int = ModelConfig().diversityCandidates
-    @Option(help: "Sequence-aware scoring: recent items used as context (0 = plain MF).")
-    var sequenceContext: Int = ModelConfig().sequenceContext
-    @Option(help: "Cold start: users with fewer interactions get recent popularity blended in (0 = off).")
-    var coldStartEvents: Int = ModelConfig().coldStartUserEvents
-    @Option(help: "Cold start: weight of log(1 + recent count) for a user with no interactions.")
-    var coldStartWeight: Float = ModelConfig().coldStartPopularityWeight
-    @Option(help: "Cold start: similar known items averaged to initialize a new catalog item.")
-    var coldStartNeighbors: Int = ModelConfig().coldStartNeighbors
-    @Option(help: "Half-life of item popularity in event time, e.g. 30m, 6h, 2d (0 = never forget).")
-    var popularityHalfLife: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().popularityHalfLife)
-    @Option(help: "Half-life of inactive users'/items' factors, applied on their next touch (0 = off).")
-    var factorHalfLife: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().factorDecayHalfLife)
-    @Option(help: "Remove users inactive longer than this (0 = never).")
-    var userTtl: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().userTTL)
-    @Option(help: "Remove items without interactions for longer than this (0 = never).")
-    var itemTtl: EventTimeSpan = EventTimeSpan(milliseconds: ModelConfig().itemTTL)
-    @Option(help: "Item-neighbour blend: neighbours kept per item by the co-occurrence scorer (0 = plain MF ranking).")
-    var neighbors: Int = ModelConfig().neighborWidth
-    @Option(help: "Item-neighbour blend: previous items of the user each new item is paired with.")
-    var neighborHistory: Int = ModelConfig().neighborHistory
-    @Option(help: "Item-neighbour blend: recent items whose neighbours score the candidates.")
-    var neighborContext: Int = ModelConfig().neighborContext
-    @Option(help: "Item-neighbour blend: weight decay per step of sequence gap / recency (0, 1].")
-    var neighborDecay: Float = ModelConfig().neighborDecay
-    @Option(help: "Item-neighbour blend: learning rate of the online blend weights (0 = fixed).")
-    var blendLr: Float = ModelConfig().blendLearningRate
+    @Option(help: .init(ModelSettings.help(flag: "factors"))) var factors: String?
+    @Option(help: .init(ModelSettings.help(flag: "lr"))) var lr: String?
+    @Option(help: .init(ModelSettings.help(flag: "reg"))) var reg: String?
+    @Option(help: .init(ModelSettings.help(flag: "negatives"))) var negatives: String?
+    @Option(help: .init(ModelSettings.help(flag: "sampling"))) var sampling: String?
+    @Option(help: .init(ModelSettings.help(flag: "loss"))) var loss: String?
+    @Option(help: .init(ModelSettings.help(flag: "init-scale"))) var initScale: String?
+    @Option(help: .init(ModelSettings.help(flag: "seed"))) var seed: String?
+    @Option(help: .init(ModelSettings.help(flag: "max-users"))) var maxUsers: String?
+    @Option(help: .init(ModelSettings.help(flag: "max-items"))) var maxItems: String?
+    @Option(help: .init(ModelSettings.help(flag: "history"))) var history: String?
+    // Beyond plain MF (docs/beyond-mf.md).
+    @Option(help: .init(ModelSettings.help(flag: "epsilon"))) var epsilon: String?
+    @Option(help: .init(ModelSettings.help(flag: "uncertainty-bonus"))) var uncertaintyBonus: String?
+    @Option(help: .init(ModelSettings.help(flag: "mmr-lambda"))) var mmrLambda: String?
+    @Option(help: .init(ModelSettings.help(flag: "mmr-candidates"))) var mmrCandidates: String?
+    @Option(help: .init(ModelSettings.help(flag: "sequence-context"))) var sequenceContext: String?
+    @Option(help: .init(ModelSettings.help(flag: "cold-start-events"))) var coldStartEvents: String?
+    @Option(help: .init(ModelSettings.help(flag: "cold-start-weight"))) var coldStartWeight: String?
+    @Option(help: .init(ModelSettings.help(flag: "cold-start-neighbors"))) var coldStartNeighbors: String?
+    @Option(help: .init(ModelSettings.help(flag: "popularity-half-life"))) var popularityHalfLife: String?
+    @Option(help: .init(ModelSettings.help(flag: "factor-half-life"))) var factorHalfLife: String?
+    @Option(help: .init(ModelSettings.help(flag: "user-ttl"))) var userTtl: String?
+    @Option(help: .init(ModelSettings.help(flag: "item-ttl"))) var itemTtl: String?
+    @Option(help: .init(ModelSettings.help(flag: "neighbors"))) var neighbors: String?
+    @Option(help: .init(ModelSettings.help(flag: "neighbor-history"))) var neighborHistory: String?
+    @Option(help: .init(ModelSettings.help(flag: "neighbor-context"))) var neighborContext: String?
+    @Option(help: .init(ModelSettings.help(flag: "neighbor-decay"))) var neighborDecay: String?
+    @Option(help: .init(ModelSettings.help(flag: "blend-lr"))) var blendLr: String?
+
     @Option(help: "JSONL item catalog {item, attributes, text}: new items start from similar items' factors.")
     var itemCatalog: String?
+
+    /// The model flags given, by config key (`--lr 0.05` → `model.learning_rate`), found by reflection
+    /// over the properties above so no second list of them exists.
+    var modelFlagValues: [String: String] {
+        var values: [String: String] = [:]
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, let option = child.value as? Option<String?>, let value = option.wrappedValue,
+                  let setting = ModelSettings.byFlag[Self.flagName(property: String(label.dropFirst()))] else { continue }
+            values["model." + setting.key] = value
+        }
+        return values
+    }
+
+    /// `mmrLambda` → `mmr-lambda` (ArgumentParser's own naming of a property's long flag).
+    static func flagName(property: String) -> String {
+        property.reduce(into: "") { out, c in
+            if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
+        }
+    }
+
+    /// Model flags whose table row has no property here, or properties naming no row (a test asserts none).
+    static var unmatchedFlags: [String] {
+        let properties = Mirror(reflecting: ModelOptions()).children.compactMap { child -> String? in
+            guard let label = child.label, child.value is Option<String?>, label != "_config", label != "_itemCatalog" else { return nil }
+            return flagName(property: String(label.dropFirst()))
+        }
+        let table = Set(ModelSettings.byFlag.keys)
+        return Array(table.subtracting(properties)).sorted() + Array(Set(properties).subtracting(table)).sorted()
+    }
+
+    /// The settings after flags > `STREAMREC_*` environment > `--config` file > defaults, validated.
+    /// `extra` adds the command's own flags that map to config keys (e.g. `-k` → `serve.k`).
+    func settings(extra: [String: String] = [:]) async throws -> ServeConfig {
+        let sources = ConfigSources(flags: modelFlagValues.merging(extra) { a, _ in a },
+                                    environment: ProcessInfo.processInfo.environment, filePath: config,
+                                    rejectUnknownEnvironment: false)
+        do {
+            return try await ServeConfig.load(sources)
+        } catch {
+            throw CLIError("invalid configuration: \(error)")
+        }
+    }
 
     /// Loads `--item-catalog`, if given.
     func loadCatalog() throws -> ItemCatalog? {
@@ -76,40 +97,6 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("cannot read item catalog \(path): \(error)")
         }
     }
-
-    func config(ranker: ModelConfig.Ranker = .mf) -> ModelConfig {
-        var c = ModelConfig()
-        c.ranker = ranker
-        c.factors = factors
-        c.learningRate = learningRate
-        c.regularization = regularization
-        c.negatives = negatives
-        c.negativeSampling = sampling
-        c.loss = loss
-        c.initScale = initScale
-        c.seed = seed
-        c.maxUsers = maxUsers
-        c.maxItems = maxItems
-        c.historyLength = history
-        c.explorationEpsilon = epsilon
-        c.uncertaintyBonus = uncertaintyBonus
-        c.diversityLambda = mmrLambda
-        c.diversityCandidates = mmrCandidates
-        c.sequenceContext = sequenceContext
-        c.coldStartUserEvents = coldStartEvents
-        c.coldStartPopularityWeight = coldStartWeight
-        c.coldStartNeighbors = coldStartNeighbors
-        c.popularityHalfLife = popularityHalfLife.milliseconds
-        c.factorDecayHalfLife = factorHalfLife.milliseconds
-        c.userTTL = userTtl.milliseconds
-        c.itemTTL = itemTtl.milliseconds
-        c.neighborWidth = neighbors
-        c.neighborHistory = neighborHistory
-        c.neighborContext = neighborContext
-        c.neighborDecay = neighborDecay
-        c.blendLearningRate = blendLr
-        return c
-    }
 }
 
 extension ModelConfig.NegativeSampling: ExpressibleByArgument {}
@@ -117,24 +104,3 @@ extension ModelConfig.Loss: ExpressibleByArgument {}
 extension ModelConfig.Ranker: ExpressibleByArgument {}
 extension LogFormat: ExpressibleByArgument {}
 
-/// A span of event time on the command line: a number with an optional unit (ms, s, m, h, d; bare
-/// numbers are milliseconds), e.g. `90s`, `6h`, `2d`.
-struct EventTimeSpan: ExpressibleByArgument, Sendable {
-    var milliseconds: Int64
-
-    init(milliseconds: Int64) { self.milliseconds = milliseconds }
-
-    init?(argument: String) {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        let trimmed = argument.trimmingCharacters(in: .whitespaces).lowercased()
-        var number = trimmed, scale: Int64 = 1
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            let head = String(trimmed.dropLast(suffix.count))
-            if Double(head) != nil { number = head; scale = factor; break }
-        }
-        guard let value = Double(number), value >= 0, value * Double(scale) < 9e18 else { return nil }
-        milliseconds = Int64((value * Double(scale)).rounded())
-    }
-
-    var defaultValueDescription: String { "\(milliseconds)ms" }
-}

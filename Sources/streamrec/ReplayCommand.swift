@@ -4,7 +4,7 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecServe
 
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Backtest on an event log with the prequential (test-then-train) protocol.",
@@ -13,7 +13,9 @@ struct ReplayCommand: ParsableCommand {
             model learns from the event. Logs: JSONL (schemas/event.schema.json), CSV user,item,ts[,weight], \
             tab-separated MovieLens u.data (user item rating ts-seconds) or a RecBole .inter file. Logs that \
             are not time-ordered are stably sorted by timestamp first. A rating counts as one interaction \
-            unless --weight-from rating.
+            unless --weight-from rating. With --config (the YAML file `serve` reads) the model, serve.k, \
+            serve.ranking, weights and limits settings of that file apply, and STREAMREC_MODEL_* etc. \
+            variables override them; flags override both.
             """
     )
 
@@ -35,8 +37,8 @@ struct ReplayCommand: ParsableCommand {
     var format: LogFormat = .auto
     @Option(name: .customLong("model"), help: "Rankers to compare, comma-separated: mf, popularity, random.")
     var models: String = "mf"
-    @Option(name: .short, help: "List length K for recall@K, NDCG@K and MRR@K.")
-    var k: Int = 10
+    @Option(name: .short, help: "List length K for recall@K, NDCG@K and MRR@K (default: serve.k of --config, else 10).")
+    var k: Int?
     @Option(help: "Leading fraction of the log used for training only (0..<1).")
     var warmup: Double = 0
     @Option(help: "Scored events per metrics window.")
@@ -57,8 +59,8 @@ struct ReplayCommand: ParsableCommand {
     var resume = false
     @Option(help: "Stop after consuming N events of the log (a partial run; resume later with --resume).")
     var stopAfter: Int64?
-    @Option(help: "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items).")
-    var ranking: RankingMode = .approximate
+    @Option(help: "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items). Default: serve.ranking of --config, else approximate.")
+    var ranking: RankingMode?
     @Option(help: "Approximate ranking: inverted lists probed per query.")
     var probes: Int = ItemIndex.defaultProbes
     @Option(help: "Approximate ranking: rank the exact list too every N scored events and report the overlap (0 = never).")
@@ -73,7 +75,7 @@ struct ReplayCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
+        if let k { guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") } }
         guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
         guard window >= 1 else { throw ValidationError("--window must be positive") }
         guard aucSamples >= 0 && aucSamples <= 100_000 else { throw ValidationError("--auc-samples must be in 0...100000") }
@@ -98,7 +100,9 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
+        let settings = try await model.settings(extra: ["serve.k": k.map(String.init), "serve.ranking": ranking?.rawValue].compactMapValues { $0 })
+        let k = settings.k
         let rankers = try rankers()
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
@@ -116,14 +120,15 @@ struct ReplayCommand: ParsableCommand {
         options.measureDiversity = !noDiversity
         options.aucSamples = aucSamples
         let listWriter = try listsOut.map { try JSONLWriter(path: $0) }
-        options.ranking = ranking
+        options.ranking = settings.ranking
         options.overlapEvery = overlapEvery
-        options.weights = logOptions.weights
+        options.weights = logOptions.weights(base: settings.weights)
 
         let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
         for ranker in rankers {
-            let config = model.config(ranker: ranker)
+            var config = settings.model
+            config.ranker = ranker
             let store = try snapshotDir.map { dir throws(SnapshotError) in try SnapshotStore(directory: dir) }
             var session: ReplaySession
             if resume, let store, let loaded = try store.loadNewestGood(expectedConfig: config) {

@@ -10,14 +10,16 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Consume events from Kafka, learn online, and produce top-K lists to a recommendations topic.",
         discussion: """
-            Settings come from --config (TOML, see deploy/streamrec.toml), then STREAMREC_* environment \
-            variables (e.g. STREAMREC_KAFKA_BOOTSTRAP_SERVERS; librdkafka properties such as secrets as \
-            STREAMREC_KAFKA_PROP_SASL_PASSWORD), then these flags. SIGTERM/SIGINT stop gracefully: the \
+            Settings: these flags override STREAMREC_* environment variables, which override the --config \
+            YAML file (see deploy/streamrec.yaml), which overrides the defaults. A key's variable is STREAMREC_ \
+            + the key in upper case with '.' as '_' (kafka.bootstrap_servers → STREAMREC_KAFKA_BOOTSTRAP_SERVERS; \
+            librdkafka properties such as secrets: STREAMREC_KAFKA_PROP_SASL_PASSWORD → sasl.password). \
+            Unknown keys are start-up errors. SIGTERM/SIGINT stop gracefully: the \
             in-flight batch finishes, a final snapshot is written, offsets are committed and the group is left.
             """
     )
 
-    @Option(help: "TOML configuration file.")
+    @Option(help: "YAML configuration file (deploy/streamrec.yaml).")
     var config: String?
     @Option(help: "Kafka bootstrap servers (host:port,...).")
     var brokers: String?
@@ -49,25 +51,30 @@ struct ServeCommand: AsyncParsableCommand {
     var ranking: RankingMode?
 
     func run() async throws {
-        var settings = try ServeConfig.load(path: config, environment: ProcessInfo.processInfo.environment)
-        if let brokers { settings.kafka.bootstrapServers = brokers }
-        if let topics { settings.kafka.eventTopics = topics.split(separator: ",").map(String.init) }
-        if let recommendationsTopic { settings.kafka.recommendationsTopic = recommendationsTopic }
-        if let deadLetterTopic { settings.kafka.deadLetterTopic = deadLetterTopic }
-        if let group { settings.kafka.groupID = group }
-        if let instanceID { settings.kafka.instanceID = instanceID.isEmpty ? nil : instanceID }
-        if let snapshotDir { settings.snapshots.directory = snapshotDir }
-        if let snapshotEvery { settings.snapshots.everyEvents = snapshotEvery }
-        if let k { settings.k = k }
+        var flags: [String: String] = [:]
+        flags["kafka.bootstrap_servers"] = brokers
+        flags["kafka.event_topics"] = topics
+        flags["kafka.recommendations_topic"] = recommendationsTopic
+        flags["kafka.dead_letter_topic"] = deadLetterTopic
+        flags["kafka.group_id"] = group
+        flags["kafka.instance_id"] = instanceID
+        flags["snapshots.directory"] = snapshotDir
+        flags["snapshots.every_events"] = snapshotEvery.map(String.init)
+        flags["serve.k"] = k.map(String.init)
         if let httpPort {
-            settings.http.enabled = httpPort > 0
-            settings.http.port = httpPort
+            flags["http.enabled"] = httpPort > 0 ? "true" : "false"
+            flags["http.port"] = String(httpPort)
         }
-        if let exitWhenIdle { settings.exitWhenIdleMillis = exitWhenIdle }
-        if let logLevel { settings.logLevel = logLevel }
-        if let ranking { settings.ranking = ranking }
-        // Flags override file and environment, so the merged result is checked once more.
-        do { try settings.validate() } catch { throw CLIError("invalid configuration: \(error)") }
+        flags["serve.exit_when_idle_ms"] = exitWhenIdle.map(String.init)
+        flags["logging.level"] = logLevel
+        flags["serve.ranking"] = ranking?.rawValue
+        let settings: ServeConfig
+        do {
+            settings = try await ServeConfig.load(
+                ConfigSources(flags: flags, environment: ProcessInfo.processInfo.environment, filePath: config))
+        } catch {
+            throw CLIError("invalid configuration: \(error)")
+        }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
             throw CLIError("unknown log level '\(settings.logLevel)'")
         }
@@ -85,8 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if settings.http.enabled {
             let http = OperationsServer(
-                configuration: HTTPConfig(host: settings.http.host, port: settings.http.port, defaultK: settings.k,
-                                                 idleTimeoutSeconds: settings.http.idleTimeoutSeconds),
+                configuration: settings.httpConfig,
                 learner: learnerService.learner, status: learnerService.status, metrics: metrics,
                 readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), logger: Logger(label: "streamrec.http"))
             services.append(.init(service: http))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamRecCore
 
-struct TuneCommand: ParsableCommand {
+struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
         abstract: "Search MF hyperparameters by prequential replay over a prefix of a log.",
@@ -12,7 +12,8 @@ struct TuneCommand: ParsableCommand {
             on the first --prefix of the log (the rest stays unseen) and ranked by --metric. Model flags not \
             searched (exploration, sequence context, forgetting, …) apply to every candidate, as in `replay`. \
             The current settings (defaults plus the model flags given) are evaluated first, and every \
-            candidate is replayed under --seeds seeds: the table shows the mean and the spread (sd).
+            candidate is replayed under --seeds seeds: the table shows the mean and the spread (sd). With \
+            --config (the YAML file `serve` reads) its model settings are the current settings, as in `replay`.
             """
     )
 
@@ -79,7 +80,8 @@ struct TuneCommand: ParsableCommand {
         return space
     }
 
-    func run() throws {
+    func run() async throws {
+        let settings = try await model.settings()
         let events = try logOptions.filter(try readTimeOrderedLog(log, format: format))
         var search = HyperparameterSearch()
         search.space = try space()
@@ -88,14 +90,14 @@ struct TuneCommand: ParsableCommand {
         search.prefix = prefix
         search.options.k = k
         search.options.warmupFraction = warmup
-        search.options.weights = logOptions.weights
+        search.options.weights = logOptions.weights(base: settings.weights)
         search.seeds = seeds
         search.options.measureDiversity = false
         search.options.windowSize = Int.max / 2
         let total = search.candidateIndices().count + 1
         stderr("tuning: current settings + \(total - 1) of \(search.space.gridSize) grid points × \(seeds) seeds, prefix \(prefix) of \(events.count) events (warmup \(warmup)), metric \(metric.rawValue)@\(k)")
         var done = 0
-        let trialsRun = try search.run(events: events, base: model.config(), catalog: model.loadCatalog()) { t in
+        let trialsRun = try search.run(events: events, base: settings.model, catalog: model.loadCatalog()) { t in
             done += 1
             if !quiet {
                 stderr(String(format: "  [%d/%d] %@%@ = %.4f ± %.4f", done, total, t.isBase ? "(current) " : "",

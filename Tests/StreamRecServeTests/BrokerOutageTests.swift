@@ -119,8 +119,8 @@ struct BrokerOutageTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try Paths.temporaryDirectory()
-        let config = dir + "/serve.toml"
-        try "[serve]\nshutdown_timeout_seconds = 3.0\n[snapshots]\nevery_seconds = 0.0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let config = dir + "/serve.yaml"
+        try "serve:\n  shutdown_timeout_seconds: 3.0\nsnapshots:\n  every_seconds: 0.0\n".write(toFile: config, atomically: true, encoding: .utf8)
         let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
                                                            group: n.group, snapshots: dir,
                                                            extra: ["--snapshot-every", "500", "--config", config]),

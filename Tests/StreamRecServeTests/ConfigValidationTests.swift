@@ -4,34 +4,35 @@ import Testing
 
 @Suite("serve configuration: start-up validation")
 struct ConfigValidationTests {
-    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfig {
-        let path = NSTemporaryDirectory() + "streamrec-config-\(UUID().uuidString).toml"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    func load(_ text: String, environment: [String: String] = [:]) async throws -> ServeConfig {
+        let path = try temporaryConfig(text)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ServeConfig.load(path: path, environment: environment)
+        return try await ServeConfig.load(path: path, environment: environment)
     }
 
     @Test("out-of-range, negative and wrongly typed values are start-up errors naming the setting", arguments: [
-        ("[http]\nport = 70000", "http.port"),
-        ("[http]\nport = 0", "http.port"),
-        ("[http]\nport = \"8080\"", "http.port"),
-        ("[limits]\nmax_message_bytes = -1", "limits.max_message_bytes"),
-        ("[limits]\nmax_id_bytes = 0", "limits.max_id_bytes"),
-        ("[kafka]\nevent_topics = 5", "kafka.event_topics"),
-        ("[kafka]\nevent_topics = [\"a b\"]", "topic name"),
-        ("[kafka]\ntopic_partitions = 0", "kafka.topic_partitions"),
-        ("[kafka]\ncreate_topics = \"yes\"", "kafka.create_topics"),
-        ("[snapshots]\nretain = 0", "snapshots.retain"),
-        ("[snapshots]\nevery_events = -5", "snapshots.every_events"),
-        ("[snapshots]\nevery_seconds = -1.0", "snapshots.every_seconds"),
-        ("[serve]\nbatch_size = 0", "serve.batch_size"),
-        ("[serve]\nexit_when_idle_ms = -1", "serve.exit_when_idle_ms"),
-        ("[weights]\nview = -2.0", "weights.view"),
-        ("[logging]\nlevel = \"loud\"", "logging.level"),
+        ("http:\n  port: 70000", "http.port"),
+        ("http:\n  port: 0", "http.port"),
+        ("http:\n  port: eighty", "http.port"),
+        ("limits:\n  max_message_bytes: -1", "limits.max_message_bytes"),
+        ("limits:\n  max_id_bytes: 0", "limits.max_id_bytes"),
+        ("kafka:\n  event_topics: 5", "kafka.event_topics"),
+        ("kafka:\n  event_topics: [\"a b\"]", "topic name"),
+        ("kafka:\n  topic_partitions: 0", "kafka.topic_partitions"),
+        ("kafka:\n  create_topics: \"maybe\"", "kafka.create_topics"),
+        ("snapshots:\n  retain: 0", "snapshots.retain"),
+        ("snapshots:\n  every_events: -5", "snapshots.every_events"),
+        ("snapshots:\n  every_seconds: -1.0", "snapshots.every_seconds"),
+        ("snapshots:\n  on_missing: ignore", "snapshots.on_missing"),
+        ("serve:\n  batch_size: 0", "serve.batch_size"),
+        ("serve:\n  exit_when_idle_ms: -1", "serve.exit_when_idle_ms"),
+        ("serve:\n  timestamp_unit: hours", "serve.timestamp_unit"),
+        ("weights:\n  view: -2.0", "weights.view"),
+        ("logging:\n  level: \"loud\"", "logging.level"),
     ])
-    func rejectsFile(text: String, setting: String) throws {
+    func rejectsFile(text: String, setting: String) async throws {
         do {
-            _ = try load(text)
+            _ = try await load(text)
             Issue.record("accepted: \(text)")
         } catch {
             #expect("\(error)".contains(setting), "\(error)")
@@ -42,10 +43,12 @@ struct ConfigValidationTests {
         ("STREAMREC_HTTP_PORT", "99999", "http.port"),
         ("STREAMREC_SNAPSHOTS_RETAIN", "0", "snapshots.retain"),
         ("STREAMREC_LIMITS_MAX_MESSAGE_BYTES", "-1", "limits.max_message_bytes"),
+        ("STREAMREC_HTTP_ENABLED", "sometimes", "http.enabled"),
+        ("STREAMREC_MODEL_LOSS", "hinge", "model.loss"),
     ])
-    func rejectsEnvironment(name: String, value: String, setting: String) throws {
+    func rejectsEnvironment(name: String, value: String, setting: String) async throws {
         do {
-            _ = try load("", environment: [name: value])
+            _ = try await load("", environment: [name: value])
             Issue.record("accepted \(name)=\(value)")
         } catch {
             #expect("\(error)".contains(setting), "\(error)")
@@ -55,9 +58,9 @@ struct ConfigValidationTests {
     @Test("unknown STREAMREC_SERVE_* / STREAMREC_KAFKA_* variables are errors", arguments: [
         "STREAMREC_SERVE_BATCHSIZE", "STREAMREC_KAFKA_BOOTSTRAP", "STREAMREC_HTTP_PROT",
     ])
-    func unknownEnvironment(name: String) throws {
+    func unknownEnvironment(name: String) async throws {
         do {
-            _ = try load("", environment: [name: "1"])
+            _ = try await load("", environment: [name: "1"])
             Issue.record("accepted \(name)")
         } catch {
             #expect("\(error)".contains(name), "\(error)")
@@ -65,8 +68,8 @@ struct ConfigValidationTests {
     }
 
     @Test("Kubernetes service links and unrelated STREAMREC_* variables are tolerated")
-    func serviceLinks() throws {
-        let c = try load("", environment: [
+    func serviceLinks() async throws {
+        let c = try await load("", environment: [
             "STREAMREC_KAFKA_SERVICE_HOST": "10.0.0.2",
             "STREAMREC_KAFKA_SERVICE_PORT": "9092",
             "STREAMREC_KAFKA_SERVICE_PORT_BROKER": "9092",
@@ -85,8 +88,8 @@ struct ConfigValidationTests {
     }
 
     @Test("text from the environment still stands for numbers and lists")
-    func environmentTyping() throws {
-        let c = try load("", environment: ["STREAMREC_HTTP_PORT": "9090", "STREAMREC_KAFKA_EVENT_TOPICS": "a,b",
+    func environmentTyping() async throws {
+        let c = try await load("", environment: ["STREAMREC_HTTP_PORT": "9090", "STREAMREC_KAFKA_EVENT_TOPICS": "a,b",
                                            "STREAMREC_KAFKA_GROUP_ID": "5"])
         #expect(c.http.port == 9090 && c.kafka.eventTopics == ["a", "b"] && c.kafka.groupID == "5")
     }

@@ -5,18 +5,17 @@ import Testing
 
 @Suite("Ranking mode configuration")
 struct RankingConfigTests {
-    func load(_ text: String, environment: [String: String] = [:]) throws -> ServeConfig {
-        let path = NSTemporaryDirectory() + "streamrec-ranking-\(UUID().uuidString).toml"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    func load(_ text: String, environment: [String: String] = [:]) async throws -> ServeConfig {
+        let path = try temporaryConfig(text)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ServeConfig.load(path: path, environment: environment)
+        return try await ServeConfig.load(path: path, environment: environment)
     }
 
-    @Test("[serve] ranking selects exact or approximate; anything else is refused at start-up")
-    func rankingKey() throws {
-        #expect(try load("[serve]\nk = 10").ranking == .approximate)
-        #expect(try load("[serve]\nranking = \"approximate\"").ranking == .approximate)
-        #expect(try load("[serve]\nranking = \"exact\"").ranking == .exact)
-        #expect(throws: (any Error).self) { try load("[serve]\nranking = \"fast\"") }
+    @Test("serve.ranking selects exact or approximate; anything else is refused at start-up")
+    func rankingKey() async throws {
+        #expect(try await load("serve:\n  k: 10").ranking == .approximate)
+        #expect(try await load("serve:\n  ranking: approximate").ranking == .approximate)
+        #expect(try await load("serve:\n  ranking: \"exact\"").ranking == .exact)
+        await #expect(throws: (any Error).self) { try await load("serve:\n  ranking: fast") }
     }
 }
