@@ -73,6 +73,11 @@ struct ModelOptions: ParsableArguments {
         return Array(table.subtracting(properties)).sorted() + Array(Set(properties).subtracting(table)).sorted()
     }
 
+    func validate() throws {
+        // A property without a table row would be parsed and ignored; a row without a property has no flag.
+        guard Self.unmatchedFlags.isEmpty else { throw ValidationError("model flags out of step with ModelSettings: \(Self.unmatchedFlags)") }
+    }
+
     /// The settings after flags > `STREAMREC_*` environment > `--config` file > defaults, validated.
     /// `extra` adds the command's own flags that map to config keys (e.g. `-k` → `serve.k`).
     func settings(extra: [String: String] = [:]) async throws -> ServeConfig {

@@ -217,3 +217,21 @@ final class AccessRecorder: AccessReporter, @unchecked Sendable {
     var lines: [String] { lock.withLock { recorded } }
     func report(_ event: AccessEvent) { lock.withLock { recorded.append(event.description) } }
 }
+
+@Suite("configuration docs")
+struct ConfigDocsTests {
+    @Test("docs/configuration.md holds the model settings table generated from ModelSettings (UPDATE_DOCS=1 rewrites it)")
+    func modelTableInDocs() throws {
+        let path = Paths.packageRoot.appendingPathComponent("docs/configuration.md").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let begin = "<!-- model-settings:begin -->\n", end = "<!-- model-settings:end -->"
+        let head = try #require(text.range(of: begin)), tail = try #require(text.range(of: end))
+        let expected = ModelSettings.markdownTable() + "\n"
+        if ProcessInfo.processInfo.environment["UPDATE_DOCS"] == "1" {
+            try (String(text[..<head.upperBound]) + expected + String(text[tail.lowerBound...]))
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(String(text[head.upperBound..<tail.lowerBound]) == expected, "run with UPDATE_DOCS=1 to regenerate")
+    }
+}
