@@ -4,7 +4,8 @@ import PackageDescription
 // Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
 let package = Package(
     name: "streamrec",
-    platforms: [.macOS(.v14)],
+    // macOS 15: swift-configuration's availability (Linux is the deployment target).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "streamrec", targets: ["streamrec"]),
         .library(name: "StreamRecCore", targets: ["StreamRecCore"]),

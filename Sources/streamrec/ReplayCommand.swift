@@ -23,8 +23,8 @@ struct ReplayCommand: AsyncParsableCommand {
     var log: String?
     @Option(help: "Replay a Kafka topic instead of a file (read in assign mode: no consumer group is joined).")
     var kafka: String?
-    @Option(help: "Kafka bootstrap servers for --kafka.")
-    var brokers: String = "127.0.0.1:9092"
+    @Option(help: "Kafka bootstrap servers for --kafka (default: kafka.bootstrap_servers of --config, else 127.0.0.1:9092; kafka.properties such as SASL settings apply too).")
+    var brokers: String?
     @Option(help: "Start offset (applied to every partition) for --kafka.")
     var fromOffset: Int64?
     @Option(help: "Start at the first message with timestamp >= this (ms since epoch) for --kafka.")
@@ -101,14 +101,15 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try await model.settings(extra: ["serve.k": k.map(String.init), "serve.ranking": ranking?.rawValue].compactMapValues { $0 })
+        let settings = try await model.settings(extra: ["serve.k": k.map(String.init), "serve.ranking": ranking?.rawValue,
+                                                        "kafka.bootstrap_servers": brokers].compactMapValues { $0 })
         let k = settings.k
         let rankers = try rankers()
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
         }
         guard !(rankers.count > 1 && listsOut != nil) else { throw ValidationError("--lists-out needs a single --model") }
-        let events = try logOptions.filter(try loadEvents())  // time-ordered
+        let events = try logOptions.filter(try loadEvents(kafkaConfig: settings.adminKafkaConfig))  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()
@@ -176,9 +177,9 @@ struct ReplayCommand: AsyncParsableCommand {
 extension ReplayCommand {
     var source: String { log ?? "kafka:\(kafka ?? "")" }
 
-    func loadEvents() throws -> [Event] {
+    func loadEvents(kafkaConfig: KafkaConfig) throws -> [Event] {
         if let topic = kafka {
-            var reader = KafkaEventSource(configuration: KafkaConfig(bootstrapServers: brokers), topic: topic)
+            var reader = KafkaEventSource(configuration: kafkaConfig, topic: topic)
             reader.from = fromOffset.map { .offset($0) } ?? fromTime.map { .time($0) } ?? .beginning
             reader.to = toOffset.map { .offset($0) } ?? toTime.map { .time($0) } ?? .end
             let result = try reader.read()

@@ -68,4 +68,20 @@ struct CommandConfigTests {
         for flag in ModelSettings.all.compactMap(\.flag) { #expect(r.output.contains("--\(flag) "), "--\(flag) missing from \(command) --help") }
         #expect(r.output.contains("--config"))
     }
+
+    @Test("replay --kafka takes kafka.bootstrap_servers (and properties) from --config",
+          .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+    func replayKafkaFromConfig() throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let topic = uniqueName("cfg-replay")
+        try createTopics([topic], bootstrap: bootstrap)
+        try produce(try sampleEvents(300), to: topic, bootstrap: bootstrap)
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "kafka:\n  bootstrap_servers: \"\(bootstrap)\"\n  properties:\n    client.id: cfg-replay\n"
+            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        let r = try Self.run(["replay", "--kafka", topic, "--config", dir + "/c.yaml", "--quiet"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("read 300 events from \(topic)"), "\(r.output)")
+    }
 }
