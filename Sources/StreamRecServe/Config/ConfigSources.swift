@@ -97,25 +97,24 @@ extension ServeConfig {
         let flagVariables = Dictionary(uniqueKeysWithValues: sources.flags.map { (ConfigSources.environmentName(of: $0.key), $0.value) })
         let variables = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secret)
         var providers: [any ConfigProvider] = [
-            EnvironmentVariablesProvider(environmentVariables: flagVariables, secretsSpecifier: secret).prefixKeys(with: "streamrec"),
+            NamedProvider("command-line flags", EnvironmentVariablesProvider(environmentVariables: flagVariables, secretsSpecifier: secret)
+                .prefixKeys(with: "streamrec")),
             // Keys seen with the `streamrec.` prefix: `kafka.group_id` → STREAMREC_KAFKA_GROUP_ID.
-            variables.prefixKeys(with: "streamrec"),
+            NamedProvider("environment", variables.prefixKeys(with: "streamrec")),
             // STREAMREC_KAFKA_PROP_<NAME>, the short form of STREAMREC_KAFKA_PROPERTIES_<NAME>.
-            variables.mapKeys { key in
+            NamedProvider("environment (STREAMREC_KAFKA_PROP_*)", variables.mapKeys { key in
                 let c = key.components
                 guard c.count > 2, c[0] == "kafka", c[1] == "properties" else { return ["streamrec", "-"] }
                 return AbsoluteConfigKey(["streamrec", "kafka", "prop"] + c.dropFirst(2))
-            },
+            }),
         ]
-        var sourceNames = ["command-line flag", "environment", "environment"]
         if let file, file.hasValues {
-            providers.append(try await FileProvider<YAMLSnapshot>(
+            providers.append(NamedProvider(file.path, try await FileProvider<YAMLSnapshot>(
                 parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in ConfigSources.isSecretName(key) }),
-                filePath: FilePath(file.path)))
-            sourceNames.append(file.path)
+                filePath: FilePath(file.path))))
         }
 
-        let audit = ConfigAudit(sourceNames: sourceNames)
+        let audit = ConfigAudit()
         let reporter: any AccessReporter = sources.accessReporter.map { BroadcastingAccessReporter(upstreams: [audit, $0]) } ?? audit
         let reader = ConfigReader(providers: providers, accessReporter: reporter)
         var config = try ServeConfig(reader: reader, tables: tables)
@@ -143,9 +142,6 @@ final class ConfigAudit: AccessReporter, @unchecked Sendable {
     private let lock = NSLock()
     private var read: Set<String> = []
     private var failures: [String] = []
-    private let sourceNames: [String]
-
-    init(sourceNames: [String]) { self.sourceNames = sourceNames }
 
     var keysRead: Set<String> { lock.withLock { read } }
     var errors: [String] { lock.withLock { failures } }
@@ -153,10 +149,9 @@ final class ConfigAudit: AccessReporter, @unchecked Sendable {
     func report(_ event: AccessEvent) {
         let key = event.metadata.key.components.joined(separator: ".")
         var failure: String?
-        if let index = event.providerResults.firstIndex(where: { if case .failure = $0.result { true } else { false } }) {
+        if let failed = event.providerResults.first(where: { if case .failure = $0.result { true } else { false } }) {
             // No value in the message: it may be a secret.
-            let source = index < sourceNames.count ? sourceNames[index] : event.providerResults[index].providerName
-            failure = "\(key) has a value of the wrong type in \(source) (expected \(Self.describe(event.metadata.valueType)))"
+            failure = "\(key) has a value of the wrong type in \(failed.providerName) (expected \(Self.describe(event.metadata.valueType)))"
         } else if event.conversionError != nil {
             failure = "\(key) can't be read as \(Self.describe(event.metadata.valueType))"
         }
