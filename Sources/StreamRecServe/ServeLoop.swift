@@ -35,8 +35,9 @@ final class ServeLoop: @unchecked Sendable {
     var deadLetters: [(key: [UInt8]?, record: DeadLetterRecord)] = []
     var deadLetterLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
 
-    // Online test-then-train evaluation on a sample of live events.
-    var tracker: OnlineRecallTracker
+    // Test-then-train: online evaluation on a sample of live events (nil = off), then learning.
+    var tracker: OnlineRecallTracker?
+    let step: PrequentialStep
     var metrics: StreamRecMetrics { service.metrics }
 
     // Snapshot schedule and the background writer.
@@ -85,7 +86,8 @@ final class ServeLoop: @unchecked Sendable {
         decoder = EventDecoder(limits: service.configuration.limits)
         selector = TopKSelector(k: service.configuration.k)
         let every = service.configuration.onlineEvaluationEvery
-        tracker = OnlineRecallTracker(k: service.configuration.k, windowSize: 1000, sampling: .everyNth(max(1, every)))
+        tracker = every > 0 ? OnlineRecallTracker(k: service.configuration.k, windowSize: 1000, sampling: .everyNth(every)) : nil
+        step = PrequentialStep(weights: service.configuration.weights)
     }
 
     func run() throws {
@@ -175,7 +177,7 @@ final class ServeLoop: @unchecked Sendable {
                 let consumed = service.status.current.eventsConsumed
                 let rate = Double(consumed - eventsAtLastSample) / (Double(now - lastSampleNanos) / 1e9)
                 service.status.record(.init(t: Int64(Date().timeIntervalSince1970 * 1000), eventsPerSecond: rate,
-                                            lag: service.status.current.totalLag, onlineRecall: tracker.recall))
+                                            lag: service.status.current.totalLag, onlineRecall: tracker?.recall))
                 eventsAtLastSample = consumed
                 lastSampleNanos = now
             }
@@ -284,7 +286,6 @@ final class ServeLoop: @unchecked Sendable {
     // MARK: Events
 
     func process(_ batch: [KafkaMessage]) {
-        let evaluate = config.onlineEvaluationEvery > 0
         var learned = 0
         var ordinal = 0
         let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
@@ -305,17 +306,15 @@ final class ServeLoop: @unchecked Sendable {
                     deadLetter(message, reason: "\(rejection)")
                     continue
                 }
-                let weight = config.weights.effectiveWeight(event)
-                if evaluate { tracker.observe(user: event.user, item: event.item, learner: learner) }
                 // One update in 16 is timed: enough for the latency histogram, negligible overhead.
                 ordinal += 1
-                let started = ordinal & 15 == 0 ? ContinuousClock.now : nil
-                do {
-                    let interaction = try learner.learn(user: event.user, item: event.item, timestamp: event.timestamp, weight: weight)
-                    if let started { metrics.recordSGDUpdate(ContinuousClock.now - started) }
+                let outcome = step.apply(event, to: &learner, observer: &tracker, timed: ordinal & 15 == 0)
+                if let duration = outcome.learnDuration { metrics.recordSGDUpdate(duration) }
+                switch outcome.result {
+                case .success(let interaction):
                     markDirty(interaction.userSlot, topic: message.topic, partition: message.partition, offset: message.offset)
                     learned += 1
-                } catch {
+                case .failure(let error):
                     // The step was rolled back; the event still moved the store. Worth a loud line.
                     logger.error("non-finite SGD step rolled back", metadata: ["offset": "\(message.topic)[\(message.partition)]@\(message.offset)", "error": "\(error)"])
                     markDirty(learner.users.index(of: event.user) ?? 0, topic: message.topic, partition: message.partition, offset: message.offset)
@@ -327,9 +326,9 @@ final class ServeLoop: @unchecked Sendable {
         for m in batch { perTopic[m.topic, default: 0] += 1 }
         for (topic, n) in perTopic { metrics.recordConsumed(topic: topic, count: n) }
         if learned > 0 { metrics.recordLearned(topic: batch[0].topic, count: learned) }
-        if evaluate { metrics.record(onlineRecall: tracker) }
+        if let tracker { metrics.record(onlineRecall: tracker) }
         let positions = offsets.all
-        let recall = tracker.recall
+        let recall = tracker?.recall
         // brokerConnected is not set here: a busy learner keeps draining prefetched messages during an
         // outage. Watermark queries (refreshLag) and client errors decide it.
         service.status.update { s in
@@ -399,17 +398,10 @@ final class ServeLoop: @unchecked Sendable {
                 learner.recommend(userSlot: slot, k: k, selector: &selector, into: &ranked)
                 metrics.recordTopK(ContinuousClock.now - rankStarted, source: .stream)
                 let source = lastSource[s]
-                let propensities = learner.explorationPropensities(userSlot: slot, list: ranked, selector: selector)
-                let list = RecommendationList(
-                    user: user,
-                    items: ranked.indices.compactMap { n in
-                        learner.items.id(at: ranked[n].index).map {
-                            ScoredItem(item: $0, score: ranked[n].score, propensity: propensities?.slot[n],
-                                       listPropensity: propensities?.list[n])
-                        }
-                    },
-                    modelVersion: version, timestamp: wallClock,
-                    sourceOffset: SourceOffset(topic: topicNames[Int(source.topic)], partition: source.partition, offset: source.offset))
+                let list = learner.recommendationList(
+                    user: user, userSlot: slot, ranked: ranked, propensitiesFrom: selector, timestamp: wallClock,
+                    sourceOffset: SourceOffset(topic: topicNames[Int(source.topic)], partition: source.partition, offset: source.offset),
+                    modelVersion: version)
                 outgoing.append((Array(user.utf8), list.jsonBytes()))
             }
         }
