@@ -71,8 +71,9 @@ let package = Package(
             dependencies: ["StreamRecCore"],
             path: "bench/StreamRecBench"
         ),
-        // Shared by test targets: a JSON Schema validator for the wire formats, broker helpers.
-        .target(name: "StreamRecTestSupport", path: "Tests/StreamRecTestSupport"),
+        // Shared by test targets: a JSON Schema validator for the wire formats, unique names, temporary
+        // directories, a learner trained on a known sequence.
+        .target(name: "StreamRecTestSupport", dependencies: ["StreamRecCore"], path: "Tests/StreamRecTestSupport"),
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
