@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
 let package = Package(
     name: "streamrec",
-    // macOS 15: swift-configuration's availability (Linux is the deployment target).
+    // macOS 15: swift-configuration's availability and Synchronization.Mutex, the package's one lock type.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "streamrec", targets: ["streamrec"]),
@@ -24,6 +24,7 @@ let package = Package(
         // The config file's own keys are listed through Yams (already built for swift-configuration's
         // YAML trait) so unknown keys can be refused at start-up.
         .package(url: "https://github.com/jpsim/Yams.git", "5.4.0"..<"7.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
     ],
     targets: [
         // librdkafka's C API (Debian: librdkafka-dev). Only StreamRecKafka imports it.
@@ -34,13 +35,14 @@ let package = Package(
         ),
         // The learning core: pure Swift, no Kafka, no I/O beyond files. Shared by replay and serve.
         .target(name: "StreamRecCore"),
-        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type).
+        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type). Uses the
+        // core's partition key type (TopicPartition) only.
         .target(
             name: "StreamRecKafka",
             dependencies: [
                 "CRDKafka",
+                "StreamRecCore",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `serve`: Kafka in, recommendations out, snapshots, HTTP operations surface.
@@ -56,6 +58,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -67,20 +70,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmark harness: `swift run -c release streamrec-bench` prints a table.
         .executableTarget(
             name: "streamrec-bench",
-            dependencies: ["StreamRecCore", "StreamRecKafka"],
+            dependencies: ["StreamRecCore"],
             path: "bench/StreamRecBench"
         ),
-        // Shared by test targets: a JSON Schema validator for the wire formats, broker helpers.
-        .target(name: "StreamRecTestSupport", path: "Tests/StreamRecTestSupport"),
+        // Shared by test targets: a JSON Schema validator for the wire formats, unique names, temporary
+        // directories, a learner trained on a known sequence.
+        .target(name: "StreamRecTestSupport", dependencies: ["StreamRecCore"], path: "Tests/StreamRecTestSupport"),
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
+        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecTestSupport"]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [

@@ -56,22 +56,20 @@ struct HTTPDemoCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingBootstrap.bootstrap(configured: Logger.Level(rawValue: logLevel.lowercased()))
         let logger = Logger(label: "streamrec.http-demo")
-        var events: [Event]
+        let events: [Event]
         do {
-            events = try LogReader.readAll(path: log, format: format).events
+            events = try TimeOrderedLog(path: log, format: format).events
         } catch {
             throw CLIError("cannot read \(log): \(error)")
         }
-        if !Event.isSortedByTime(events) { events = Event.sortedByTime(events) }
         guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
 
         let settings = try await model.settings()
         let weights = settings.weights
         var learner = try OnlineLearner(config: settings.model)
         let warm = Int(Double(events.count) * warmup)
-        for e in events[..<warm] {
-            _ = try? learner.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e))
-        }
+        let step = PrequentialStep(weights: weights)
+        for e in events[..<warm] { step.apply(e, to: &learner) }
         logger.info("warm-up done", metadata: ["events": "\(warm)", "users": "\(learner.users.count)",
                                                "items": "\(learner.items.count)"])
 

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecServe
+import StreamRecTestSupport
 import Testing
 
 /// `replay`, `tune` and `http-demo` read the serve config file (`--config`); flags override it.
@@ -33,7 +34,7 @@ struct CommandConfigTests {
 
     /// The model config of the final snapshot a replay wrote.
     static func replayedConfig(_ extra: [String], environment: [String: String] = [:]) throws -> ModelConfig {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "model:\n  factors: 8\n  negatives: 2\nserve:\n  ranking: exact\n".write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
         let r = try run(["replay", try log(in: dir), "--quiet", "--config", dir + "/c.yaml", "--snapshot-dir", dir + "/snaps"] + extra,
@@ -54,7 +55,7 @@ struct CommandConfigTests {
 
     @Test("replay and tune refuse a bad --config like serve does", arguments: ["replay", "tune"])
     func badConfig(command: String) throws {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "model:\n  factorz: 8\n".write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
         let r = try Self.run([command, try Self.log(in: dir), "--config", dir + "/c.yaml"])
@@ -76,7 +77,7 @@ struct CommandConfigTests {
         let topic = uniqueName("cfg-replay")
         try createTopics([topic], bootstrap: bootstrap)
         try produce(try sampleEvents(300), to: topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "kafka:\n  bootstrap_servers: \"\(bootstrap)\"\n  properties:\n    client.id: cfg-replay\n"
             .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import StreamRecCore
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import StreamRecCore
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
 #if canImport(Glibc)

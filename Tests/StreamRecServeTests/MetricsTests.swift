@@ -1,4 +1,5 @@
 import StreamRecCore
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
 

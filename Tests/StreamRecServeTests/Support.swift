@@ -2,27 +2,6 @@ import Foundation
 import StreamRecCore
 @testable import StreamRecServe
 
-/// A small learner trained on a hand-written sequence, so tests know exactly what it has seen.
-///
-/// Popularity: i1 ×4, i2 ×3, i3 ×2, i4 ×1, i5 ×1. u1 consumed i1, i2; u2 consumed i1, i2, i3; u3 i1, i4;
-/// u4 i1, i3, i5.
-func makeLearner(ranker: ModelConfig.Ranker = .mf, maxUsers: Int = 1000) throws -> OnlineLearner {
-    var config = ModelConfig()
-    config.ranker = ranker
-    config.factors = 8
-    config.maxUsers = maxUsers
-    var learner = try OnlineLearner(config: config)
-    for (t, pair) in knownEvents.enumerated() {
-        try learner.learn(user: pair.0, item: pair.1, timestamp: Int64(t), weight: 1)
-    }
-    return learner
-}
-
-let knownEvents: [(String, String)] = [
-    ("u1", "i1"), ("u2", "i1"), ("u1", "i2"), ("u2", "i2"), ("u3", "i1"), ("u2", "i3"), ("u4", "i1"),
-    ("u3", "i4"), ("u4", "i3"), ("u4", "i5"), ("u4", "i2"),
-]
-
 /// Parses the Prometheus text format into `name{labels}` → value (comments skipped).
 func parsePrometheus(_ text: String) -> [String: Double] {
     var out: [String: Double] = [:]
@@ -38,9 +17,3 @@ func key(_ name: String, _ labels: [(String, String)] = []) -> String {
     labels.isEmpty ? name : name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
 }
 
-/// A fresh temporary directory, removed by the caller.
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "streamrec-ops-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

@@ -1,6 +1,6 @@
-import StreamRecCore
+@testable import StreamRecCore
+import StreamRecTestSupport
 import Testing
-@testable import StreamRecServe
 
 @Suite("Online recall tracker")
 struct OnlineRecallTrackerTests {
