@@ -2,6 +2,14 @@
 import PackageDescription
 
 // Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
+// Upcoming language features on for every target, as Hummingbird does: explicit `any`, imports that
+// must be declared where a member is used, and imports internal unless a public API needs them.
+let upcomingFeatures: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "streamrec",
     platforms: [.macOS(.v14)],
@@ -18,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        // Already in the graph through Hummingbird; declared because the HTTP server imports NIOCore.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         // librdkafka's C API (Debian: librdkafka-dev). Only StreamRecKafka imports it.
@@ -44,10 +54,11 @@ let package = Package(
                 "StreamRecCore",
                 "StreamRecKafka",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -58,12 +69,14 @@ let package = Package(
                 "StreamRecKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmark harness: `swift run -c release streamrec-bench` prints a table.
         .executableTarget(
             name: "streamrec-bench",
-            dependencies: ["StreamRecCore", "StreamRecKafka"],
+            dependencies: ["StreamRecCore"],
             path: "bench/StreamRecBench"
         ),
         // Shared by test targets: a JSON Schema validator for the wire formats, broker helpers.
@@ -71,13 +84,21 @@ let package = Package(
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
+        .testTarget(
+            name: "StreamRecKafkaTests",
+            dependencies: ["StreamRecKafka", "CRDKafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [
                 "StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+}
+

@@ -1,6 +1,6 @@
 import CRDKafka
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// A librdkafka producer, idempotent by default (`enable.idempotence=true` unless configured
 /// otherwise), so retries after broker hiccups never duplicate or reorder a partition's records.

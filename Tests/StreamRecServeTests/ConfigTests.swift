@@ -2,6 +2,7 @@ import Foundation
 import StreamRecCore
 import StreamRecServe
 import Testing
+import StreamRecKafka
 
 @Suite("serve configuration: TOML subset, environment, validation")
 struct ConfigTests {

@@ -1,6 +1,9 @@
 import StreamRecCore
 import Testing
 @testable import StreamRecServe
+import Foundation
+import Logging
+import StreamRecKafka
 
 @Suite("StreamRecMetrics")
 struct MetricsTests {

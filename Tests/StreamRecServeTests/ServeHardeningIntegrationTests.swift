@@ -3,6 +3,8 @@ import StreamRecCore
 import StreamRecKafka
 @testable import StreamRecServe
 import Testing
+import Logging
+import Synchronization
 
 /// Hardening checks of `serve` that need the real broker (issue 11).
 @Suite("serve hardening against a real broker", .serialized,

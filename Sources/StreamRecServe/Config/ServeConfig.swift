@@ -1,6 +1,6 @@
 import Foundation
-import StreamRecCore
-import StreamRecKafka
+public import StreamRecCore
+public import StreamRecKafka
 
 /// Everything `streamrec serve` needs, loaded from a TOML file, then `STREAMREC_*` environment
 /// variables, then command-line flags (each layer overrides the previous). See deploy/streamrec.toml.

@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 
 extension OnlineLearner {
     /// The `k` live items whose factor vectors have the highest cosine similarity with item slot `item`

@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 
 /// Prequential recall@K measured on live traffic: for a sample of events, the user's top-K is ranked
 /// with the current model *before* the learner sees the event, and the event's item is looked for in it
