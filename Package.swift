@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka"]),
+        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecCore"]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [

@@ -71,6 +71,7 @@ struct ReplayCommand: ParsableCommand {
     var listsOut: String?
     @Flag(help: "Never draw a progress bar.")
     var quiet = false
+    @OptionGroup var scaleOutOptions: ScaleOutReplayOptions
 
     func validate() throws {
         guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") }
@@ -119,6 +120,7 @@ struct ReplayCommand: ParsableCommand {
         options.ranking = ranking
         options.overlapEvery = overlapEvery
         options.weights = logOptions.weights
+        if scaleOutOptions.isOn { return try runScaleOut(events: events, options: options, rankers: rankers) }
 
         let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
