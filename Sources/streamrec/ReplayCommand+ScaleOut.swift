@@ -15,8 +15,8 @@ struct ScaleOutReplayOptions: ParsableArguments {
     var syncInterval: EventTimeSpan = EventTimeSpan(milliseconds: 60_000)
     @Option(help: "How concurrent item deltas merge: sum (parameter-server style) | mean (model averaging).")
     var merge: ItemMergeRule = .sum
-    @Flag(help: "Also share the item-neighbour co-occurrence table across learners (replayed pair ops).")
-    var syncNeighbors = false
+    @Flag(inversion: .prefixedNo, help: "Share the item-neighbour co-occurrence table across learners too (replayed pair ops).")
+    var syncNeighbors = true
 
     var isOn: Bool { learners != nil }
 

@@ -12,7 +12,9 @@ public struct ScaleOutOptions: Sendable, Equatable {
     public var syncInterval: Int64 = 0
     public var merge: ItemMergeRule = .sum
     /// Also share the item–item co-occurrence table (as replayed pair ops, see ``ItemDeltaBatch/pairOps``).
-    public var shareNeighbors: Bool = false
+    /// On by default: on ML-100K, 4 learners at 60 s reached 0.94× the single learner's recall@10 without
+    /// it and 1.0× with it, for ~4% more sync bytes (docs/scale-out.md).
+    public var shareNeighbors: Bool = true
 
     public init() {}
 

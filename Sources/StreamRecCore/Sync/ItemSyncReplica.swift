@@ -14,10 +14,13 @@ public enum ItemMergeRule: String, Sendable, Codable, CaseIterable {
 /// round, in publisher order, so all replicas end the round with the same item rows.
 ///
 /// Shared: item factors, item bias, sequence-context vectors, popularity (always summed: counts are
-/// additive), last-seen time (max) and the two blend weights. Not shared (stay per learner): the item–item
-/// co-occurrence table and the recent-positives ring — they are per-user-sequence statistics, partitioned
-/// like the users, and the table is slot-addressed with bounded lists, so a delta would cost its width in
-/// (id, weight) pairs per row. Per-user state never leaves the learner.
+/// additive), last-seen time (max) and the two blend weights (merged like the rows). The item–item
+/// co-occurrence table is slot-addressed with bounded lists, so a row delta would cost its width in
+/// (id, weight) pairs; instead the learner notes each event's pairs (``notePairs``, ~10 ids per event)
+/// and the others replay the same additions, so every table counts every learner's events (optional:
+/// measured necessary on ML-100K, docs/scale-out.md). The recent-positives ring (negative sampling, the
+/// recent-popularity term) stays per learner: it is a FIFO of local events. Per-user state never leaves
+/// the learner.
 ///
 /// Round semantics (what ``ScaleOutReplay`` drives; a Kafka consumer of the sync topic applies the same
 /// records in topic order): all learners ``collect`` at the same event time, then each ``apply``s all
