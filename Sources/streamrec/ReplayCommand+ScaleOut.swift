@@ -72,7 +72,7 @@ extension ReplayCommand {
             header: ["learners", "partitions", "partitioner", "sync interval", "merge", "neighbours", "sync rounds", "sync bytes", "sync bytes/event"],
             rows: [["\(summary.learners)", "\(summary.partitions)", summary.partitioner,
                     summary.syncIntervalMs == 0 ? "0 (never)" : "\(Double(summary.syncIntervalMs) / 1000)s",
-                    summary.merge, summary.shareNeighbors ? "shared" : "local", "\(summary.syncRounds)", "\(summary.syncBytes)",
+                    summary.merge, summary.syncIntervalMs == 0 || summary.learners == 1 ? "n/a" : summary.shareNeighbors ? "shared" : "local", "\(summary.syncRounds)", "\(summary.syncBytes)",
                     String(format: "%.1f", summary.syncBytesPerEvent)]]))
         print("events per learner: \(summary.eventsPerLearner.map(String.init).joined(separator: ", "))")
         if summary.slotMetricsApproximate {
