@@ -27,11 +27,8 @@ public final class StreamingLearnerService: Service, Sendable {
     let logger: Logger
     /// Bounds the time from a stop request to exit (``ServeConfig/shutdownTimeoutSeconds``).
     let watchdog: ShutdownWatchdog
-    /// Test hook: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
-    /// (once). Counted in events, not time, so a test is independent of how its threads get scheduled.
-    let injectProducerFatalErrorAt = Atomic<Int64>(-1)
-    /// Test hook: raise a fatal consumer error once this many events were consumed (-1 = never).
-    let injectConsumerFatalErrorAt = Atomic<Int64>(-1)
+    /// Test hooks: fatal Kafka client errors raised after a number of events.
+    let faultInjection = FaultInjection()
 
     public init(configuration: ServeConfig, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
                 metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
@@ -72,7 +69,9 @@ public final class StreamingLearnerService: Service, Sendable {
 extension StreamingLearnerService {
     /// Runs the loop; the loop and its clients are released when this returns.
     func runLoop(stop: StopFlag) throws {
-        let loop = try ServeLoop(service: self, stop: stop)
+        let loop = try ServeLoop(ServeEnvironment(
+            config: configuration, learner: learner, status: status, metrics: metrics, logger: logger,
+            watchdog: watchdog, faults: faultInjection, stop: stop))
         try loop.run()
     }
 }
@@ -83,15 +82,23 @@ final class StopFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// Next offset to apply per partition: written by the loop, read by rebalance callbacks (which run
-/// inside `poll` on the same thread, but are `@Sendable` closures, hence the lock).
-final class OffsetTracker: Sendable {
-    private let state: Mutex<[TopicPartition: Int64]>
-    init(_ initial: [TopicPartition: Int64]) { state = Mutex(initial) }
-    func set(_ tp: TopicPartition, _ next: Int64) { state.withLock { $0[tp] = next } }
-    func get(_ tp: TopicPartition) -> Int64? { state.withLock { $0[tp] } }
-    var all: [TopicPartition: Int64] { state.withLock { $0 } }
-    var position: SourcePosition {
-        SourcePosition(offsets: all.map { .init(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+/// Test hooks: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
+/// or consumer (once each). Counted in events, not time, so a test is independent of how its threads get
+/// scheduled.
+final class FaultInjection: Sendable {
+    let producerFatalErrorAt = Atomic<Int64>(-1)
+    let consumerFatalErrorAt = Atomic<Int64>(-1)
+
+    func fire(eventsConsumed: Int64, producer: KafkaProducer, consumer: KafkaConsumer) {
+        let p = producerFatalErrorAt.load(ordering: .relaxed)
+        if p >= 0, eventsConsumed >= p {
+            producerFatalErrorAt.store(-1, ordering: .relaxed)
+            producer.triggerFatalErrorForTesting(reason: "injected by a test")
+        }
+        let c = consumerFatalErrorAt.load(ordering: .relaxed)
+        if c >= 0, eventsConsumed >= c {
+            consumerFatalErrorAt.store(-1, ordering: .relaxed)
+            consumer.triggerFatalErrorForTesting(reason: "injected by a test")
+        }
     }
 }

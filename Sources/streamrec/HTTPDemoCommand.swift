@@ -67,9 +67,8 @@ struct HTTPDemoCommand: AsyncParsableCommand {
         let weights = EventWeights()
         var learner = try OnlineLearner(config: model.config())
         let warm = Int(Double(events.count) * warmup)
-        for e in events[..<warm] {
-            _ = try? learner.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e))
-        }
+        let step = PrequentialStep(weights: weights)
+        for e in events[..<warm] { step.apply(e, to: &learner) }
         logger.info("warm-up done", metadata: ["events": "\(warm)", "users": "\(learner.users.count)",
                                                "items": "\(learner.items.count)"])
 

@@ -73,7 +73,7 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal producer error is handled in-process: new producer, lost lists re-sent, learner keeps going")
     func producerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError { $0.injectProducerFatalErrorAt.store(1000, ordering: .relaxed) }
+        let r = try await runWithInjectedFatalError { $0.faultInjection.producerFatalErrorAt.store(1000, ordering: .relaxed) }
         #expect(r.status.current.producerRecreations == 1)
         // Every user has a latest list in the recommendations topic.
         let lists = try readAll(r.names.recs, bootstrap: r.bootstrap)
@@ -83,7 +83,7 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal consumer error is handled in-process: new consumer, learning resumes exactly where it stopped")
     func consumerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError { $0.injectConsumerFatalErrorAt.store(1000, ordering: .relaxed) }
+        let r = try await runWithInjectedFatalError { $0.faultInjection.consumerFatalErrorAt.store(1000, ordering: .relaxed) }
         #expect(r.status.current.consumerRecreations == 1)
         #expect(r.status.current.eventsConsumed == Int64(r.events.count))
     }

@@ -291,11 +291,11 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
             var sum = 0.0, pairs = 0
             for a in 0..<list.count {
                 let pa = V.baseAddress! + Int(list[a].index) * s
-                let na = VectorKernels.dot(pa, pa, stride: s).squareRoot()
+                let na = VectorKernels.norm(pa, stride: s)
                 for b in (a + 1)..<list.count {
                     let pb = V.baseAddress! + Int(list[b].index) * s
-                    let nb = VectorKernels.dot(pb, pb, stride: s).squareRoot()
-                    let cos = na > 0 && nb > 0 ? VectorKernels.dot(pa, pb, stride: s) / (na * nb) : 0
+                    let nb = VectorKernels.norm(pb, stride: s)
+                    let cos = VectorKernels.cosine(pa, pb, normA: na, normB: nb, stride: s)
                     sum += Double(1 - cos)
                     pairs += 1
                 }

@@ -457,7 +457,7 @@ public struct OnlineLearner: Sendable, Equatable {
             let base = V.baseAddress!
             for c in candidates {
                 let p = base + Int(c.index) * s
-                sims.append(VectorKernels.dot(p, p, stride: s).squareRoot())
+                sims.append(VectorKernels.norm(p, stride: s))
             }
             var picked = 0
             while picked < min(k, m) {
@@ -475,8 +475,7 @@ public struct OnlineLearner: Sendable, Equatable {
                 let nb = sims[m + best]
                 for c in 0..<m where sims[c] != .infinity {
                     let nc = sims[m + c]
-                    let cos = nb > 0 && nc > 0
-                        ? VectorKernels.dot(pb, base + Int(candidates[c].index) * s, stride: s) / (nb * nc) : 0
+                    let cos = VectorKernels.cosine(pb, base + Int(candidates[c].index) * s, normA: nb, normB: nc, stride: s)
                     if cos > sims[c] { sims[c] = cos }
                 }
             }

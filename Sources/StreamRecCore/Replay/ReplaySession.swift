@@ -77,19 +77,17 @@ public struct ReplaySession: Sendable {
     public static let evaluatorExtensionKey = "replay.evaluator"
 
     public private(set) var learner: OnlineLearner
-    public private(set) var evaluator: PrequentialEvaluator
+    public var evaluator: PrequentialEvaluator { scores.evaluator }
     /// Index of the next event of the log to consume.
     public private(set) var position: Int64
     public let options: ReplayOptions
-    private var repeatsSkipped: Int64 = 0
+    private var scores: ReplayScores
     private let resumedFrom: Int64?
-    private var overlapSum: Double = 0
-    private var overlapSamples: Int64 = 0
 
     public init(config: ModelConfig, options: ReplayOptions) throws(ConfigError) {
         learner = try OnlineLearner(config: config)
         learner.setRanking(learner.config.ranker == .mf ? options.ranking : .exact)
-        evaluator = Self.freshEvaluator(options: options, seed: config.seed)
+        scores = ReplayScores(evaluator: Self.freshEvaluator(options: options, seed: config.seed))
         position = 0
         self.options = options
         resumedFrom = nil
@@ -106,12 +104,10 @@ public struct ReplaySession: Sendable {
             guard let state = try? JSONDecoder().decode(ResumeState.self, from: Data(blob)) else {
                 throw SnapshotError(.corrupt("replay metrics state does not decode"))
             }
-            evaluator = state.evaluator
-            repeatsSkipped = state.repeatsSkipped
-            overlapSum = state.overlapSum ?? 0
-            overlapSamples = state.overlapSamples ?? 0
+            scores = ReplayScores(evaluator: state.evaluator, repeatsSkipped: state.repeatsSkipped,
+                                  overlapSum: state.overlapSum ?? 0, overlapSamples: state.overlapSamples ?? 0)
         } else {
-            evaluator = Self.freshEvaluator(options: options, seed: snapshot.learner.config.seed)
+            scores = ReplayScores(evaluator: Self.freshEvaluator(options: options, seed: snapshot.learner.config.seed))
         }
     }
 
@@ -137,37 +133,16 @@ public struct ReplaySession: Sendable {
 
     /// The snapshot of the current state (model + metrics + position).
     public func snapshot(createdAt: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> LearnerSnapshot {
-        let state = ResumeState(evaluator: evaluator, repeatsSkipped: repeatsSkipped,
-                                overlapSum: overlapSamples > 0 ? overlapSum : nil,
-                                overlapSamples: overlapSamples > 0 ? overlapSamples : nil)
+        let state = ResumeState(evaluator: scores.evaluator, repeatsSkipped: scores.repeatsSkipped,
+                                overlapSum: scores.overlapSamples > 0 ? scores.overlapSum : nil,
+                                overlapSamples: scores.overlapSamples > 0 ? scores.overlapSamples : nil)
         let blob = (try? JSONEncoder.sorted.encode(state)).map { [UInt8]($0) } ?? []
         return LearnerSnapshot(learner: learner, position: SourcePosition(eventsConsumed: position),
                                createdAt: createdAt, extensions: [Self.evaluatorExtensionKey: blob])
     }
 
-    /// The list scored against `events[position]` as `serve` would produce it, with exploration
-    /// propensities when ε > 0. Its `source_offset` names the previous event (topic "replay", partition 0,
-    /// offset = position − 1): the model state it was ranked on, so "the user's next event after the source
-    /// offset" is the event it is scored against — the join `evaluate-policy` uses. `ts` is the event time.
-    func producedList(for event: Event, at position: Int64, ranked: [ScoredIndex], selector: TopKSelector)
-        -> RecommendationList
-    {
-        let user = learner.users.index(of: event.user)
-        let p = learner.explorationPropensities(userSlot: user, list: ranked, selector: selector)
-        return RecommendationList(
-            user: event.user,
-            items: ranked.indices.compactMap { n in
-                learner.items.id(at: ranked[n].index).map {
-                    ScoredItem(item: $0, score: ranked[n].score, propensity: p?.slot[n], listPropensity: p?.list[n])
-                }
-            },
-            modelVersion: learner.modelVersion, timestamp: max(0, event.timestamp),
-            sourceOffset: SourceOffset(topic: "replay", partition: 0, offset: position - 1),
-            fallback: user == nil ? "popularity" : nil)
-    }
-
     /// Replays `events[position...]`. `progress` is called every `progressEvery` events with
-    /// (consumed, total). `lists`, when given, receives every scored list (see ``producedList``).
+    /// (consumed, total). `lists`, when given, receives every scored list (see ``ReplayScoring/producedList(for:at:userSlot:ranked:selector:learner:)``).
     public mutating func run(
         events: [Event],
         snapshots: SnapshotStore? = nil,
@@ -180,50 +155,35 @@ public struct ReplaySession: Sendable {
         let end = min(total, options.stopAfter ?? total)
         let started = ContinuousClock.now
         let startPosition = position
-        var selector = TopKSelector(k: options.k)
-        var list = [ScoredIndex]()
-        list.reserveCapacity(options.k)
         let measureDiversity = options.measureDiversity && learner.config.ranker == .mf
-        let sampleOverlap = options.overlapEvery > 0 && learner.model.itemIndex != nil && learner.config.ranker == .mf
-        var exactList = [ScoredIndex]()
+        let step = PrequentialStep(weights: options.weights)
+        var scoring = ReplayScoring(scores: scores, options: options, learner: learner, lists: lists)
+        // The observer owns the running scores while the loop runs; they are handed back before every
+        // snapshot and at the end (and on a failed snapshot write, before it throws).
+        defer { scores = scoring.scores }
 
         while position < end {
-            let event = events[Int(position)]
-            if position >= warmup {
-                switch learner.probe(user: event.user, item: event.item, k: options.k, selector: &selector, into: &list) {
-                case .repeatConsumption:
-                    repeatsSkipped += 1
-                case .ranked(let target):
-                    if let lists, position > 0 {
-                        lists(producedList(for: event, at: position, ranked: list, selector: selector))
-                    }
-                    evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
-                                     measureDiversity: measureDiversity, user: learner.users.index(of: event.user))
-                    if sampleOverlap, evaluator.totals.scored % Int64(options.overlapEvery) == 0,
-                       let u = learner.users.index(of: event.user) {
-                        learner.recommend(userSlot: u, k: options.k, selector: &selector, into: &exactList, exact: true)
-                        overlapSum += OnlineLearner.overlap(list, exactList)
-                        overlapSamples += 1
-                    }
-                }
-            }
+            scoring.eventIndex = position
+            scoring.scoring = position >= warmup
             // A diverging step is rolled back and counted by the learner; the replay goes on.
-            _ = try? learner.learn(user: event.user, item: event.item, timestamp: event.timestamp,
-                                   weight: options.weights.effectiveWeight(event))
+            step.apply(events[Int(position)], to: &learner, observer: &scoring)
             position += 1
             if let every = options.snapshotEvery, let store = snapshots, every > 0, position % every == 0 {
+                scores = scoring.scores
                 try store.write(snapshot())
             }
             if let progress, position % Int64(progressEvery) == 0 { progress(position, total) }
         }
-        if position == total { evaluator.finish(endEvent: total - 1, catalog: learner.items.count) }
+        if position == total { scoring.scores.evaluator.finish(endEvent: total - 1, catalog: learner.items.count) }
+        scores = scoring.scores
+        let evaluator = scores.evaluator
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let t = evaluator.totals
         var report = ReplayReport(
             ranker: learner.config.ranker.rawValue, configJSON: learner.config.canonicalJSON, k: options.k,
             totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
-            repeatEventsSkipped: repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
+            repeatEventsSkipped: scores.repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
             coverage: evaluator.coverage(catalog: learner.items.count), novelty: t.novelty,
             diversity: measureDiversity ? t.diversity : nil,
             auc: t.auc, aucSamples: evaluator.auc.samples, precision: t.precision(k: options.k), f1: t.f1(k: options.k),
@@ -234,9 +194,9 @@ public struct ReplaySession: Sendable {
             windows: evaluator.windows, resumedFrom: resumedFrom)
         if learner.config.ranker == .mf {
             report.ranking = learner.model.ranking.rawValue
-            if overlapSamples > 0 {
-                report.indexOverlap = overlapSum / Double(overlapSamples)
-                report.indexOverlapSamples = overlapSamples
+            if scores.overlapSamples > 0 {
+                report.indexOverlap = scores.overlapSum / Double(scores.overlapSamples)
+                report.indexOverlapSamples = scores.overlapSamples
             }
         }
         return report

@@ -17,6 +17,7 @@ public final class DemoReplayFeeder: Service, Sendable {
     /// Target events per second (0 = as fast as possible).
     public let eventsPerSecond: Double
     public let weights: EventWeights
+    private let step: PrequentialStep
     /// Every this many events one learner update is timed into the SGD latency histogram.
     public let timingSampleEvery: Int
     private let learner: LiveLearner
@@ -38,6 +39,7 @@ public final class DemoReplayFeeder: Service, Sendable {
         self.topic = topic
         self.eventsPerSecond = eventsPerSecond
         self.weights = weights
+        step = PrequentialStep(weights: weights)
         self.timingSampleEvery = max(1, timingSampleEvery)
         self.learner = learner
         self.status = status
@@ -66,13 +68,9 @@ public final class DemoReplayFeeder: Service, Sendable {
             guard end > s.position else { return (0, s.position, s.tracker.recall, s.tracker) }
             learner.update { l in
                 for index in s.position..<end {
-                    let e = events[index]
-                    s.tracker.observe(user: e.user, item: e.item, learner: l)
-                    let timed = index % timingSampleEvery == 0
-                    let started = timed ? ContinuousClock.now : nil
                     // A diverging step is rolled back and counted by the learner; learning goes on.
-                    _ = try? l.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e))
-                    if let started { metrics.recordSGDUpdate(ContinuousClock.now - started) }
+                    let outcome = step.apply(events[index], to: &l, observer: &s.tracker, timed: index % timingSampleEvery == 0)
+                    if let duration = outcome.learnDuration { metrics.recordSGDUpdate(duration) }
                 }
             }
             let applied = end - s.position

@@ -90,9 +90,7 @@ public struct OperationsAPI: Sendable {
             top.reserveCapacity(k)
             let slot = l.users.index(of: id)
             l.recommend(userSlot: slot, k: k, selector: &selector, into: &top)
-            let items = top.compactMap { s in l.items.id(at: s.index).map { ScoredItem(item: $0, score: s.score) } }
-            return RecommendationList(user: id, items: items, modelVersion: l.modelVersion, timestamp: now(),
-                                      fallback: slot == nil ? "popularity" : nil)
+            return l.recommendationList(user: id, userSlot: slot, ranked: top, timestamp: now())
         }
         metrics.recordTopK(ContinuousClock.now - started, source: .http)
         return Self.json(list.jsonBytes())

@@ -1,4 +1,3 @@
-import StreamRecCore
 
 extension OnlineLearner {
     /// The `k` live items whose factor vectors have the highest cosine similarity with item slot `item`
@@ -18,13 +17,13 @@ extension OnlineLearner {
         factors.withUnsafeBufferPointer { V in
             let base = V.baseAddress!
             let q = base + Int(item) * stride
-            let qNorm = VectorKernels.dot(q, q, stride: stride).squareRoot()
+            let qNorm = VectorKernels.norm(q, stride: stride)
             guard qNorm > 0, qNorm.isFinite else { return }
             for j in 0..<factors.rows where j != Int(item) {
                 let p = base + j * stride
-                let norm = VectorKernels.dot(p, p, stride: stride).squareRoot()
+                let norm = VectorKernels.norm(p, stride: stride)
                 guard norm > 0 else { continue }
-                let c = ScoredIndex(index: Int32(j), score: VectorKernels.dot(q, p, stride: stride) / (qNorm * norm))
+                let c = ScoredIndex(index: Int32(j), score: VectorKernels.cosine(q, p, normA: qNorm, normB: norm, stride: stride))
                 if selector.admits(c) && items.isLive(c.index) { selector.offer(c) }
             }
         }

@@ -1,4 +1,3 @@
-import StreamRecCore
 
 /// Prequential recall@K measured on live traffic: for a sample of events, the user's top-K is ranked
 /// with the current model *before* the learner sees the event, and the event's item is looked for in it
@@ -129,5 +128,12 @@ public struct OnlineRecallTracker: Sendable {
         h ^= h >> 27; h = h &* 0x94d0_49bb_1331_11eb
         h ^= h >> 31
         return h
+    }
+}
+
+extension OnlineRecallTracker: PrequentialObserver {
+    /// The observer of ``PrequentialStep``: scores the event if sampled (see ``observe(user:item:learner:)``).
+    public mutating func observe(_ event: Event, learner: OnlineLearner) {
+        observe(user: event.user, item: event.item, learner: learner)
     }
 }

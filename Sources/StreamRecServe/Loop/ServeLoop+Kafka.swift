@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import StreamRecCore
+import StreamRecKafka
+
+/// The consumer side of the serve loop: polling, creating and re-creating the consumer, and the
+/// rebalance callbacks (which librdkafka runs inside `poll`, on the learner thread).
+extension ServeLoop {
+    /// One batch, or nil after a recoverable poll failure (already handled: retried after a pause, or
+    /// the consumer re-created).
+    func poll() throws -> [KafkaMessage]? {
+        do {
+            return try consumer.poll(maxMessages: config.batchSize, timeout: .milliseconds(100))
+        } catch let error as KafkaError where !error.isFatal {
+            // e.g. a failed rebalance step: librdkafka recovers on its own; don't spin on it.
+            logger.error("poll failed, retrying", metadata: ["error": "\(error)"])
+            Thread.sleep(forTimeInterval: 1)
+            return nil
+        } catch let error as KafkaError {
+            try recreateConsumer(after: error)
+            return nil
+        }
+    }
+
+    func makeConsumer() throws -> KafkaConsumer {
+        let handler = KafkaConsumer.RebalanceHandler(
+            onAssign: { [unowned self] partitions in self.partitions.assigned(partitions) },
+            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
+        return try KafkaConsumer(
+            configuration: config.consumerKafkaConfig, rebalanceHandler: handler,
+            onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+    }
+
+    /// A fatal consumer error (seen after a broker restart: FENCED_INSTANCE_ID for our own static member,
+    /// which noida-db forgets; with Apache Kafka it means a second process with the same
+    /// `group.instance.id`): close the consumer and join again with a new one. The learner keeps its
+    /// in-memory model and next offsets, so the new assignment seeks exactly where learning stopped (no
+    /// event lost or learned twice). More than 3 re-creations within a minute means a real duplicate
+    /// member (two processes fencing each other): the error is rethrown (supervisor restart).
+    func recreateConsumer(after error: KafkaError) throws {
+        let now = DispatchTime.now().uptimeNanoseconds
+        consumerRecreatedAt = consumerRecreatedAt.filter { now &- $0 < 60_000_000_000 } + [now]
+        guard consumerRecreatedAt.count <= 3 else {
+            logger.critical("consumer fatal error repeats after re-creation: giving up", metadata: ["error": "\(error)"])
+            throw error
+        }
+        logger.error("consumer fatal error: closing and re-creating the consumer; learning resumes at the in-memory offsets",
+                     metadata: ["error": "\(error)"])
+        try? consumer.close()
+        consumer = try makeConsumer()
+        try consumer.subscribe(topics: config.kafka.eventTopics)
+        env.status.update { $0.consumerRecreations += 1 }
+    }
+
+    /// Hands over cleanly: what we learned from these partitions becomes durable and committed, so the
+    /// next owner starts where we stopped. Lost partitions already belong to someone else.
+    func revoked(_ revoked: [TopicPartition], lost: Bool) {
+        logger.info("partitions revoked", metadata: ["partitions": "\(revoked.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
+        if lost {
+            waitForSnapshot()
+        } else if snapshots.hasUnsavedWork {
+            snapshot(reason: "rebalance", wait: true)
+        }
+        partitions.revoked(revoked)
+    }
+
+    func consumerEvent(_ event: KafkaConsumer.Event) {
+        if case .error(let error) = event {
+            let down = error.code == .allBrokersDown || error.code == .transport
+            if down { env.status.update { $0.brokerConnected = false } }
+            if case .log(let suppressed) = kafkaErrorLog.admit() {
+                logger.warning("kafka: \(error)", metadata: ["retriable": "\(error.isRetriable)", "suppressed_since_last": "\(suppressed)"])
+            }
+        }
+    }
+}
