@@ -70,10 +70,9 @@ public struct ScaleOutReplay: Sendable {
     public let scaleOut: ScaleOutOptions
     public private(set) var learners: [OnlineLearner]
     public private(set) var replicas: [ItemSyncReplica]
-    public private(set) var evaluator: PrequentialEvaluator
-    private var repeatsSkipped: Int64 = 0
-    private var overlapSum: Double = 0
-    private var overlapSamples: Int64 = 0
+    /// One pool of scores over all learners (accuracy sums are exact pools; see ``ScaleOutSummary``).
+    private var scores: ReplayScores
+    public var evaluator: PrequentialEvaluator { scores.evaluator }
     private var eventsPerLearner: [Int64]
     private var syncRounds: Int64 = 0
     private var syncBytes: Int64 = 0
@@ -94,7 +93,7 @@ public struct ScaleOutReplay: Sendable {
             learners.append(learner)
         }
         replicas = (0..<scaleOut.learners).map { ItemSyncReplica(publisher: UInt32($0), merge: scaleOut.merge, config: config) }
-        evaluator = ReplaySession.freshEvaluator(options: options, seed: config.seed)
+        scores = ReplayScores(evaluator: ReplaySession.freshEvaluator(options: options, seed: config.seed))
         eventsPerLearner = Array(repeating: 0, count: scaleOut.learners)
         keylessRNG = RandomSource(seed: config.seed ^ 0x5CA1_E0D7)
         self.options = options
@@ -141,13 +140,11 @@ public struct ScaleOutReplay: Sendable {
         let warmup = Int64((options.warmupFraction * Double(total)).rounded(.down))
         let end = min(total, options.stopAfter ?? total)
         let started = ContinuousClock.now
-        var selector = TopKSelector(k: options.k)
-        var list = [ScoredIndex]()
-        list.reserveCapacity(options.k)
         let config = learners[0].config
         let measureDiversity = options.measureDiversity && config.ranker == .mf
-        let sampleOverlap = options.overlapEvery > 0 && learners[0].model.itemIndex != nil && config.ranker == .mf
-        var exactList = [ScoredIndex]()
+        // The same test-then-train step and scorer as a single-learner replay; only the learner varies.
+        let step = PrequentialStep(weights: options.weights)
+        var scoring = ReplayScoring(scores: scores, options: options, learner: learners[0], lists: nil)
         var context = [Int32]()
         let sharing = scaleOut.syncInterval > 0 && learners.count > 1
         let sharePairs = scaleOut.shareNeighbors && config.ranker == .mf && config.neighborWidth > 0
@@ -165,40 +162,15 @@ public struct ScaleOutReplay: Sendable {
             }
             let owner = owner(of: event.user)
             eventsPerLearner[owner] += 1
-            if position >= warmup {
-                let learner = learners[owner]
-                switch learner.probe(user: event.user, item: event.item, k: options.k, selector: &selector, into: &list) {
-                case .repeatConsumption:
-                    repeatsSkipped += 1
-                case .ranked(let target):
-                    evaluator.record(eventIndex: position, recommended: list, target: target, learner: learner,
-                                     measureDiversity: measureDiversity, user: learner.users.index(of: event.user))
-                    if sampleOverlap, evaluator.totals.scored % Int64(options.overlapEvery) == 0,
-                       let u = learner.users.index(of: event.user) {
-                        learner.recommend(userSlot: u, k: options.k, selector: &selector, into: &exactList, exact: true)
-                        overlapSum += OnlineLearner.overlap(list, exactList)
-                        overlapSamples += 1
-                    }
-                }
-            }
-            let weight = options.weights.effectiveWeight(event)
-            let interaction = try? learners[owner].learn(user: event.user, item: event.item, timestamp: event.timestamp,
-                                                          weight: weight)
+            scoring.eventIndex = position
+            scoring.scoring = position >= warmup
+            // A diverging step is rolled back and counted by the learner; the replay goes on.
+            let outcome = step.apply(event, to: &learners[owner], observer: &scoring)
             if sharing {
                 replicas[owner].noteEvent()
-                if let interaction {
-                    replicas[owner].noteTouched(interaction.itemSlot)
-                    if sharePairs && weight > 0 && weight.isFinite {
-                        learners[owner].store.recentItems(of: interaction.userSlot, into: &context,
-                                                          limit: config.neighborHistory, skip: 1)
-                        replicas[owner].notePairs(item: interaction.itemSlot, previous: context, learner: learners[owner])
-                    }
-                    // Sequence-context vectors of the user's previous items move without their bias.
-                    if config.sequenceContext > 0 {
-                        learners[owner].store.recentItems(of: interaction.userSlot, into: &context,
-                                                          limit: config.sequenceContext, skip: 1)
-                        for c in context { replicas[owner].noteTouched(c) }
-                    }
+                if case .success(let interaction) = outcome.result {
+                    noteChanges(of: interaction, owner: owner, weight: step.weights.effectiveWeight(event),
+                                pairs: sharePairs, scratch: &context)
                 }
             }
             position += 1
@@ -206,7 +178,9 @@ public struct ScaleOutReplay: Sendable {
         }
         let last = learners[learners.count - 1]
         let catalog = learners.map { $0.items.count }.max() ?? 0
-        if position == total { evaluator.finish(endEvent: total - 1, catalog: catalog) }
+        if position == total { scoring.scores.evaluator.finish(endEvent: total - 1, catalog: catalog) }
+        scores = scoring.scores
+        let evaluator = scores.evaluator
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let t = evaluator.totals
@@ -215,7 +189,7 @@ public struct ScaleOutReplay: Sendable {
         var report = ReplayReport(
             ranker: config.ranker.rawValue, configJSON: config.canonicalJSON, k: options.k,
             totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
-            repeatEventsSkipped: repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
+            repeatEventsSkipped: scores.repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
             coverage: evaluator.coverage(catalog: catalog), novelty: t.novelty,
             diversity: measureDiversity ? t.diversity : nil,
             auc: t.auc, aucSamples: evaluator.auc.samples, precision: t.precision(k: options.k), f1: t.f1(k: options.k),
@@ -226,9 +200,9 @@ public struct ScaleOutReplay: Sendable {
             windows: evaluator.windows, resumedFrom: nil)
         if config.ranker == .mf {
             report.ranking = last.model.ranking.rawValue
-            if overlapSamples > 0 {
-                report.indexOverlap = overlapSum / Double(overlapSamples)
-                report.indexOverlapSamples = overlapSamples
+            if scores.overlapSamples > 0 {
+                report.indexOverlap = scores.overlapSum / Double(scores.overlapSamples)
+                report.indexOverlapSamples = scores.overlapSamples
             }
         }
         let summary = ScaleOutSummary(
@@ -239,6 +213,25 @@ public struct ScaleOutReplay: Sendable {
             syncRows: syncRows, eventsPerLearner: eventsPerLearner, usersPerLearner: learners.map { $0.users.count },
             itemsPerLearner: learners.map { $0.items.count }, slotMetricsApproximate: learners.count > 1)
         return (report, summary)
+    }
+}
+
+extension ScaleOutReplay {
+    /// Tells the owner's replica which item rows the event may have moved without a bias change (the
+    /// positive, the sequence-context items) and, with neighbour sharing, which pairs it added.
+    private mutating func noteChanges(of interaction: OnlineLearner.Interaction, owner: Int, weight: Float,
+                                      pairs: Bool, scratch: inout [Int32]) {
+        let config = learners[owner].config
+        replicas[owner].noteTouched(interaction.itemSlot)
+        if pairs && weight > 0 && weight.isFinite {
+            // The previous items exactly as OnlineLearner.learnNeighbors paired them.
+            learners[owner].store.recentItems(of: interaction.userSlot, into: &scratch, limit: config.neighborHistory, skip: 1)
+            replicas[owner].notePairs(item: interaction.itemSlot, previous: scratch, learner: learners[owner])
+        }
+        if config.sequenceContext > 0 {
+            learners[owner].store.recentItems(of: interaction.userSlot, into: &scratch, limit: config.sequenceContext, skip: 1)
+            for c in scratch { replicas[owner].noteTouched(c) }
+        }
     }
 }
 
