@@ -81,8 +81,8 @@ struct ScaleOutTests {
             if n % 2 == 0 { try a.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
             else { try b.learn(user: "b" + e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
         }
-        var ra = ItemSyncReplica(publisher: 0, merge: merge, config: config())
-        var rb = ItemSyncReplica(publisher: 1, merge: merge, config: c2)
+        var ra = ItemSyncReplica(publisher: 0, merge: merge)
+        var rb = ItemSyncReplica(publisher: 1, merge: merge)
         let batches = [ra.collect(from: a), rb.collect(from: b)]
         ra.apply(batches, to: &a)
         rb.apply(batches, to: &b)
@@ -112,7 +112,7 @@ struct ScaleOutTests {
         #expect(first[0].model.neighborBlend == first[1].model.neighborBlend)
         // A second round with more learning keeps them in step; with nothing learned it publishes nothing.
         var a = first[0]
-        var ra = ItemSyncReplica(publisher: 0, config: config())
+        var ra = ItemSyncReplica(publisher: 0)
         _ = ra.collect(from: a)
         ra.apply([ra.collect(from: a)], to: &a)
         #expect(ra.collect(from: a).count == 0)
@@ -124,8 +124,8 @@ struct ScaleOutTests {
         let base = try twoLearnersSynced(try log(events: 200))
         func step(_ merge: ItemMergeRule) throws -> (sum: [Float], a: [Float], b: [Float], base: [Float]) {
             var (a, b) = (base[0], base[1])
-            var ra = ItemSyncReplica(publisher: 0, merge: merge, config: config())
-            var rb = ItemSyncReplica(publisher: 1, merge: merge, config: config())
+            var ra = ItemSyncReplica(publisher: 0, merge: merge)
+            var rb = ItemSyncReplica(publisher: 1, merge: merge)
             let zero = [ra.collect(from: a), rb.collect(from: b)]  // establishes both replicas' bases
             ra.apply(zero, to: &a)
             rb.apply(zero, to: &b)

@@ -92,7 +92,7 @@ public struct ScaleOutReplay: Sendable {
             learner.setRanking(config.ranker == .mf ? options.ranking : .exact)
             learners.append(learner)
         }
-        replicas = (0..<scaleOut.learners).map { ItemSyncReplica(publisher: UInt32($0), merge: scaleOut.merge, config: config) }
+        replicas = (0..<scaleOut.learners).map { ItemSyncReplica(publisher: UInt32($0), merge: scaleOut.merge) }
         scores = ReplayScores(evaluator: ReplaySession.freshEvaluator(options: options, seed: config.seed))
         eventsPerLearner = Array(repeating: 0, count: scaleOut.learners)
         keylessRNG = RandomSource(seed: config.seed ^ 0x5CA1_E0D7)

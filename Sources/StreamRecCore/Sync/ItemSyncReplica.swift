@@ -65,11 +65,11 @@ public struct ItemSyncReplica: Sendable {
     private var viewPopularity: [Float] = []
     private var lastSeenMax: [Int64] = []
 
-    public init(publisher: UInt32, merge: ItemMergeRule = .sum, config: ModelConfig) {
+    /// `publisher`: this learner's index (its batches' order in a round); all replicas of a group must use
+    /// the same `merge`. The blend-weight base starts at the model's initial weights (1, 0).
+    public init(publisher: UInt32, merge: ItemMergeRule = .sum) {
         self.publisher = publisher
         self.merge = merge
-        baseNeighborBlend = 1
-        basePopularityBlend = 0
     }
 
     /// Marks an item slot as (possibly) changed by the event being learned.

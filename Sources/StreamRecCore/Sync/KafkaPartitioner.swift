@@ -49,7 +49,12 @@ public enum KafkaPartitioner: String, Sendable, Codable, CaseIterable {
     /// murmur2, 32-bit, as Kafka's Java `Utils.murmur2` and librdkafka's `rd_murmur2` (little-endian
     /// 4-byte blocks, seed 0x9747b28c).
     public static func murmur2(_ key: some Collection<UInt8>) -> UInt32 {
-        let data = Array(key)
+        // Native strings' UTF-8 is contiguous: no copy per event.
+        if let h = key.withContiguousStorageIfAvailable({ murmur2(buffer: $0) }) { return h }
+        return Array(key).withUnsafeBufferPointer { murmur2(buffer: $0) }
+    }
+
+    private static func murmur2(buffer data: UnsafeBufferPointer<UInt8>) -> UInt32 {
         let m: UInt32 = 0x5bd1_e995
         let r: UInt32 = 24
         let length = data.count
