@@ -12,7 +12,7 @@ struct ScaleOutReplayOptions: ParsableArguments {
     @Option(help: "The producer's key partitioner: crc32 (librdkafka default) | murmur2 (Java client default).")
     var partitioner: KafkaPartitioner = .crc32
     @Option(help: "Event time between item-state merges across learners, e.g. 60s, 5m (0 = never share item state).")
-    var syncInterval: EventTimeSpan = EventTimeSpan(milliseconds: 60_000)
+    var syncInterval: SyncInterval = SyncInterval(milliseconds: 60_000)
     @Option(help: "How concurrent item deltas merge: sum (parameter-server style) | mean (model averaging).")
     var merge: ItemMergeRule = .sum
     @Flag(inversion: .prefixedNo, help: "Share the item-neighbour co-occurrence table across learners too (replayed pair ops).")
@@ -37,6 +37,25 @@ struct ScaleOutReplayOptions: ParsableArguments {
     }
 }
 
+/// `--sync-interval`: a number with an optional unit ms, s, m, h, d (no unit = ms). Its own small type
+/// so this file does not depend on how the model options parse their time spans.
+struct SyncInterval: ExpressibleByArgument, Sendable {
+    var milliseconds: Int64
+
+    init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        for (suffix, unit) in [("ms", 1.0), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("", 1)]
+        where text.hasSuffix(suffix) {
+            guard let n = Double(text.dropLast(suffix.count)), n.isFinite, n >= 0, n * unit <= 1e15 else { continue }
+            milliseconds = Int64((n * unit).rounded())
+            return
+        }
+        return nil
+    }
+}
+
 extension KafkaPartitioner: ExpressibleByArgument {}
 extension ItemMergeRule: ExpressibleByArgument {}
 
@@ -48,18 +67,18 @@ struct ScaleOutReportFile: Codable {
 }
 
 extension ReplayCommand {
-    func runScaleOut(events: [Event], options: ReplayOptions, rankers: [ModelConfig.Ranker]) throws {
+    /// Runs the simulation once per model config (one per `--model` ranker) and prints/writes the reports.
+    func runScaleOut(events: [Event], options: ReplayOptions, configs: [ModelConfig], catalog: ItemCatalog?) throws {
         guard snapshotDir == nil, listsOut == nil, !resume else {
             throw ValidationError("--learners does not support --snapshot-dir, --resume or --lists-out")
         }
-        let catalog = try model.loadCatalog()
         var reports: [ReplayReport] = []
         var summary: ScaleOutSummary?
-        for ranker in rankers {
-            var sim = try ScaleOutReplay(config: model.config(ranker: ranker), options: options, scaleOut: scaleOutOptions.scaleOut)
+        for config in configs {
+            var sim = try ScaleOutReplay(config: config, options: options, scaleOut: scaleOutOptions.scaleOut)
             sim.attach(catalog: catalog)
             sim.setProbes(probes)
-            let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
+            let bar = ProgressBar(label: config.ranker.rawValue, enabled: !quiet)
             let result = sim.run(events: events, progress: { done, total in bar.update(done, total) })
             bar.finish()
             reports.append(result.report)

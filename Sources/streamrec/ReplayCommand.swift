@@ -120,9 +120,11 @@ struct ReplayCommand: ParsableCommand {
         options.ranking = ranking
         options.overlapEvery = overlapEvery
         options.weights = logOptions.weights
-        if scaleOutOptions.isOn { return try runScaleOut(events: events, options: options, rankers: rankers) }
 
         let catalog = try model.loadCatalog()
+        if scaleOutOptions.isOn {
+            return try runScaleOut(events: events, options: options, configs: rankers.map { model.config(ranker: $0) }, catalog: catalog)
+        }
         var reports: [ReplayReport] = []
         for ranker in rankers {
             let config = model.config(ranker: ranker)
