@@ -4,7 +4,8 @@ import PackageDescription
 // Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
 let package = Package(
     name: "streamrec",
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization.Mutex, the package's one lock type.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "streamrec", targets: ["streamrec"]),
         .library(name: "StreamRecCore", targets: ["StreamRecCore"]),
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
     ],
     targets: [
         // librdkafka's C API (Debian: librdkafka-dev). Only StreamRecKafka imports it.
@@ -28,13 +30,14 @@ let package = Package(
         ),
         // The learning core: pure Swift, no Kafka, no I/O beyond files. Shared by replay and serve.
         .target(name: "StreamRecCore"),
-        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type).
+        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type). Uses the
+        // core's partition key type (TopicPartition) only.
         .target(
             name: "StreamRecKafka",
             dependencies: [
                 "CRDKafka",
+                "StreamRecCore",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `serve`: Kafka in, recommendations out, snapshots, HTTP operations surface.
@@ -48,6 +51,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -58,12 +62,13 @@ let package = Package(
                 "StreamRecKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmark harness: `swift run -c release streamrec-bench` prints a table.
         .executableTarget(
             name: "streamrec-bench",
-            dependencies: ["StreamRecCore", "StreamRecKafka"],
+            dependencies: ["StreamRecCore"],
             path: "bench/StreamRecBench"
         ),
         // Shared by test targets: a JSON Schema validator for the wire formats, broker helpers.
@@ -71,7 +76,8 @@ let package = Package(
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecCore"]),
+        .testTarget(
+            name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecTestSupport", "StreamRecCore"]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [

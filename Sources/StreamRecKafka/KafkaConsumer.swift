@@ -1,6 +1,7 @@
 import CRDKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// A librdkafka high-level consumer, in one of two modes:
 ///
@@ -18,7 +19,7 @@ import Logging
 /// `poll` or `close`, but may call `commit`, `committed`, `seek` and friends.
 public final class KafkaConsumer: @unchecked Sendable {
     // @unchecked Sendable: the handle is thread-safe, `pollLock` serializes poll/close, and the
-    // only mutable state (`closed`) lives in a LockedBox.
+    // only mutable state (`closed`) is behind a mutex.
 
     /// Decides where consumption starts after each group rebalance. Both closures run on the
     /// polling thread, inside `poll`/`close`.
@@ -49,11 +50,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let handle: RDKafkaHandle
     private let logger: Logger
     private let onEvent: (@Sendable (Event) -> Void)?
-    private let pollLock = NSLock()
-    private let closed = LockedBox(false)
+    private let pollLock = Mutex(())
+    private let closed = Mutex(false)
     /// An error raised inside a rebalance callback, rethrown by the next `poll`.
     private let rebalanceError: LockedBox<KafkaError?>
-    private let worker = BlockingWorker(label: "streamrec.kafka.consumer.poll")
     private var rk: OpaquePointer { handle.rk }
 
     /// Whether this consumer was configured with a `group.id`.
@@ -161,7 +161,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Returns up to `maxMessages` messages, waiting at most `timeout` for the first one (then only
     /// taking what is already fetched). Serves rebalance and error callbacks on the calling thread.
-    /// Blocks the calling thread: from async code use `batches()`.
+    /// Blocks the calling thread (run it on a thread of its own, not Swift's cooperative pool).
     ///
     /// Uses repeated `rd_kafka_consumer_poll` rather than `rd_kafka_consume_batch_queue`: librdkafka
     /// 2.0 lists known issues for the batch API combined with seek/pause/resume/rebalance (outdated or
@@ -169,8 +169,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// polls use a zero timeout, so the per-message cost stays small.
     /// - Throws: `KafkaError` if the consumer is closed, has hit a fatal error, or a rebalance failed.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws -> [KafkaMessage] {
-        pollLock.lock()
-        defer { pollLock.unlock() }
+        try pollLock.withLock { _ throws -> [KafkaMessage] in try pollLocked(maxMessages: maxMessages, timeout: timeout) }
+    }
+
+    private func pollLocked(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
         try ensureOpen()
         guard maxMessages > 0 else { throw KafkaError.invalidArgument("poll: maxMessages must be positive") }
         if let fatal = handle.fatalError() { throw fatal }
@@ -196,44 +198,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         if batch.isEmpty, let error = rebalanceError.withLock({ e in defer { e = nil }; return e }) { throw error }
         return batch
-    }
-
-    /// Non-empty batches from `poll`, as an `AsyncSequence` that ends when the consumer is closed or
-    /// the task is cancelled.
-    ///
-    /// Each poll runs on this consumer's own serial dispatch queue (not the cooperative pool) with a
-    /// short timeout, so a quiet topic never parks a cooperative thread and cancellation or `close()`
-    /// is noticed within `pollTimeout`. Polling happens on demand, so a slow reader is natural
-    /// backpressure: nothing is buffered beyond librdkafka's own fetch queue.
-    public func batches(maxMessages: Int = 500, pollTimeout: Duration = .milliseconds(100)) -> Batches {
-        Batches(consumer: self, maxMessages: maxMessages, pollTimeout: pollTimeout)
-    }
-
-    /// See `batches(maxMessages:pollTimeout:)`.
-    public struct Batches: AsyncSequence, Sendable {
-        public typealias Element = [KafkaMessage]
-        let consumer: KafkaConsumer
-        let maxMessages: Int
-        let pollTimeout: Duration
-
-        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(sequence: self) }
-
-        public struct AsyncIterator: AsyncIteratorProtocol {
-            let sequence: Batches
-
-            public mutating func next() async throws -> [KafkaMessage]? {
-                let (consumer, max, timeout) = (sequence.consumer, sequence.maxMessages, sequence.pollTimeout)
-                while !Task.isCancelled {
-                    do {
-                        let batch = try await consumer.worker.run { try consumer.poll(maxMessages: max, timeout: timeout) }
-                        if !batch.isEmpty { return batch }
-                    } catch let error as KafkaError where error.kind == .closed {
-                        return nil
-                    }
-                }
-                return nil
-            }
-        }
     }
 
     // MARK: Offsets
@@ -308,10 +272,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Note: a static member (`group.instance.id`) does not send LeaveGroup; its partitions wait for
     /// its return (or, on Apache Kafka, for its session timeout).
     public func close() throws {
-        pollLock.lock()
-        defer { pollLock.unlock() }
-        guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
-        try KafkaError.check(rd_kafka_consumer_close(rk), "close")
+        try pollLock.withLock { _ throws in
+            guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
+            try KafkaError.check(rd_kafka_consumer_close(rk), "close")
+        }
     }
 
     private func ensureOpen() throws {

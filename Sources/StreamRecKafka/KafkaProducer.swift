@@ -1,16 +1,16 @@
 import CRDKafka
 import Logging
-import ServiceLifecycle
+import Synchronization
 
 /// A librdkafka producer, idempotent by default (`enable.idempotence=true` unless configured
 /// otherwise), so retries after broker hiccups never duplicate or reorder a partition's records.
 ///
 /// `send` only enqueues; delivery is confirmed asynchronously by delivery reports, counted in
 /// `deliveredCount` / `failedCount` and passed to the optional handler. Reports are served by `poll`,
-/// which `send` calls without waiting; run the producer as a `Service` (or call `poll`/`flush`) so
-/// reports keep flowing when nothing is being sent. Thread-safe.
-public final class KafkaProducer: Service, @unchecked Sendable {
-    // @unchecked Sendable: the handle is thread-safe and the counters live in a LockedBox.
+/// which `send` calls without waiting; call `poll` (or `flush`) regularly so reports keep flowing
+/// when nothing is being sent. Thread-safe.
+public final class KafkaProducer: @unchecked Sendable {
+    // @unchecked Sendable: the handle is thread-safe and the mutable state is behind mutexes.
 
     /// The outcome of one `send`, reported once librdkafka gives up or the broker acknowledges.
     public struct DeliveryReport: Sendable {
@@ -32,21 +32,17 @@ public final class KafkaProducer: Service, @unchecked Sendable {
 
     private let handle: RDKafkaHandle
     private let counters: LockedBox<Counters>
-    private let closed = LockedBox(false)
-    private let worker = BlockingWorker(label: "streamrec.kafka.producer.flush")
+    private let closed = Mutex(false)
     private let queueFullTimeout: Duration
-    private let shutdownFlushTimeout: Duration
     private let logger: Logger
     private var rk: OpaquePointer { handle.rk }
 
     /// - Parameters:
     ///   - queueFullTimeout: how long `send` keeps serving delivery reports and retrying while the
     ///     local queue (`queue.buffering.max.messages`) is full before throwing.
-    ///   - shutdownFlushTimeout: how long `run()` flushes after graceful shutdown.
     ///   - deliveryHandler: called once per message, on the thread that calls `poll` (or `send`/`flush`).
     ///   - onError: client errors (broker down, transport failures), served by `poll`/`flush` like reports.
     public init(configuration: KafkaConfig, queueFullTimeout: Duration = .seconds(10),
-                shutdownFlushTimeout: Duration = .seconds(30),
                 deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
                 onError: (@Sendable (KafkaError) -> Void)? = nil,
                 logger: Logger = Logger(label: "streamrec.kafka.producer")) throws {
@@ -73,7 +69,6 @@ public final class KafkaProducer: Service, @unchecked Sendable {
                                    callbacks: RDKafkaCallbacks(logger: logger, onError: onError, onDelivery: onDelivery))
         self.counters = counters
         self.queueFullTimeout = queueFullTimeout
-        self.shutdownFlushTimeout = shutdownFlushTimeout
         self.logger = logger
     }
 
@@ -196,18 +191,6 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     public func close(flushTimeout: Duration = .seconds(30)) throws {
         guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
         try flush(timeout: flushTimeout)
-    }
-
-    /// `Service`: serves delivery reports every 50 ms until graceful shutdown or cancellation, then
-    /// flushes (on a dedicated queue, off the cooperative pool). Throws a fatal producer error.
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            poll()
-            if let fatal = fatalError() { throw fatal }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        let timeout = shutdownFlushTimeout
-        try await worker.run { try self.close(flushTimeout: timeout) }
     }
 }
 

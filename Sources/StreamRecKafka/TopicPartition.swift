@@ -1,21 +1,6 @@
 import CRDKafka
-
-/// One partition of one topic; the key of every offset map in this module.
-public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-
-    public init(_ topic: String, _ partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public var description: String { "\(topic)[\(partition)]" }
-
-    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
-        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
-    }
-}
+// The partition key type is the core's (snapshots key by it); clients of this module see it as theirs.
+@_exported import struct StreamRecCore.TopicPartition
 
 /// librdkafka's logical offsets, usable wherever a start offset is expected.
 /// Real offsets are `>= 0` and always mean "the next offset to read".

@@ -1,3 +1,4 @@
+import StreamRecCore
 import Synchronization
 
 /// Facts about the running learner that health checks, `/stats` and the live view read.
@@ -11,6 +12,7 @@ public final class ServeStatus: Sendable {
         /// High watermark last seen from the broker (nil until known).
         public var highWatermark: Int64?
         public var lag: Int64? { highWatermark.map { max(0, $0 - position) } }
+        public var key: TopicPartition { TopicPartition(topic, partition) }
 
         public init(topic: String, partition: Int32, position: Int64, highWatermark: Int64? = nil) {
             self.topic = topic

@@ -55,13 +55,12 @@ struct HTTPDemoCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingBootstrap.bootstrap(configured: Logger.Level(rawValue: logLevel.lowercased()))
         let logger = Logger(label: "streamrec.http-demo")
-        var events: [Event]
+        let events: [Event]
         do {
-            events = try LogReader.readAll(path: log, format: format).events
+            events = try TimeOrderedLog(path: log, format: format).events
         } catch {
             throw CLIError("cannot read \(log): \(error)")
         }
-        if !Event.isSortedByTime(events) { events = Event.sortedByTime(events) }
         guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
 
         let weights = EventWeights()

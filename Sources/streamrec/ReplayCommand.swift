@@ -202,11 +202,11 @@ func writeJSON(_ value: some Encodable, to path: String) throws {
     try encoder.encode(value).write(to: URL(fileURLWithPath: path))
 }
 
-/// Reads a whole log for replay or tuning, reporting malformed lines, and stably sorts it by time if needed.
+/// Reads a whole log in time order (``TimeOrderedLog``), reporting malformed lines and sorting on stderr.
 func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
-    let loaded: (events: [Event], stats: LogReadStats)
+    let loaded: TimeOrderedLog
     do {
-        loaded = try LogReader.readAll(path: log, format: format)
+        loaded = try TimeOrderedLog(path: log, format: format)
     } catch {
         throw CLIError("cannot read \(log): \(error)")
     }
@@ -214,13 +214,9 @@ func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
     stderr("read \(stats.events) events from \(log) (\(stats.lines) lines, \(stats.malformed) malformed)")
     for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
     if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
-    var events = loaded.events
-    if !Event.isSortedByTime(events) {
-        stderr("log is not time-ordered: sorting \(events.count) events by timestamp (stable)")
-        events = Event.sortedByTime(events)
-    }
-    guard !events.isEmpty else { throw CLIError("no valid events in \(log)") }
-    return events
+    if loaded.wasSorted { stderr("log is not time-ordered: sorting \(loaded.events.count) events by timestamp (stable)") }
+    guard !loaded.events.isEmpty else { throw CLIError("no valid events in \(log)") }
+    return loaded.events
 }
 
 extension RankingMode: ExpressibleByArgument {}

@@ -1,11 +1,12 @@
 import ArgumentParser
+import StreamRecCore
 
 @main
 struct StreamRec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streamrec",
         abstract: "A streaming online recommender: online matrix factorization over Kafka event streams.",
-        version: "0.1.0",
+        version: StreamRecCoreVersion.string,
         subcommands: [
             GenerateCommand.self, ReplayCommand.self, ServeCommand.self, ProduceCommand.self, TuneCommand.self,
             SnapshotCommand.self, EvaluatePolicyCommand.self,

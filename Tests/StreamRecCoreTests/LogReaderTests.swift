@@ -1,4 +1,5 @@
 import Foundation
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecCore
 
@@ -57,7 +58,7 @@ struct LogReaderTests {
 
     @Test("format detection by extension, then content")
     func detectsFormat() throws {
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases: [(String, String, LogFormat?)] = [
             ("a.jsonl", "", .jsonl), ("a.ndjson", "", .jsonl), ("a.CSV", "", .csv), ("u.data", "", .tsv), ("a.tsv", "", .tsv),
@@ -91,7 +92,7 @@ struct LogReaderTests {
         } else {
             for event in events { EventEncoder.appendJSON(event, to: &bytes); bytes += [0x0D, 0x0A] }
         }
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("log.\(format.rawValue)").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -115,7 +116,7 @@ struct LogReaderTests {
             bytes += rng.nextInt(below: 2) == 0 ? [0x0A] : [0x0D, 0x0A]
         }
         bytes += Array(#"{"user":"last","item":"i","ts":1}"#.utf8) // no trailing newline
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("garbage.bin").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -141,7 +142,7 @@ struct LogReaderTests {
         default: "u\ti\t1\t1"
         }
         let huge = format == .csv ? "u,\"" + String(repeating: "x", count: 500) + "\",1" : String(repeating: good, count: 20)
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("big").path
         try Data([good, huge, good].joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))

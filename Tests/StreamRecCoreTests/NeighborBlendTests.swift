@@ -1,4 +1,5 @@
 import Foundation
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecCore
 
@@ -108,7 +109,7 @@ struct NeighborBlendTests {
 
     @Test("a RecBole .inter file is read by its header, seconds with a .0 included")
     func readsAtomicInter() throws {
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("ml.inter").path
         let text = """

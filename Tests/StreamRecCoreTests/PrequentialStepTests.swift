@@ -88,3 +88,26 @@ struct PrequentialStepTests {
         }
     }
 }
+
+@Suite("Partition key")
+struct PartitionKeyTests {
+    @Test("SourcePosition keyed by TopicPartition: map and list forms agree, sorted, encoding unchanged")
+    func position() throws {
+        let map: [TopicPartition: Int64] = [TopicPartition("b", 0): 5, TopicPartition("a", 1): 7, TopicPartition("a", 0): 3]
+        let fromMap = SourcePosition(offsets: map)
+        var built = SourcePosition()
+        built.setOffset(7, topic: "a", partition: 1)
+        built.setOffset(5, for: TopicPartition("b", 0))
+        built.setOffset(3, topic: "a", partition: 0)
+        #expect(fromMap == built)
+        #expect(fromMap.offsets.map(\.key) == [TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)])
+        #expect(fromMap.offsetsByPartition == map)
+        #expect(fromMap.offset(of: TopicPartition("a", 1)) == 7 && fromMap.offset(topic: "b", partition: 0) == 5)
+        #expect(SourceOffset(TopicPartition("t", 2), offset: 9) == SourceOffset(topic: "t", partition: 2, offset: 9))
+        // Wire layout of a position (what snapshots store): events, count, then (topic, partition, offset).
+        var w = BinaryWriter()
+        fromMap.encode(into: &w)
+        var r = BinaryReader(w.bytes)
+        #expect(try SourcePosition.decode(from: &r) == fromMap)
+    }
+}

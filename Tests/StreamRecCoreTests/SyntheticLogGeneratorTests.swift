@@ -1,4 +1,5 @@
 import Foundation
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecCore
 
@@ -23,7 +24,7 @@ struct SyntheticLogGeneratorTests {
         other.seed = 18
         #expect(try SyntheticLogGenerator.generate(other) != a)
 
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let generator = try SyntheticLogGenerator(config: Self.small)
         for format in [LogFormat.jsonl, .csv] {
@@ -168,7 +169,7 @@ struct SyntheticLogGeneratorTests {
     func writtenLogsReadBack(format: LogFormat) throws {
         let config = SyntheticLogConfig(users: 50, items: 60, events: 1_000, topics: 4, seed: 3)
         let generator = try SyntheticLogGenerator(config: config)
-        let dir = try TestPaths.temporaryDirectory()
+        let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("log.\(format.rawValue)").path
         try generator.write(to: path)

@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 
 /// Gate for the real-broker suite (start one with `scripts/kafka-local.sh start`):

@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 
 /// Fast tests against librdkafka's in-process mock cluster (no broker process needed).
@@ -135,20 +136,6 @@ struct MockClusterTests {
         #expect(eofs.first?.1 == 2)
     }
 
-    @Test func batchesSequenceDeliversAndEndsWhenClosed() async throws {
-        try cluster.createTopic(topic, partitions: 1)
-        try produce(25, to: topic, bootstrap: cluster.bootstrapServers)
-        let consumer = try KafkaConsumer(configuration: consumerConfig(), logger: quietLogger)
-        try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning])
-        var offsets: [Int64] = []
-        for try await batch in consumer.batches(maxMessages: 10) {
-            #expect(batch.count <= 10)
-            offsets += batch.map(\.offset)
-            if offsets.count >= 25 { try consumer.close() }
-        }
-        #expect(offsets == Array(0..<25))
-    }
-
     @Test func closeIsIdempotentAndLaterCallsThrowClosed() throws {
         let consumer = try KafkaConsumer(configuration: consumerConfig(group: uniqueName("group")), logger: quietLogger)
         try consumer.subscribe(topics: [topic])
@@ -182,19 +169,5 @@ struct MockClusterTests {
             for i in 0..<200 { try impatient.send(topic: topic, key: nil, value: bytes("m\(i)")) }
         }
         #expect(error.code == .queueFull && error.isRetriable)
-    }
-
-    @Test func serviceRunServesReportsAndFlushesOnCancellation() async throws {
-        try cluster.createTopic(topic, partitions: 1)
-        let reports = Recorder<KafkaProducer.DeliveryReport>()
-        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers),
-                                         deliveryHandler: { reports.append($0) }, logger: quietLogger)
-        let service = Task { try await producer.run() }
-        for i in 0..<50 { try producer.send(topic: topic, key: bytes("k\(i)"), value: bytes("v\(i)")) }
-        service.cancel()
-        try await service.value
-        #expect(producer.deliveredCount == 50)
-        #expect(reports.values.map(\.offset).sorted() == Array(0..<50))
-        #expect(throws: KafkaError.self) { try producer.send(topic: topic, key: nil, value: [1]) }
     }
 }

@@ -9,9 +9,6 @@ let quietLogger: Logger = {
     return logger
 }()
 
-func uniqueName(_ prefix: String) -> String {
-    "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-}
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -44,7 +45,7 @@ struct BrokerOutageTests {
     func busyLearnerOutage() throws {
         _ = try ServeBroker.bootstrap()
         let port = Self.freePort(), httpPort = Self.freePort()
-        let home = try Paths.temporaryDirectory()
+        let home = try temporaryDirectory()
         try broker("start", port: port, home: home)
         defer { try? broker("stop", port: port, home: home) }
         let bootstrap = "127.0.0.1:\(port)"
@@ -52,7 +53,7 @@ struct BrokerOutageTests {
         let events = try sampleEvents(12_000, users: 1000, items: 500)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         var args = serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq, group: n.group, snapshots: dir,
                                   extra: ["--snapshot-every", "4000"])
         args[args.firstIndex(of: "--http-port")! + 1] = "\(httpPort)"
@@ -110,7 +111,7 @@ struct BrokerOutageTests {
     func boundedShutdown() throws {
         _ = try ServeBroker.bootstrap()
         let port = Self.freePort()
-        let home = try Paths.temporaryDirectory()
+        let home = try temporaryDirectory()
         try broker("start", port: port, home: home)
         defer { try? broker("stop", port: port, home: home) }
         let bootstrap = "127.0.0.1:\(port)"
@@ -118,7 +119,7 @@ struct BrokerOutageTests {
         let events = try sampleEvents(1100)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let config = dir + "/serve.toml"
         try "[serve]\nshutdown_timeout_seconds = 3.0\n[snapshots]\nevery_seconds = 0.0\n".write(toFile: config, atomically: true, encoding: .utf8)
         let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,

@@ -1,5 +1,6 @@
 import Foundation
 @testable import StreamRecServe
+import StreamRecTestSupport
 import Testing
 
 @Suite("serve configuration: start-up validation")
@@ -105,7 +106,7 @@ struct ConfigValidationTests {
 struct ServeCommandLineValidationTests {
     @Test("a negative --k is a range error, not 'Missing value'")
     func negativeK() throws {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let p = try ServeProcess(arguments: ["--k", "-5", "--http-port", "0", "--snapshot-dir", dir], logPath: dir + "/serve.log")
         let status = p.wait(seconds: 60)

@@ -2,6 +2,7 @@ import Foundation
 import StreamRecCore
 @testable import StreamRecServe
 import Synchronization
+import StreamRecTestSupport
 import Testing
 
 @Suite("fault handling without a broker: directory lock, identity, readiness, watchdog, metrics")

@@ -2,6 +2,7 @@ import Foundation
 import StreamRecCore
 import StreamRecKafka
 @testable import StreamRecServe
+import StreamRecTestSupport
 import Testing
 
 /// Hardening checks of `serve` that need the real broker (issue 11).
@@ -22,7 +23,7 @@ struct ServeHardeningIntegrationTests {
         let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         for i in 0..<300 { try producer.send(topic: n.topic, key: Array("bad-\(i)".utf8), value: Array("{nope \(i)".utf8)) }
         try producer.flush(timeout: .seconds(30))
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let capture = LogCapture()
         let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir),
                                                   logger: capture.logger)
@@ -57,7 +58,7 @@ extension ServeHardeningIntegrationTests {
         let events = try sampleEvents(2000)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
         c.batchSize = 100
         let status = ServeStatus()
@@ -95,7 +96,7 @@ extension ServeHardeningIntegrationTests {
         let events = try sampleEvents(1200)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(events[..<600]), to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
         c.snapshots.everyEvents = 200
         c.snapshots.maxUnsavedSeconds = 1
@@ -135,19 +136,19 @@ extension ServeHardeningIntegrationTests {
         let events = try sampleEvents(900)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(events[..<600]), to: n.topic, bootstrap: bootstrap)
-        let first = try Paths.temporaryDirectory()
+        let first = try temporaryDirectory()
         try await StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: first), logger: quietLogger).run()
         #expect(try committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap) == 600)
         try FileManager.default.removeItem(atPath: first)  // the volume is gone
         try produce(Array(events[600...]), to: n.topic, bootstrap: bootstrap)
 
-        var refuse = configuration(n, bootstrap: bootstrap, snapshots: try Paths.temporaryDirectory())
+        var refuse = configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory())
         refuse.snapshots.onMissing = .refuse
         await #expect(throws: (any Error).self) {
             try await StreamingLearnerService(configuration: refuse, logger: quietLogger).run()
         }
 
-        let second = try Paths.temporaryDirectory()
+        let second = try temporaryDirectory()
         let capture = LogCapture()
         try await StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: second), logger: capture.logger).run()
         let loaded = try #require(try SnapshotStore(directory: second).loadNewestGood())
@@ -168,7 +169,7 @@ extension ServeHardeningIntegrationTests {
         try produceRaw([Array(#"{"user":"mallory","item":"i0","ts":253402300799999}"#.utf8),
                         Array(#"{"user":"sec","item":"i1","ts":1700000000}"#.utf8)], to: n.topic, bootstrap: bootstrap)
         try produce(Array(good[150...]), to: n.topic, bootstrap: bootstrap)
-        var c = configuration(n, bootstrap: bootstrap, snapshots: try Paths.temporaryDirectory())
+        var c = configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory())
         c.model.userTTL = 86_400_000
         c.model.itemTTL = 86_400_000
         let service = try StreamingLearnerService(configuration: c, logger: quietLogger)

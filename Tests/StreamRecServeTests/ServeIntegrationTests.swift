@@ -38,7 +38,7 @@ struct ServeIntegrationTests {
         let events = try sampleEvents(1500)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir), logger: quietLogger)
         try await service.run()
 
@@ -82,7 +82,7 @@ struct ServeIntegrationTests {
         try produce(Array(good[0..<100]), to: n.topic, bootstrap: bootstrap)
         try produceRaw(poison, to: n.topic, bootstrap: bootstrap)
         try produce(Array(good[100...]), to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir), status: status, logger: quietLogger)
         try await service.run()
@@ -135,7 +135,7 @@ struct ServeIntegrationTests {
         let events = try sampleEvents(6000)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let args = serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq, group: n.group,
                                   snapshots: dir, extra: ["--snapshot-every", "700"])
         var rng = RandomSource(seed: UInt64(Date().timeIntervalSince1970))
@@ -165,7 +165,7 @@ struct ServeIntegrationTests {
         let events = try sampleEvents(2100)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
                                                            group: n.group, snapshots: dir, extra: ["--snapshot-every", "500"]),
                                  logPath: dir + "/serve.log")
@@ -208,7 +208,7 @@ struct BrokerRestartTests {
     func brokerRestart() throws {
         _ = try ServeBroker.bootstrap()  // gate: CI requires the broker tooling to be installed
         let port = 20_000 + Int.random(in: 0..<9_000)
-        let home = try Paths.temporaryDirectory()
+        let home = try temporaryDirectory()
         try broker("start", port: port, home: home)
         defer { try? broker("stop", port: port, home: home) }
         let bootstrap = "127.0.0.1:\(port)"
@@ -216,7 +216,7 @@ struct BrokerRestartTests {
         let events = try sampleEvents(3000)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(events[..<1500]), to: n.topic, bootstrap: bootstrap)
-        let dir = try Paths.temporaryDirectory()
+        let dir = try temporaryDirectory()
         let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
                                                            group: n.group, snapshots: dir,
                                                            extra: ["--snapshot-every", "500"]),

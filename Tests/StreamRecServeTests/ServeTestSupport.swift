@@ -32,11 +32,6 @@ enum Paths {
         throw TestFailure("streamrec binary not found under .build/: run `swift build` before `swift test`")
     }
 
-    static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "streamrec-serve-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -50,7 +45,6 @@ let quietLogger: Logger = {
     return logger
 }()
 
-func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
 /// A small planted-structure log, deterministic.
 func sampleEvents(_ count: Int, users: Int = 120, items: Int = 200, seed: UInt64 = 5) throws -> [Event] {

@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecCore
+import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
 

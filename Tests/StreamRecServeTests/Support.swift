@@ -38,9 +38,3 @@ func key(_ name: String, _ labels: [(String, String)] = []) -> String {
     labels.isEmpty ? name : name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
 }
 
-/// A fresh temporary directory, removed by the caller.
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "streamrec-ops-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

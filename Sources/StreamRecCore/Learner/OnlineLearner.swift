@@ -1,3 +1,6 @@
+// Over 400 lines on purpose for now: the learner's state, its learn path and its ranking path share
+// private helpers; the ranking half moves to its own file once the batched-scoring work (issue 9), which
+// edits that half, has landed — moving it first would turn that merge into a rewrite.
 #if canImport(Glibc)
 import Glibc
 #else

@@ -1,33 +1,16 @@
 import Foundation
+import Synchronization
 
-/// A value guarded by a lock. `@unchecked Sendable` is sound because every access to `value`
-/// goes through `withLock`. (`Synchronization.Mutex` needs macOS 15; the package targets 14.)
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+/// A shareable reference to a `Mutex`-guarded value, for state that librdkafka callbacks capture
+/// (a `Mutex` is noncopyable, so closures can't capture one directly). The package's one lock is
+/// `Synchronization.Mutex`; stored state that no closure captures uses a `Mutex` directly.
+final class LockedBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
 
-    init(_ value: Value) { self.value = value }
+    init(_ value: Value) { mutex = Mutex(value) }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
-/// Runs blocking librdkafka calls (polls with short timeouts, flush) on one dedicated serial
-/// dispatch queue, off Swift's cooperative thread pool. With 2 cores the cooperative pool has 2
-/// threads; parking one in `rd_kafka_consumer_poll` would halve the process' async capacity.
-/// One queue per client also keeps polling (and so rebalance callbacks) on a single thread.
-final class BlockingWorker: Sendable {
-    private let queue: DispatchQueue
-
-    init(label: String) { queue = DispatchQueue(label: label) }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+    func withLock<R: Sendable>(_ body: (inout Value) throws -> R) rethrows -> R {
+        try mutex.withLock { try body(&$0) }
     }
 }
 

@@ -27,7 +27,7 @@ final class PartitionBook: Sendable {
 
     /// Restores the positions of a loaded snapshot.
     func restore(_ position: SourcePosition) {
-        offsets.withLock { o in for p in position.offsets { o[TopicPartition(p.topic, p.partition)] = p.offset } }
+        offsets.withLock { $0.merge(position.offsetsByPartition) { _, restored in restored } }
     }
 
     /// No snapshot was found at start-up: see ``fromBeginning``.
@@ -38,7 +38,7 @@ final class PartitionBook: Sendable {
 
     /// The positions to snapshot (sorted, so encoding is deterministic).
     var position: SourcePosition {
-        SourcePosition(offsets: offsets.withLock { $0 }.map { .init(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+        SourcePosition(offsets: offsets.withLock { $0 })
     }
 
     /// Where newly assigned partitions start (absent: the group's committed offset), published to status.
@@ -57,7 +57,7 @@ final class PartitionBook: Sendable {
             "from_snapshot": "\(start.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))",
         ])
         status.update { s in
-            for tp in partitions where !s.partitions.contains(where: { $0.topic == tp.topic && $0.partition == tp.partition }) {
+            for tp in partitions where !s.partitions.contains(where: { $0.key == tp }) {
                 s.partitions.append(.init(topic: tp.topic, partition: tp.partition, position: start[tp] ?? 0))
             }
         }
@@ -66,7 +66,7 @@ final class PartitionBook: Sendable {
 
     func revoked(_ partitions: [TopicPartition]) {
         status.update { s in
-            s.partitions.removeAll { p in partitions.contains { $0.topic == p.topic && $0.partition == p.partition } }
+            s.partitions.removeAll { partitions.contains($0.key) }
         }
     }
 
@@ -80,7 +80,7 @@ final class PartitionBook: Sendable {
             s.eventsLearned += Int64(learned)
             s.onlineRecall = onlineRecall
             for i in s.partitions.indices {
-                if let p = positions[TopicPartition(s.partitions[i].topic, s.partitions[i].partition)] { s.partitions[i].position = p }
+                if let p = positions[s.partitions[i].key] { s.partitions[i].position = p }
             }
         }
     }
@@ -104,7 +104,7 @@ final class PartitionBook: Sendable {
         if !partitions.isEmpty { noteBroker(reachable: reached) }
         status.update { s in
             for p in updated {
-                if let i = s.partitions.firstIndex(where: { $0.topic == p.topic && $0.partition == p.partition }) {
+                if let i = s.partitions.firstIndex(where: { $0.key == p.key }) {
                     s.partitions[i].highWatermark = p.highWatermark
                 }
             }

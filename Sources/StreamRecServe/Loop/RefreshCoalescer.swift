@@ -14,11 +14,18 @@ struct RefreshCoalescer {
         var source: SourceOffset
     }
 
+    /// A source position with its topic interned: three integers, no string per event.
+    private struct InternedSource {
+        var topic: Int32
+        var partition: Int32
+        var offset: Int64
+    }
+
     private let intervalNanos: UInt64
     private var dirtyFlags: [Bool] = []
     private var dirtySlots: [Int32] = []
     private var lastEmitNanos: [UInt64] = []
-    private var lastSource: [(topic: Int32, partition: Int32, offset: Int64)] = []
+    private var lastSource: [InternedSource] = []
     // Topic names interned, so a source position is three integers.
     private var topicIndex: [String: Int32] = [:]
     private var topicNames: [String] = []
@@ -36,7 +43,7 @@ struct RefreshCoalescer {
             let add = s + 1 - dirtyFlags.count
             dirtyFlags.append(contentsOf: repeatElement(false, count: add))
             lastEmitNanos.append(contentsOf: repeatElement(0, count: add))
-            lastSource.append(contentsOf: repeatElement((topic: Int32(0), partition: Int32(0), offset: Int64(0)), count: add))
+            lastSource.append(contentsOf: repeatElement(InternedSource(topic: 0, partition: 0, offset: 0), count: add))
         }
         let t: Int32
         if let known = topicIndex[topic] { t = known } else {
@@ -44,7 +51,7 @@ struct RefreshCoalescer {
             topicIndex[topic] = t
             topicNames.append(topic)
         }
-        lastSource[s] = (t, partition, offset)
+        lastSource[s] = InternedSource(topic: t, partition: partition, offset: offset)
         markDirty(slot)
     }
 

@@ -174,9 +174,8 @@ final class ServeLoop: @unchecked Sendable {
     @discardableResult
     func commit(_ written: (snapshot: LearnerSnapshot, path: String)?) -> Bool {
         guard let written else { return false }
-        let offsets = Dictionary(uniqueKeysWithValues: written.snapshot.position.offsets.map { (TopicPartition($0.topic, $0.partition), $0.offset) })
         do {
-            try consumer.commit(offsets)
+            try consumer.commit(written.snapshot.position.offsetsByPartition)
         } catch {
             // Harmless: restarts seek to the snapshot's offsets; the group offset only matters to others.
             logger.warning("offset commit failed (snapshot is durable)", metadata: ["error": "\(error)"])

@@ -21,13 +21,6 @@ enum TestPaths {
         return found.path
     }
 
-    /// A fresh empty directory under the system temp dir.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("streamrec-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 }
 
 /// Random but reproducible test inputs.
