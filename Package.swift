@@ -97,7 +97,10 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "StreamRecKafkaTests",
-            dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecTestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "StreamRecKafka", "CRDKafka", "StreamRecTestSupport", "StreamRecCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [

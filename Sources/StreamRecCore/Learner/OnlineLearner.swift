@@ -58,7 +58,7 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
 public struct OnlineLearner: Sendable, Equatable {
     public let config: ModelConfig
     public private(set) var users: IdDictionary
-    public private(set) var items: IdDictionary
+    public internal(set) var items: IdDictionary  // internal(set): item-state sync interns published ids
     public private(set) var store: UserHistoryStore
     public internal(set) var model: MatrixFactorizationModel
     public private(set) var counters = LearnerCounters()
