@@ -1,6 +1,7 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
 //   swift run -c release streamrec-bench [--quick] [--repeat N] [--features] [--catalog [--catalog-sizes a,b] [--probes p,q]]
+//                                        [--batched [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
 import Foundation
@@ -71,7 +72,8 @@ func stream(events: Int, users: Int, items: Int, seed: UInt64) -> [(Int32, Int32
 
 var rows: [Row] = []
 /// `--catalog-only` runs just the catalog-scale rows (section 5).
-let runCore = !args.contains("--catalog-only") && !args.contains("--random")
+let runCore = !args.contains("--catalog-only") && !args.contains("--random") && !args.contains("--batched")
+    && !args.contains("--snapshot-stall")
 
 // 1. Learn-only: pure SGD (model.learn on dense slots) and the full learner path (string ids, store).
 if runCore {
@@ -316,6 +318,13 @@ if args.contains("--random") {
                             value: p50p99(alat) + "; " + p50p99(acpu) + String(format: "; %.3f", overlap / 300), goal: "report"))
         }
     }
+}
+
+// 7. Batched exact scoring (`--batched [--catalog-sizes a,b]`): BatchedScoringBench.swift.
+if args.contains("--batched") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000, 1_000_000]
+    rows += batchedScoringRows(sizes: sizes, repeats: repeats)
 }
 
 print("Machine: \(machine())")
