@@ -327,6 +327,13 @@ if args.contains("--batched") {
     rows += batchedScoringRows(sizes: sizes, repeats: repeats)
 }
 
+// 8. Snapshot stall (`--snapshot-stall [--catalog-sizes a,b]`): SnapshotStallBench.swift.
+if args.contains("--snapshot-stall") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000, 1_000_000]
+    rows += snapshotStallRows(sizes: sizes, repeats: repeats)
+}
+
 print("Machine: \(machine())")
 print("Runs: median of \(repeats)\(quick ? " (quick mode: 1/10 sizes)" : "")\n")
 let w0 = max(rows.map(\.name.count).max()!, 6), w1 = max(rows.map(\.value.count).max()!, 6)

@@ -66,6 +66,7 @@ extension MatrixFactorizationModel {
 
     private static func shrink(_ m: inout FactorMatrix, row: Int, by factor: Float) {
         let s = m.stride
+        m.markChanged(row)
         m.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress! + row * s
             VectorKernels.scaleAdd(p, decay: factor, alpha: 0, p, stride: s)

@@ -88,6 +88,11 @@ extension MatrixFactorizationModel {
                 }
             }
         }
+        // Written rows, for incremental snapshots (a rolled-back row is marked too: harmless).
+        userFactors.markChanged(Int(u))
+        itemFactors.markChanged(Int(i))
+        if let j { itemFactors.markChanged(Int(j)) }
+        for l in 0..<count { contextFactors.markChanged(Int(context[l])) }
         if let failure { throw failure }
         if config.useItemBias {
             let newI: Float = biasI + lr * (g - reg * biasI)

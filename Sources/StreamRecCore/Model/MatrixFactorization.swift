@@ -137,6 +137,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
         let k = m.dimension
         let base = row * m.stride
+        m.markChanged(row)
         m.withUnsafeMutableBufferPointer { buf in
             for c in 0..<k { buf[base + c] = rng.nextGaussian() * scale }
         }
