@@ -3,11 +3,12 @@ import Testing
 
 @Suite("Batched exact ranking")
 struct BatchedRankingTests {
-    func learner(sequenceContext: Int, factors: Int) throws -> OnlineLearner {
+    func learner(sequenceContext: Int, factors: Int, neighbors: Int = 0, epsilon: Double = 0) throws -> OnlineLearner {
         var c = ModelConfig()
         c.factors = factors
         c.sequenceContext = sequenceContext
-        c.neighborWidth = 0
+        c.neighborWidth = neighbors
+        c.explorationEpsilon = epsilon
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 9)
         for t in 0..<2_500 {
@@ -17,10 +18,11 @@ struct BatchedRankingTests {
     }
 
     @Test("rankBatch lists equal recommend(exact:) bit for bit, four-user groups and leftovers",
-          arguments: [(0, 13), (0, 32), (3, 16)])
-    func equalsPerUser(sequenceContext: Int, factors: Int) throws {
-        let l = try learner(sequenceContext: sequenceContext, factors: factors)
-        #expect(l.supportsBatchedRanking == (sequenceContext == 0))
+          arguments: [(0, 13, 0, 0.0), (0, 32, 0, 0.0), (3, 16, 0, 0.0), (3, 32, 128, 0.0), (2, 8, 7, 0.0), (3, 16, 128, 0.2)])
+    func equalsPerUser(sequenceContext: Int, factors: Int, neighbors: Int, epsilon: Double) throws {
+        let l = try learner(sequenceContext: sequenceContext, factors: factors, neighbors: neighbors, epsilon: epsilon)
+        #expect(l.supportsBatchedRanking == (epsilon == 0))
+        if neighbors > 0 { #expect(l.model.neighborBlend > 0 && l.model.popularityBlend > 0) }  // the blend terms count
         // 23 known users (5 groups of four + 3 left over) with an unknown user in between.
         var slots: [Int32?] = (0..<Int32(l.users.slotCount)).map { $0 }
         slots.insert(nil, at: 6)
