@@ -1,7 +1,7 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
 //   swift run -c release streamrec-bench [--quick] [--repeat N] [--features] [--catalog [--catalog-sizes a,b] [--probes p,q]]
-//                                        [--batched [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
+//                                        [--batched | --batched-learner [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
 //                                        [--encoding buffer|list [N]]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
@@ -74,6 +74,7 @@ func stream(events: Int, users: Int, items: Int, seed: UInt64) -> [(Int32, Int32
 var rows: [Row] = []
 /// `--catalog-only` runs just the catalog-scale rows (section 5).
 let runCore = !args.contains("--catalog-only") && !args.contains("--random") && !args.contains("--batched")
+    && !args.contains("--batched-learner")
     && !args.contains("--snapshot-stall") && !args.contains("--encoding")
 
 // 1. Learn-only: pure SGD (model.learn on dense slots) and the full learner path (string ids, store).
@@ -326,6 +327,12 @@ if args.contains("--batched") {
     let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
         ?? [10_000, 100_000, 1_000_000]
     rows += batchedScoringRows(sizes: sizes, repeats: repeats)
+}
+
+if args.contains("--batched-learner") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000]
+    rows += try batchedLearnerRows(sizes: sizes, repeats: repeats)
 }
 
 // 8. Snapshot stall (`--snapshot-stall [--catalog-sizes a,b]`): SnapshotStallBench.swift.
