@@ -45,8 +45,8 @@ extension OnlineLearner {
 
     /// One pass over the item blocks for up to four known, live users (positions in `userSlots`). Each
     /// lane scores exactly as ``recommend(userSlot:k:selector:into:exact:)`` does (same query, same blend
-    /// expression, same offering order). A group of fewer than four repeats its first query in the idle
-    /// lanes and ignores their scores. Scratch: the lanes' selectors' query, context and dense
+    /// expression, same offering order). A group of fewer than four fills the idle lanes with the first
+    /// user's vector and ignores their scores. Scratch: the lanes' selectors' query, context and dense
     /// neighbour-score buffers, and selector 0's similarity buffer for the four queries side by side.
     private func rankFour(
         _ group: (Int, Int, Int, Int), count: Int, userSlots: [Int32?], k: Int,
