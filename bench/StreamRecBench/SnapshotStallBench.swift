@@ -30,7 +30,8 @@ func snapshotStallRows(sizes: [Int], repeats: Int) -> [Row] {
             let snapshot = live                       // what a copy-on-write snapshot holds
             live.withUnsafeMutableBufferPointer { b in b[0] += 1e-3 }  // the next SGD write copies it all
             full.append(Double(cpuNow() - t) / 1e6)
-            precondition(snapshot.rows == n)
+            // The snapshot must still hold the old buffer (else the write above copied nothing).
+            precondition(snapshot.row(0)[0] != live.row(0)[0] && snapshot.row(1) == live.row(1))
         }
         let mb = Double(n * s * 4) / 1e6
         rows.append(Row(name: "\(n) items × k=32 (\(String(format: "%.0f", mb)) MB): snapshot stall ms, full copy / incremental (\(copied) rows changed)",
