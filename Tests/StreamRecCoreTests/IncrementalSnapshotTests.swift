@@ -39,6 +39,26 @@ struct IncrementalSnapshotTests {
         #expect(shadows.capture(from: &l.model) == 0)  // nothing written since
     }
 
+    @Test("a snapshot copy from the shadows equals the learner; a restored model is re-copied in full")
+    func snapshotCopyAndRestore() throws {
+        var l = try OnlineLearner(config: config())
+        try feed(&l, from: 0, to: 300)
+        var shadows = FactorShadows(of: &l.model)
+        try feed(&l, from: 300, to: 340)
+        shadows.capture(from: &l.model)
+        #expect(l.snapshotCopy(factorsFrom: shadows) == l)
+        // A restore replaces the learner, its matrices untracked: the next capture copies them whole.
+        var other = try OnlineLearner(config: config())
+        try feed(&other, from: 1_000, to: 1_200)
+        l = other
+        let copied = shadows.capture(from: &l.model)
+        #expect(copied == l.model.userFactors.rows + l.model.itemFactors.rows + l.model.contextFactors.rows)
+        #expect(shadows.users.copy == l.model.userFactors && shadows.items.copy == l.model.itemFactors)
+        try feed(&l, from: 1_200, to: 1_230)
+        #expect(shadows.capture(from: &l.model) < l.model.userFactors.rows + l.model.itemFactors.rows)
+        #expect(l.snapshotCopy(factorsFrom: shadows) == l)
+    }
+
     @Test("change tracking does not change what is learned")
     func trackingIsInvisible() throws {
         var tracked = try OnlineLearner(config: config()), plain = try OnlineLearner(config: config())

@@ -25,3 +25,16 @@ public struct FactorShadows: Sendable {
             + context.capture(from: &model.contextFactors)
     }
 }
+
+extension OnlineLearner {
+    /// A copy of this learner whose factor matrices are the shadows' (captured just before): what a
+    /// snapshot writer encodes. The live matrices stay uniquely referenced, so the learner's next SGD
+    /// write copies nothing; the rest of the state is shared copy-on-write as before.
+    public func snapshotCopy(factorsFrom shadows: FactorShadows) -> OnlineLearner {
+        var copy = self
+        copy.model.userFactors = shadows.users.copy
+        copy.model.itemFactors = shadows.items.copy
+        copy.model.contextFactors = shadows.context.copy
+        return copy
+    }
+}

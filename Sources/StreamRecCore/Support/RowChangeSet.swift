@@ -55,9 +55,14 @@ public struct FactorMatrixShadow: Sendable {
     }
 
     /// Makes ``copy`` equal to `live` by copying changed and appended rows; returns how many rows it copied.
+    /// A matrix replaced wholesale since the last capture (a restored snapshot: no change tracking) is
+    /// copied in full and tracked from then on.
     @discardableResult
     public mutating func capture(from live: inout FactorMatrix) -> Int {
-        precondition(live.isTrackingChanges && live.stride == copy.stride, "capture needs the matrix this shadow tracks")
+        guard live.isTrackingChanges, live.stride == copy.stride else {
+            self = FactorMatrixShadow(of: &live)
+            return live.rows
+        }
         let s = copy.stride
         let oldRows = min(copy.rows, live.rows)
         var copied = 0
