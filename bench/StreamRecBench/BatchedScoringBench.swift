@@ -4,6 +4,7 @@
 // Also the kernels' raw FLOP rate (scores consumed by a running sum, no selection), to set beside
 // OpenBLAS sgemm at the same shapes (`bench/peers/sgemm_rate.py`).
 import StreamRecCore
+import Foundation
 
 /// The learner's block filter (compare-and-select max tree), then lane offers — without exclusions.
 @inline(__always)

@@ -3,6 +3,7 @@
 // `jsonBytes()` (the serve path before issue 9). One path per run, so a malloc-counting LD_PRELOAD shim
 // run at two N gives allocations per list (bench/README.md §1c).
 import StreamRecCore
+import Foundation
 
 func encodingRows(path: String, lists: Int) throws -> [Row] {
     var c = ModelConfig()

@@ -4,6 +4,7 @@
 // next write, which copies the whole matrix — today's stall. Incremental: `FactorMatrixShadow.capture`,
 // which copies only the changed rows. Thread CPU time, median of `repeats` runs.
 import StreamRecCore
+import Foundation
 
 func snapshotStallRows(sizes: [Int], repeats: Int) -> [Row] {
     var rows: [Row] = []
