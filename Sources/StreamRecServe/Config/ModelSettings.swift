@@ -23,32 +23,32 @@ public struct ModelSetting: Sendable {
 }
 
 extension ModelSetting {
-    static func int(_ key: String, _ path: WritableKeyPath<ModelConfig, Int> & Sendable, flag: String?, _ help: String) -> Self {
+    static func int(_ key: String, _ path: any WritableKeyPath<ModelConfig, Int> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: help,
              read: { r, c in c[keyPath: path] = r.int(forKey: ConfigKey(key), default: c[keyPath: path]) },
              show: { "\($0[keyPath: path])" })
     }
 
-    static func float(_ key: String, _ path: WritableKeyPath<ModelConfig, Float> & Sendable, flag: String?, _ help: String) -> Self {
+    static func float(_ key: String, _ path: any WritableKeyPath<ModelConfig, Float> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: help,
              read: { r, c in c[keyPath: path] = Float(r.double(forKey: ConfigKey(key), default: Double(c[keyPath: path]))) },
              show: { "\($0[keyPath: path])" })
     }
 
-    static func double(_ key: String, _ path: WritableKeyPath<ModelConfig, Double> & Sendable, flag: String?, _ help: String) -> Self {
+    static func double(_ key: String, _ path: any WritableKeyPath<ModelConfig, Double> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: help,
              read: { r, c in c[keyPath: path] = r.double(forKey: ConfigKey(key), default: c[keyPath: path]) },
              show: { "\($0[keyPath: path])" })
     }
 
-    static func bool(_ key: String, _ path: WritableKeyPath<ModelConfig, Bool> & Sendable, flag: String?, _ help: String) -> Self {
+    static func bool(_ key: String, _ path: any WritableKeyPath<ModelConfig, Bool> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: help,
              read: { r, c in c[keyPath: path] = r.bool(forKey: ConfigKey(key), default: c[keyPath: path]) },
              show: { "\($0[keyPath: path])" })
     }
 
     /// Read as text so the full UInt64 range works from YAML, environment and flags alike.
-    static func uint64(_ key: String, _ path: WritableKeyPath<ModelConfig, UInt64> & Sendable, flag: String?, _ help: String) -> Self {
+    static func uint64(_ key: String, _ path: any WritableKeyPath<ModelConfig, UInt64> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: help,
              read: { r, c in
                  guard let text = r.string(forKey: ConfigKey(key)) else { return }
@@ -61,7 +61,7 @@ extension ModelSetting {
     }
 
     static func choice<E: RawRepresentable & CaseIterable & Sendable>(
-        _ key: String, _ path: WritableKeyPath<ModelConfig, E> & Sendable, flag: String?, _ help: String
+        _ key: String, _ path: any WritableKeyPath<ModelConfig, E> & Sendable, flag: String?, _ help: String
     ) -> Self where E.RawValue == String {
         let names = E.allCases.map(\.rawValue).joined(separator: ", ")
         return Self(key: key, flag: flag, help: "\(help) One of: \(names).",
@@ -76,7 +76,7 @@ extension ModelSetting {
     }
 
     /// Event-time span in milliseconds; text may carry a unit (`90s`, `6h`, `2d`), see ``EventTimeSpan``.
-    static func span(_ key: String, _ path: WritableKeyPath<ModelConfig, Int64> & Sendable, flag: String?, _ help: String) -> Self {
+    static func span(_ key: String, _ path: any WritableKeyPath<ModelConfig, Int64> & Sendable, flag: String?, _ help: String) -> Self {
         Self(key: key, flag: flag, help: "\(help) A number of milliseconds or with a unit: 90s, 30m, 6h, 2d.",
              read: { r, c in
                  guard let text = r.string(forKey: ConfigKey(key)) else { return }

@@ -14,7 +14,7 @@ public struct ConfigTables: Sendable, Equatable {
     public init() {}
 
     /// One of the tables above.
-    public typealias Table = WritableKeyPath<ConfigTables, Set<String>> & Sendable
+    public typealias Table = any WritableKeyPath<ConfigTables, Set<String>> & Sendable
 }
 
 extension ConfigReader {
