@@ -1,0 +1,58 @@
+import StreamRecCore
+import Synchronization
+
+/// What the operations API needs to answer for users this instance does not learn: the bounded cache
+/// of lists from the recommendations topic and the partition counts of the event topics (to tell which
+/// partition a user is on). Written by ``RemoteListService``, read by HTTP handlers.
+public final class RemoteListView: Sendable {
+    public let eventTopics: [String]
+    /// The learners' consumer group: named in the 404 for users nobody here can answer for.
+    public let groupID: String
+    private let cache: Mutex<RemoteListCache>
+    private let partitionCounts = Mutex<[String: Int32]>([:])
+
+    public init(eventTopics: [String], groupID: String, maxUsers: Int, maxBytes: Int) {
+        self.eventTopics = eventTopics
+        self.groupID = groupID
+        cache = Mutex(RemoteListCache(maxUsers: maxUsers, maxBytes: maxBytes))
+    }
+
+    public func put(user: String, bytes: [UInt8], receivedAt: Int64) {
+        cache.withLock { $0.put(user: user, bytes: bytes, receivedAt: receivedAt) }
+    }
+
+    public func list(for user: String) -> RemoteListCache.Entry? { cache.withLock { $0.list(for: user) } }
+
+    /// (users, bytes, evictions) of the cache.
+    public var cacheSize: (users: Int, bytes: Int, evictions: Int64) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
+
+    public func setPartitionCount(topic: String, _ count: Int32) { partitionCounts.withLock { $0[topic] = count } }
+
+    /// Who answers for `user` given the partitions this instance is assigned now.
+    public func ownership(of user: String, assigned: Set<TopicPartition>) -> UserOwnership {
+        UserOwnership.decide(user: user, eventTopics: eventTopics, partitionCounts: partitionCounts.withLock { $0 },
+                             assigned: assigned)
+    }
+}
+
+/// Whether this instance learns a user's events: the user's partition (``KeyPartitioner``, the events'
+/// producer's) of some event topic is among the partitions currently assigned to it.
+public enum UserOwnership: Equatable, Sendable {
+    /// This instance consumes the user's partition (or the partition counts aren't known yet, in which
+    /// case it answers from its model as it did before ownership was checked).
+    case owner
+    /// Another member of the group consumes these partitions (one per event topic).
+    case other([TopicPartition])
+
+    public static func decide(user: String, eventTopics: [String], partitionCounts: [String: Int32],
+                              assigned: Set<TopicPartition>, partitioner: KeyPartitioner = KeyPartitioner()) -> UserOwnership {
+        var partitions: [TopicPartition] = []
+        for topic in eventTopics {
+            guard let count = partitionCounts[topic], count > 0 else { return .owner }
+            let tp = TopicPartition(topic, partitioner.partition(of: user.utf8, partitions: count))
+            if assigned.contains(tp) { return .owner }
+            partitions.append(tp)
+        }
+        return partitions.isEmpty ? .owner : .other(partitions)
+    }
+}
