@@ -201,6 +201,15 @@ struct RemoteListTests {
         }
     }
 
+    @Test("/stats shows the view's size and caps when remote lists are on, nothing when off")
+    func statsShowTheView() async throws {
+        let f = try Fixture()
+        f.view.put(user: "far", bytes: Self.bytes("{}"), receivedAt: 0)
+        let stats = f.api.currentStats().remoteLists
+        #expect(stats?.users == 1 && stats?.bytes == 5 && stats?.maxUsers == 100 && stats?.maxBytes == 1 << 20)
+        #expect(try Fixture(remote: false).api.currentStats().remoteLists == nil)
+    }
+
     // MARK: Configuration
 
     @Test("http.remote_lists settings are read and range-checked at start-up")

@@ -91,6 +91,7 @@ public final class RemoteListService: Service, Sendable {
                 view.put(user: String(decoding: key, as: UTF8.self), bytes: m.value, receivedAt: now)
             }
             read += Int64(messages.count)
+            view.countRead(messages.count)
         }
         logger.info("stopped reading recommendation lists", metadata: ["messages": "\(read)"])
     }

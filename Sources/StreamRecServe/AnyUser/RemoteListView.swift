@@ -23,8 +23,27 @@ public final class RemoteListView: Sendable {
 
     public func list(for user: String) -> RemoteListCache.Entry? { cache.withLock { $0.list(for: user) } }
 
-    /// (users, bytes, evictions) of the cache.
-    public var cacheSize: (users: Int, bytes: Int, evictions: Int64) { cache.withLock { ($0.count, $0.bytes, $0.evictions) } }
+    /// What `/stats` shows of the view.
+    public struct Stats: Codable, Sendable, Equatable {
+        public var users: Int
+        public var bytes: Int
+        public var evictions: Int64
+        public var maxUsers: Int
+        public var maxBytes: Int
+        /// Messages read from the recommendations topic since start.
+        public var messagesRead: Int64
+    }
+
+    private let messagesRead = Atomic<Int64>(0)
+
+    public var stats: Stats {
+        cache.withLock {
+            Stats(users: $0.count, bytes: $0.bytes, evictions: $0.evictions, maxUsers: $0.maxUsers, maxBytes: $0.maxBytes,
+                  messagesRead: messagesRead.load(ordering: .relaxed))
+        }
+    }
+
+    func countRead(_ n: Int) { messagesRead.add(Int64(n), ordering: .relaxed) }
 
     public func setPartitionCount(topic: String, _ count: Int32) { partitionCounts.withLock { $0[topic] = count } }
 

@@ -151,6 +151,8 @@ public struct OperationsAPI: Sendable {
         public var learner: LearnerStats
         public var onlineRecallK: Int
         public var now: Int64
+        /// The view of the recommendations topic (`http.remote_lists`); absent when off.
+        public var remoteLists: RemoteListView.Stats?
 
         public struct LearnerStats: Codable, Sendable, Equatable {
             public var users: Int
@@ -169,7 +171,8 @@ public struct OperationsAPI: Sendable {
                                modelVersion: l.modelVersion, ranker: l.config.ranker.rawValue,
                                allocatedBytes: l.allocatedBytes)
         }
-        return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now())
+        return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now(),
+                     remoteLists: remoteLists?.stats)
     }
 
     func stats() -> Response {
