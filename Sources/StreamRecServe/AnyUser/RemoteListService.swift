@@ -10,8 +10,9 @@ import StreamRecKafka
 /// Its consumer assigns every partition of the topic itself (no group: it never takes part in the
 /// learners' rebalances and commits nothing), from the beginning or from `remote_lists_lookback_seconds`
 /// ago; the topic is compacted and keyed by user, so that is the latest list per user. It also keeps
-/// the event topics' partition counts current (metadata, every `metadataRefresh`), for the ownership
-/// check. Blocking polls run on a thread of its own, like the learner's.
+/// the event topics' partition counts current (metadata, every `metadataRefresh`; every second while a
+/// topic is missing), for the ownership check. A fatal client error ends the service, and with it the
+/// process (ServiceGroup), for the supervisor to restart. Blocking polls run on a thread of its own, like the learner's.
 public final class RemoteListService: Service, Sendable {
     public let view: RemoteListView
     let configuration: ServeConfig
@@ -64,7 +65,9 @@ public final class RemoteListService: Service, Sendable {
         var lastRefresh: ContinuousClock.Instant?
         var read: Int64 = 0
         while !stop.isSet {
-            if lastRefresh.map({ ContinuousClock.now - $0 >= metadataRefresh }) ?? true {
+            // Until the topics exist (a learner creates them at start-up), look every second.
+            let interval = assigned.isEmpty || !view.knowsAllPartitionCounts ? min(.seconds(1), metadataRefresh) : metadataRefresh
+            if lastRefresh.map({ ContinuousClock.now - $0 >= interval }) ?? true {
                 lastRefresh = .now
                 refreshPartitionCounts(consumer)
                 // New partitions of the recommendations topic (created late, or grown) join the assignment.

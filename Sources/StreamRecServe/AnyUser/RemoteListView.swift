@@ -47,6 +47,8 @@ public final class RemoteListView: Sendable {
 
     public func setPartitionCount(topic: String, _ count: Int32) { partitionCounts.withLock { $0[topic] = count } }
 
+    var knowsAllPartitionCounts: Bool { partitionCounts.withLock { counts in eventTopics.allSatisfy { counts[$0] != nil } } }
+
     /// Who answers for `user` given the partitions this instance is assigned now.
     public func ownership(of user: String, assigned: Set<TopicPartition>) -> UserOwnership {
         UserOwnership.decide(user: user, eventTopics: eventTopics, partitionCounts: partitionCounts.withLock { $0 },
