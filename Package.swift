@@ -2,6 +2,14 @@
 import PackageDescription
 
 // Dependencies are kept lean on purpose: CI rebuilds them from scratch each run.
+// Upcoming language features on for every target, as Hummingbird does: explicit `any`, imports that
+// must be declared where a member is used, and imports internal unless a public API needs them.
+let upcomingFeatures: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "streamrec",
     // macOS 15: swift-configuration's availability and Synchronization.Mutex, the package's one lock type.
@@ -24,7 +32,8 @@ let package = Package(
         // The config file's own keys are listed through Yams (already built for swift-configuration's
         // YAML trait) so unknown keys can be refused at start-up.
         .package(url: "https://github.com/jpsim/Yams.git", "5.4.0"..<"7.0.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
+        // Already in the graph through Hummingbird; declared because the HTTP server imports NIOCore.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         // librdkafka's C API (Debian: librdkafka-dev). Only StreamRecKafka imports it.
@@ -52,7 +61,7 @@ let package = Package(
                 "StreamRecCore",
                 "StreamRecKafka",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -71,6 +80,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Benchmark harness: `swift run -c release streamrec-bench` prints a table.
@@ -85,14 +95,25 @@ let package = Package(
         .testTarget(
             name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "StreamRecKafkaTests", dependencies: ["StreamRecKafka", "CRDKafka", "StreamRecTestSupport"]),
+        .testTarget(
+            name: "StreamRecKafkaTests",
+            dependencies: [
+                "StreamRecKafka", "CRDKafka", "StreamRecTestSupport", "StreamRecCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [
                 "StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+}
+

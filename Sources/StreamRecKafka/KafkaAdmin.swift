@@ -1,5 +1,5 @@
 import CRDKafka
-import Logging
+public import Logging
 
 /// Topic administration (CreateTopics, metadata). Calls are synchronous and bounded by `timeout`.
 public final class KafkaAdmin: Sendable {

@@ -1,6 +1,6 @@
 import CRDKafka
 import Foundation
-import Logging
+public import Logging
 import Synchronization
 
 /// A librdkafka high-level consumer, in one of two modes:

@@ -1,5 +1,5 @@
 import CRDKafka
-import Logging
+public import Logging
 
 /// librdkafka's in-process mock Kafka cluster, for tests that need a broker but not a process:
 /// point any client at `bootstrapServers`. Lives until this object is released.

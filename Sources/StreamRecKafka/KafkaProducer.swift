@@ -1,5 +1,5 @@
 import CRDKafka
-import Logging
+public import Logging
 import Synchronization
 
 /// A librdkafka producer, idempotent by default (`enable.idempotence=true` unless configured

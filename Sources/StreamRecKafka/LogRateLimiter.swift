@@ -1,4 +1,4 @@
-import Dispatch
+public import Dispatch
 
 /// Lets at most `burst` lines of one kind through per `interval`, and counts the rest, so a flood of
 /// bad messages or a broker outage logs a few lines plus "N more suppressed" instead of one per event.

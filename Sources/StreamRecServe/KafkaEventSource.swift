@@ -1,7 +1,7 @@
 import Foundation
-import Logging
-import StreamRecCore
-import StreamRecKafka
+public import Logging
+public import StreamRecCore
+public import StreamRecKafka
 
 /// Reads a bounded range of an event topic for backtesting, without joining any consumer group
 /// (assign mode), so a backtest never disturbs the serving learner's group or offsets.

@@ -1,5 +1,5 @@
 import Synchronization
-import StreamRecCore
+public import StreamRecCore
 
 /// The serving learner shared between the consumer loop (writer) and the HTTP query API (readers).
 ///

@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 
 /// What the user and item caps bound: an estimate of the learner's largest steady-state memory at the
 /// configured caps, logged at start-up so operators size containers from a number, not a guess.

@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 import Synchronization
 
 /// Facts about the running learner that health checks, `/stats` and the live view read.

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import StreamRecCore
 import StreamRecServe
+import UnixSignals
 
 /// Development-only: the operations HTTP API over a learner fed from a log file instead of Kafka.
 struct HTTPDemoCommand: AsyncParsableCommand {

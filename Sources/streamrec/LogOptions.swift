@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import StreamRecCore
 
 /// How a log's ratings become implicit feedback, shared by `replay` and `tune`.

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import StreamRecCore
 import StreamRecKafka
@@ -73,6 +73,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var listsOut: String?
     @Flag(help: "Never draw a progress bar.")
     var quiet = false
+    @OptionGroup var scaleOutOptions: ScaleOutReplayOptions
 
     func validate() throws {
         if let k { guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") } }
@@ -126,6 +127,9 @@ struct ReplayCommand: AsyncParsableCommand {
         options.weights = logOptions.weights(base: settings.weights)
 
         let catalog = try model.loadCatalog()
+        if scaleOutOptions.isOn {
+            return try runScaleOut(events: events, options: options, configs: rankers.map { var c = settings.model; c.ranker = $0; return c }, catalog: catalog)
+        }
         var reports: [ReplayReport] = []
         for ranker in rankers {
             var config = settings.model

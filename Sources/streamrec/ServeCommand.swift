@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import StreamRecCore
 import StreamRecServe
+import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

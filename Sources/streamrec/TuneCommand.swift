@@ -1,6 +1,7 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import StreamRecCore
+import StreamRecServe
 
 struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import StreamRecCore
 import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
+import Logging
 
 /// Every endpoint through HummingbirdTesting's `.router` framework (no sockets).
 @Suite("Operations HTTP API")
@@ -29,7 +30,7 @@ struct HTTPEndpointTests {
     }
 
     static func json(_ response: TestResponse) throws -> [String: Any] {
-        let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body))
+        let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
         return try #require(object as? [String: Any])
     }
 
@@ -126,7 +127,7 @@ struct HTTPEndpointTests {
         let f = try Fixture()
         let r = try await f.get("/items/i1/similar?k=3")
         #expect(r.status == .ok)
-        let body = try JSONDecoder().decode(OperationsAPI.SimilarItems.self, from: Data(buffer: r.body))
+        let body = try JSONDecoder().decode(OperationsAPI.SimilarItems.self, from: Data(r.body.readableBytesView))
         #expect(body.item == "i1")
         #expect(body.items.count == 3)
         #expect(!body.items.contains { $0.item == "i1" })
@@ -159,7 +160,7 @@ struct HTTPEndpointTests {
         f.status.record(.init(t: 1, eventsPerSecond: 100, lag: 7, onlineRecall: 0.25))
         let r = try await f.get("/stats")
         #expect(r.status == .ok)
-        let stats = try JSONDecoder().decode(OperationsAPI.Stats.self, from: Data(buffer: r.body))
+        let stats = try JSONDecoder().decode(OperationsAPI.Stats.self, from: Data(r.body.readableBytesView))
         #expect(stats.status.eventsLearned == 11)
         #expect(stats.status.samples == [.init(t: 1, eventsPerSecond: 100, lag: 7, onlineRecall: 0.25)])
         #expect(stats.learner.users == 4)

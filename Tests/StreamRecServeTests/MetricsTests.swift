@@ -2,6 +2,9 @@ import StreamRecCore
 import StreamRecTestSupport
 import Testing
 @testable import StreamRecServe
+import Foundation
+import Logging
+import StreamRecKafka
 
 @Suite("StreamRecMetrics")
 struct MetricsTests {

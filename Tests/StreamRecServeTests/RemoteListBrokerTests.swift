@@ -19,9 +19,8 @@ struct RemoteListBrokerTests {
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         try admin.createTopics([.init(events, partitions: 4), .init(recs, partitions: 4, config: ["cleanup.policy": "compact"])])
         let users = (0..<24).map { "user-\($0)" }
-        let partitioner = KeyPartitioner()
 
-        // Keyed events land where KeyPartitioner says (librdkafka's default partitioner, no partition given).
+        // Keyed events land where Core's KafkaPartitioner.crc32 says (librdkafka's default partitioner, no partition given).
         let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         for u in users { try producer.send(topic: events, key: Array(u.utf8), value: Array("{}".utf8)) }
         // Two lists per user: the view must keep the second.
@@ -37,7 +36,7 @@ struct RemoteListBrokerTests {
         #expect(Set(produced.map(\.partition)).count > 1)
         for m in produced {
             let user = String(decoding: m.key ?? [], as: UTF8.self)
-            #expect(m.partition == partitioner.partition(of: user.utf8, partitions: 4), "\(user)")
+            #expect(m.partition == crc32Partition(user, 4), "\(user)")
         }
 
         var config = ServeConfig()
@@ -64,16 +63,16 @@ struct RemoteListBrokerTests {
         status.update { $0.partitions = [0, 1].map { .init(topic: events, partition: $0, position: 0) } }
         let api = OperationsAPI(configuration: HTTPConfig(), learner: LiveLearner(try makeLearner()), status: status,
                                 metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy(maxTotalLag: 10), remoteLists: view)
-        let owned = users.filter { partitioner.partition(of: $0.utf8, partitions: 4) < 2 }
-        let others = users.filter { partitioner.partition(of: $0.utf8, partitions: 4) >= 2 }
+        let owned = users.filter { crc32Partition($0, 4) < 2 }
+        let others = users.filter { crc32Partition($0, 4) >= 2 }
         #expect(!owned.isEmpty && !others.isEmpty)
-        let stranger = (0...).lazy.map { "stranger-\($0)" }.first { partitioner.partition(of: $0.utf8, partitions: 4) >= 2 }!
+        let stranger = (0...).lazy.map { "stranger-\($0)" }.first { crc32Partition($0, 4) >= 2 }!
         try await Application(router: api.makeRouter()).test(.router) { client in
             for u in others {
                 let r = try await client.execute(uri: "/users/\(u)/recommendations", method: .get)
                 #expect(r.status == .ok)
                 #expect(r.headers[OperationsAPI.sourceHeader] == "recommendations-topic")
-                let body = try #require(try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])
+                let body = try #require(try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as? [String: Any])
                 #expect(body["source"] as? String == "recommendations-topic")
                 #expect((body["age_ms"] as? Int).map { $0 >= 1000 } == true)
                 #expect(try RecommendationList(jsonBytes: Array(buffer: r.body)).items.map(\.item) == ["new-\(u)"])

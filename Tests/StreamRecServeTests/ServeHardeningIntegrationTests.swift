@@ -4,6 +4,8 @@ import StreamRecKafka
 @testable import StreamRecServe
 import StreamRecTestSupport
 import Testing
+import Logging
+import Synchronization
 
 /// Hardening checks of `serve` that need the real broker (issue 11).
 @Suite("serve hardening against a real broker", .serialized,

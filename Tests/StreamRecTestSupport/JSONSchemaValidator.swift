@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A JSON value with JSON Schema's type distinctions (booleans apart from numbers, integers as numbers
 /// with a zero fractional part), built from `JSONSerialization` output.

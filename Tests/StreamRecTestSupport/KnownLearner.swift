@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 
 /// A small learner trained on a hand-written sequence, so tests know exactly what it has seen.
 ///

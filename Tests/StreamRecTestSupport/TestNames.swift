@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A name no other test (or earlier run) uses: topics, groups, directories.
 public func uniqueName(_ prefix: String) -> String {

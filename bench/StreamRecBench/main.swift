@@ -1,6 +1,8 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
 //   swift run -c release streamrec-bench [--quick] [--repeat N] [--features] [--catalog [--catalog-sizes a,b] [--probes p,q]]
+//                                        [--batched | --batched-learner [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
+//                                        [--encoding buffer|list [N]]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
 import Foundation
@@ -71,7 +73,9 @@ func stream(events: Int, users: Int, items: Int, seed: UInt64) -> [(Int32, Int32
 
 var rows: [Row] = []
 /// `--catalog-only` runs just the catalog-scale rows (section 5).
-let runCore = !args.contains("--catalog-only") && !args.contains("--random")
+let runCore = !args.contains("--catalog-only") && !args.contains("--random") && !args.contains("--batched")
+    && !args.contains("--batched-learner")
+    && !args.contains("--snapshot-stall") && !args.contains("--encoding")
 
 // 1. Learn-only: pure SGD (model.learn on dense slots) and the full learner path (string ids, store).
 if runCore {
@@ -316,6 +320,31 @@ if args.contains("--random") {
                             value: p50p99(alat) + "; " + p50p99(acpu) + String(format: "; %.3f", overlap / 300), goal: "report"))
         }
     }
+}
+
+// 7. Batched exact scoring (`--batched [--catalog-sizes a,b]`): BatchedScoringBench.swift.
+if args.contains("--batched") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000, 1_000_000]
+    rows += batchedScoringRows(sizes: sizes, repeats: repeats)
+}
+
+if args.contains("--batched-learner") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000]
+    rows += try batchedLearnerRows(sizes: sizes, repeats: repeats)
+}
+
+// 8. Snapshot stall (`--snapshot-stall [--catalog-sizes a,b]`): SnapshotStallBench.swift.
+if args.contains("--snapshot-stall") {
+    let sizes = args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
+        ?? [10_000, 100_000, 1_000_000]
+    rows += snapshotStallRows(sizes: sizes, repeats: repeats)
+}
+
+// 9. List encoding (`--encoding buffer|list [N]`): EncodingBench.swift.
+if let at = args.firstIndex(of: "--encoding") {
+    rows += try encodingRows(path: args[at + 1], lists: args.count > at + 2 ? Int(args[at + 2]) ?? 100_000 : 100_000)
 }
 
 print("Machine: \(machine())")

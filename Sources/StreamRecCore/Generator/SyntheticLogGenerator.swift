@@ -260,7 +260,7 @@ public struct SyntheticLogGenerator: Sendable {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20 + 4096)
             if resolved == .csv { buffer.append(contentsOf: (EventEncoder.csvHeader + "\n").utf8) }
-            var failure: Error?
+            var failure: (any Error)?
             forEachEvent { event in
                 guard failure == nil else { return }
                 if resolved == .csv {

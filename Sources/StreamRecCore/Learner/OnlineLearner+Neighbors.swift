@@ -37,15 +37,12 @@ extension OnlineLearner {
 
     /// One pairwise logistic step on the blend weights against popularity-drawn negatives.
     private mutating func blendStep(user u: Int32, item i: Int32, context: [Int32]) {
-        var mfContext: [Int32] = [], query: [Float] = [], dense: [Float] = []
+        var mfContext: [Int32] = [], query: [Float] = []
         swap(&mfContext, &contextScratch)
         swap(&query, &queryScratch)
-        swap(&dense, &blendScratch)
         defer {
-            for x in context { model.neighbors.forEachNeighbor(of: x) { j, _ in dense[Int(j)] = 0 } }
             swap(&mfContext, &contextScratch)
             swap(&query, &queryScratch)
-            swap(&dense, &blendScratch)
         }
         if config.sequenceContext > 0 {
             store.recentItems(of: u, into: &mfContext, limit: config.sequenceContext, skip: 1)
@@ -53,20 +50,14 @@ extension OnlineLearner {
             mfContext.removeAll(keepingCapacity: true)
         }
         model.contextQuery(user: u, context: mfContext, into: &query)
-        let n = model.itemCount
-        if dense.count < n { dense.append(contentsOf: repeatElement(0, count: n - dense.count)) }
-        var decay: Float = 1
-        for x in context {
-            model.neighbors.forEachNeighbor(of: x) { j, s in dense[Int(j)] += decay * s }
-            decay *= config.neighborDecay
-        }
         var a = model.neighborBlend, b = model.popularityBlend
-        let positive = (mf: model.score(query: query, item: i), nb: dense[Int(i)], pop: model.windowLog[Int(i)])
+        let positive = (mf: model.score(query: query, item: i), nb: neighborScore(of: i, context: context),
+                        pop: model.windowLog[Int(i)])
         let lr = config.blendLearningRate
         for _ in 0..<Self.blendNegatives {
             let j = model.recentPositives[model.rng.nextInt(below: model.recentPositives.count)]
             guard j != i, !store.hasSeen(user: u, item: j), items.isLive(j) else { continue }
-            let dn = positive.nb - dense[Int(j)], dp = positive.pop - model.windowLog[Int(j)]
+            let dn = positive.nb - neighborScore(of: j, context: context), dp = positive.pop - model.windowLog[Int(j)]
             let x = positive.mf - model.score(query: query, item: j) + a * dn + b * dp
             guard x.isFinite else { continue }
             let g = 1 / (1 + expf(x))
@@ -77,6 +68,19 @@ extension OnlineLearner {
             model.neighborBlend = a
             model.popularityBlend = b
         }
+    }
+
+    /// `Σ decay^c · similarity(context[c], j)` summed in context order: the same float value as scattering
+    /// every context item's whole neighbour list into a dense array and reading slot `j`, which the blend
+    /// step did before for the five items it needs (5 × 128 scattered writes, then as many to clear them).
+    @inline(__always)
+    private func neighborScore(of j: Int32, context: [Int32]) -> Float {
+        var sum: Float = 0, decay: Float = 1
+        for x in context {
+            if let s = model.neighbors.similarityIfListed(x, j) { sum += decay * s }
+            decay *= config.neighborDecay
+        }
+        return sum
     }
 
     /// Ranking side: adds `a · neighbour score` of every neighbour of the user's recent items into

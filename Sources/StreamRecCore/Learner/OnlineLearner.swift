@@ -58,7 +58,7 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
 public struct OnlineLearner: Sendable, Equatable {
     public let config: ModelConfig
     public private(set) var users: IdDictionary
-    public private(set) var items: IdDictionary
+    public internal(set) var items: IdDictionary  // internal(set): item-state sync interns published ids
     public private(set) var store: UserHistoryStore
     public internal(set) var model: MatrixFactorizationModel
     public private(set) var counters = LearnerCounters()
@@ -70,7 +70,6 @@ public struct OnlineLearner: Sendable, Equatable {
     var contextScratch: [Int32] = []
     var neighborScratch: [Int32] = []
     var queryScratch: [Float] = []
-    var blendScratch: [Float] = []
 
     public static func == (a: OnlineLearner, b: OnlineLearner) -> Bool {
         a.config == b.config && a.users == b.users && a.items == b.items && a.store == b.store
@@ -289,7 +288,7 @@ public struct OnlineLearner: Sendable, Equatable {
     /// Offers the lanes of one scored block that can enter the selection. Exclusion (consumed, dead) is
     /// checked only for candidates that would enter the top-K.
     @inline(__always)
-    private func offerBlock(first: Int, scores: SIMD8<Float>, user u: Int32, selector: inout TopKSelector) {
+    func offerBlock(first: Int, scores: SIMD8<Float>, user u: Int32, selector: inout TopKSelector) {
         // Cheap block filter: only lanes that could enter the top-K are examined further. The max is a
         // hand-written compare-and-select tree: `SIMD8.max()`, `any(mask)` and `pointwiseMax` compile
         // to out-of-line calls on baseline x86-64 (a third of all serve CPU in a perf profile).

@@ -68,24 +68,97 @@ public struct ItemNeighbors: Sendable, Equatable {
         let base = Int(a) * width
         let gen = generation[Int(b)]
         let checkStale = mayHaveStale
-        var weakest = -1
-        var weakestKey = Float.infinity
+        // Two passes, same outcome as one: the first finds the pair (or the first free entry) with integer
+        // compares only; the eviction keys (a division and a random read per entry) are computed only
+        // when the list is full, which is what made one pass the blend's dearest learning step.
         var free = -1
-        for c in base..<(base + width) {
-            let n = neighbor[c]
-            if n == b && neighborGeneration[c] == gen { weight[c] += w; return }
-            if n < 0 || (checkStale && neighborGeneration[c] != generation[Int(n)]) {
-                if free < 0 { free = c }
-            } else if free < 0 {
-                let key = weight[c] * weight[c] / max(occurrences[Int(n)], 1)
-                if key < weakestKey { weakestKey = key; weakest = c }
+        let found: Int? = neighbor.withUnsafeBufferPointer { N in
+            neighborGeneration.withUnsafeBufferPointer { G in
+                generation.withUnsafeBufferPointer { GEN in
+                    func isMatch(_ c: Int) -> Bool {
+                        let n = N[c]
+                        if n == b && G[c] == gen { return true }
+                        if free < 0 && (n < 0 || (checkStale && G[c] != GEN[Int(n)])) { free = c }
+                        return false
+                    }
+                    var c = base
+                    let end = base + width
+                    if !checkStale {
+                        // Without stale entries only `b` or an empty entry (−1) matters: skip blocks of
+                        // 8 that hold neither (OR tree of lane masks; `any(_:)` is an out-of-line call).
+                        let key = SIMD8<Int32>(repeating: b), zero = SIMD8<Int32>(repeating: 0)
+                        while c + 8 <= end {
+                            let v = UnsafeRawPointer(N.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
+                            let m = zero.replacing(with: -1, where: v .== key) | zero.replacing(with: -1, where: v .< zero)
+                            let m4 = m.lowHalf | m.highHalf, m2 = m4.lowHalf | m4.highHalf
+                            if (m2[0] | m2[1]) != 0 {
+                                for l in c..<(c + 8) where isMatch(l) { return l }
+                            }
+                            c += 8
+                        }
+                    }
+                    while c < end {
+                        if isMatch(c) { return c }
+                        c += 1
+                    }
+                    return nil
+                }
             }
         }
+        if let found { weight[found] += w; return }
         if free < 0 {
+            var weakest = -1
+            var weakestKey = Float.infinity
+            weight.withUnsafeBufferPointer { W in
+                occurrences.withUnsafeBufferPointer { O in
+                    neighbor.withUnsafeBufferPointer { N in
+                        for c in base..<(base + width) {
+                            let key = W[c] * W[c] / max(O[Int(N[c])], 1)
+                            if key < weakestKey { weakestKey = key; weakest = c }
+                        }
+                    }
+                }
+            }
             guard weakest >= 0, w * w / max(occurrences[Int(b)], 1) >= weakestKey else { return }
             free = weakest
         }
         neighbor[free] = b; weight[free] = w; neighborGeneration[free] = gen
+    }
+
+    /// The cosine weight of `b` in `a`'s list, exactly the value ``forEachNeighbor(of:_:)`` passes for it
+    /// (nil when not listed): a lookup for callers that need a few pairs, not a whole list. The list is
+    /// scanned 8 entries per compare; a live `b` is listed at most once (``add(_:_:_:)`` matches it).
+    @inline(__always)
+    public func similarityIfListed(_ a: Int32, _ b: Int32) -> Float? {
+        guard isEnabled, Int(a) < rows, b >= 0 else { return nil }
+        let na = occurrences[Int(a)]
+        guard na > 0 else { return nil }
+        let base = Int(a) * width, end = base + width
+        let checkStale = mayHaveStale
+        return neighbor.withUnsafeBufferPointer { N -> Float? in
+            func live(_ c: Int) -> Bool { !checkStale || neighborGeneration[c] == generation[Int(b)] }
+            func value(_ c: Int) -> Float? {
+                let nb = occurrences[Int(b)]
+                return nb > 0 ? weight[c] / (na * nb).squareRoot() : nil
+            }
+            let key = SIMD8<Int32>(repeating: b)
+            var c = base
+            while c + 8 <= end {
+                let v = UnsafeRawPointer(N.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
+                // "Any lane equal" as an OR tree of lane masks (`any(_:)` is an out-of-line call here).
+                let m = SIMD8<Int32>(repeating: 0).replacing(with: -1, where: v .== key)
+                let m4 = m.lowHalf | m.highHalf, m2 = m4.lowHalf | m4.highHalf
+                if (m2[0] | m2[1]) != 0 {
+                    for l in c..<(c + 8) where N[l] == b && live(l) { return value(l) }
+                }
+                c += 8
+            }
+            while c < end {
+                if N[c] == b && live(c) { return value(c) }
+                c += 1
+            }
+            return nil
+        }
     }
 
     /// Calls `body(neighbour, cosine weight)` for the live neighbours of `a`.

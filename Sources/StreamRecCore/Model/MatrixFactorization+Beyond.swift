@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 // Beyond plain MF: the event clock, time-decayed popularity, factor decay on touch and the
-// sequence-aware (FPMC/Fossil-style) SGD step. Everything here is off unless its `ModelConfig` field is set.
+// sequence-aware (FPMC/Fossil-style) learning path (its step is in +SGDStep). Everything here is off unless its `ModelConfig` field is set.
 extension MatrixFactorizationModel {
     // MARK: Event clock and decayed popularity
 
@@ -66,6 +66,7 @@ extension MatrixFactorizationModel {
 
     private static func shrink(_ m: inout FactorMatrix, row: Int, by factor: Float) {
         let s = m.stride
+        m.markChanged(row)
         m.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress! + row * s
             VectorKernels.scaleAdd(p, decay: factor, alpha: 0, p, stride: s)
@@ -117,90 +118,5 @@ extension MatrixFactorizationModel {
                 try contextStep(u, j, negative: nil, target: 0, weight, context: context)
             }
         }
-    }
-
-    /// One SGD step on the query `q = u + mean_l c_l`: BPR on (i, negative) when `negative` is given,
-    /// else squared error of `q·v_i + b_i` towards `target`. The user-side gradient `d` goes to `u` in
-    /// full and to each context vector scaled by 1/L; the item side moves along `q`. Non-finite results
-    /// are rolled back, as in the plain steps.
-    mutating func contextStep(
-        _ u: Int32, _ i: Int32, negative j: Int32?, target: Float, _ w: Float, context: [Int32]
-    ) throws(NonFiniteModelError) {
-        let s = userFactors.stride
-        let lr = config.learningRate, reg = config.regularization
-        let useBias = config.useItemBias
-        let biasI = itemBias[Int(i)], biasJ = j.map { itemBias[Int($0)] } ?? 0
-        let count = min(context.count, config.sequenceContext)
-        let invL = 1 / Float(count)
-        var failure: NonFiniteModelError?
-        var g: Float = 0
-        userFactors.withUnsafeMutableBufferPointer { U in
-            itemFactors.withUnsafeMutableBufferPointer { V in
-                contextFactors.withUnsafeMutableBufferPointer { C in
-                    scratch.withUnsafeMutableBufferPointer { S in
-                        let pu = U.baseAddress! + Int(u) * s
-                        let pi = V.baseAddress! + Int(i) * s
-                        let pj = j.map { V.baseAddress! + Int($0) * s }
-                        let su = S.baseAddress!, si = su + s, sj = si + s, d = sj + s, q = d + s, sc = q + s
-                        // q = u + mean context vectors (pre-update values throughout).
-                        q.update(from: pu, count: s)
-                        for l in 0..<count {
-                            let pc = C.baseAddress! + Int(context[l]) * s
-                            (sc + l * s).update(from: pc, count: s)
-                            VectorKernels.scaleAdd(q, decay: 1, alpha: invL, pc, stride: s)
-                        }
-                        su.update(from: pu, count: s)
-                        si.update(from: pi, count: s)
-                        var x = VectorKernels.dot(q, pi, stride: s) + (useBias ? biasI : 0)
-                        d.update(from: si, count: s)
-                        if let pj {
-                            sj.update(from: pj, count: s)
-                            x -= VectorKernels.dot(q, pj, stride: s) + (useBias ? biasJ : 0)
-                            VectorKernels.scaleAdd(d, decay: 1, alpha: -1, sj, stride: s)
-                        }
-                        guard x.isFinite else {
-                            failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                            return
-                        }
-                        // BPR: dσ(x) = σ(−x); pointwise: error towards the target.
-                        g = pj != nil ? w / (1 + expf(x)) : w * (target - x)
-                        let decay = 1 - lr * reg
-                        VectorKernels.scaleAdd(pu, decay: decay, alpha: lr * g, d, stride: s)
-                        for l in 0..<count {
-                            let pc = C.baseAddress! + Int(context[l]) * s
-                            VectorKernels.scaleAdd(pc, decay: decay, alpha: lr * g * invL, d, stride: s)
-                        }
-                        VectorKernels.scaleAdd(pi, decay: decay, alpha: lr * g, q, stride: s)
-                        if let pj { VectorKernels.scaleAdd(pj, decay: decay, alpha: -lr * g, q, stride: s) }
-                        var finite = VectorKernels.allFinite(pu, stride: s) && VectorKernels.allFinite(pi, stride: s)
-                            && (pj.map { VectorKernels.allFinite($0, stride: s) } ?? true)
-                        for l in 0..<count where finite {
-                            finite = VectorKernels.allFinite(C.baseAddress! + Int(context[l]) * s, stride: s)
-                        }
-                        if !finite {
-                            pu.update(from: su, count: s)
-                            pi.update(from: si, count: s)
-                            if let pj { pj.update(from: sj, count: s) }
-                            // Reverse order restores the original when an item repeats in the context.
-                            for l in stride(from: count - 1, through: 0, by: -1) {
-                                (C.baseAddress! + Int(context[l]) * s).update(from: sc + l * s, count: s)
-                            }
-                            failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                        }
-                    }
-                }
-            }
-        }
-        if let failure { throw failure }
-        if useBias {
-            let newI: Float = biasI + lr * (g - reg * biasI)
-            itemBias[Int(i)] = newI
-            if let j {
-                let newJ: Float = biasJ + lr * (-g - reg * biasJ)
-                itemBias[Int(j)] = newJ
-            }
-        }
-        syncRankingRow(i)
-        if let j { syncRankingRow(j) }
     }
 }

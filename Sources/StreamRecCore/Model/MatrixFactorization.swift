@@ -137,6 +137,7 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     private static func randomize(_ m: inout FactorMatrix, row: Int, rng: inout RandomSource, scale: Float) {
         let k = m.dimension
         let base = row * m.stride
+        m.markChanged(row)
         m.withUnsafeMutableBufferPointer { buf in
             for c in 0..<k { buf[base + c] = rng.nextGaussian() * scale }
         }
@@ -237,97 +238,6 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
                 try pointwiseStep(u, j, target: 0, weight)
             }
         }
-    }
-
-    /// BPR: maximize log σ(x_ui − x_uj).
-    @inline(__always)
-    mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
-        let s = userFactors.stride
-        let lr = config.learningRate, reg = config.regularization
-        let useBias = config.useItemBias
-        var failure: NonFiniteModelError?
-        let biasI = itemBias[Int(i)], biasJ = itemBias[Int(j)]
-        var g: Float = 0
-        userFactors.withUnsafeMutableBufferPointer { U in
-            itemFactors.withUnsafeMutableBufferPointer { V in
-                scratch.withUnsafeMutableBufferPointer { S in
-                    let pu = U.baseAddress! + Int(u) * s
-                    let pi = V.baseAddress! + Int(i) * s
-                    let pj = V.baseAddress! + Int(j) * s
-                    let x = VectorKernels.dot(pu, pi, stride: s) - VectorKernels.dot(pu, pj, stride: s)
-                        + (useBias ? biasI - biasJ : 0)
-                    guard x.isFinite else {
-                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                        return
-                    }
-                    // dσ: gradient of log σ(x) is σ(−x) = 1 / (1 + e^x).
-                    g = w / (1 + expf(x))
-                    let su = S.baseAddress!, si = su + s, sj = si + s
-                    su.update(from: pu, count: s)
-                    si.update(from: pi, count: s)
-                    sj.update(from: pj, count: s)
-                    let decay = 1 - lr * reg
-                    // u ← u + lr (g (v_i − v_j) − reg u), using the pre-update item vectors.
-                    VectorKernels.scaleAdd(pu, decay: decay, alpha: lr * g, si, stride: s)
-                    VectorKernels.scaleAdd(pu, decay: 1, alpha: -lr * g, sj, stride: s)
-                    VectorKernels.scaleAdd(pi, decay: decay, alpha: lr * g, su, stride: s)
-                    VectorKernels.scaleAdd(pj, decay: decay, alpha: -lr * g, su, stride: s)
-                    if !(VectorKernels.allFinite(pu, stride: s) && VectorKernels.allFinite(pi, stride: s)
-                        && VectorKernels.allFinite(pj, stride: s)) {
-                        pu.update(from: su, count: s)
-                        pi.update(from: si, count: s)
-                        pj.update(from: sj, count: s)
-                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                    }
-                }
-            }
-        }
-        if let failure { throw failure }
-        if useBias {
-            itemBias[Int(i)] = biasI + lr * (g - reg * biasI)
-            itemBias[Int(j)] = biasJ + lr * (-g - reg * biasJ)
-        }
-        syncRankingRow(i)
-        syncRankingRow(j)
-    }
-
-    /// Pointwise squared error towards `target` (ISGD uses 1 for positives, 0 for sampled negatives).
-    @inline(__always)
-    mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
-        let s = userFactors.stride
-        let lr = config.learningRate, reg = config.regularization
-        let useBias = config.useItemBias
-        let bias = itemBias[Int(i)]
-        var failure: NonFiniteModelError?
-        var err: Float = 0
-        userFactors.withUnsafeMutableBufferPointer { U in
-            itemFactors.withUnsafeMutableBufferPointer { V in
-                scratch.withUnsafeMutableBufferPointer { S in
-                    let pu = U.baseAddress! + Int(u) * s
-                    let pi = V.baseAddress! + Int(i) * s
-                    let x = VectorKernels.dot(pu, pi, stride: s) + (useBias ? bias : 0)
-                    guard x.isFinite else {
-                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                        return
-                    }
-                    err = w * (target - x)
-                    let su = S.baseAddress!, si = su + s
-                    su.update(from: pu, count: s)
-                    si.update(from: pi, count: s)
-                    let decay = 1 - lr * reg
-                    VectorKernels.scaleAdd(pu, decay: decay, alpha: lr * err, si, stride: s)
-                    VectorKernels.scaleAdd(pi, decay: decay, alpha: lr * err, su, stride: s)
-                    if !(VectorKernels.allFinite(pu, stride: s) && VectorKernels.allFinite(pi, stride: s)) {
-                        pu.update(from: su, count: s)
-                        pi.update(from: si, count: s)
-                        failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
-                    }
-                }
-            }
-        }
-        if let failure { throw failure }
-        if useBias { itemBias[Int(i)] = bias + lr * (err - reg * bias) }
-        syncRankingRow(i)
     }
 
     public var allocatedBytes: Int {

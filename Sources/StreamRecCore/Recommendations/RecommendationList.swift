@@ -80,20 +80,37 @@ public struct RecommendationList: Sendable, Equatable {
 
     /// Appends the JSON document to `out`, so a producer loop can reuse one buffer.
     public func appendJSON(to out: inout [UInt8]) {
+        Self.appendJSON(user: user, modelVersion: modelVersion, timestamp: timestamp, sourceOffset: sourceOffset,
+                        fallback: fallback, to: &out) { emit in
+            for scored in items { emit(scored.item, scored.score, scored.propensity, scored.listPropensity) }
+        }
+    }
+
+    /// The one JSON writer of a list, from its parts: `items` calls `emit(item, score, propensity,
+    /// listPropensity)` once per item, best first. Lets a caller encode ranked slots straight into a
+    /// reused buffer without building a ``RecommendationList`` (no allocation once `out` has capacity,
+    /// and none here: integers are written digit by digit; only a non-nil propensity is formatted
+    /// through `Double.description`). Pure Swift standard library, no Foundation.
+    public static func appendJSON(
+        user: String, modelVersion: String, timestamp: Int64, sourceOffset: SourceOffset?, fallback: String?,
+        to out: inout [UInt8], items: (_ emit: (String, Float, Double?, Double?) -> Void) -> Void
+    ) {
         out.append(contentsOf: #"{"user":"#.utf8)
         JSONOutput.appendString(user, to: &out)
         out.append(contentsOf: #","items":["#.utf8)
-        for (index, scored) in items.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
+        var first = true
+        items { item, score, propensity, listPropensity in
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
             out.append(contentsOf: #"{"item":"#.utf8)
-            JSONOutput.appendString(scored.item, to: &out)
+            JSONOutput.appendString(item, to: &out)
             out.append(contentsOf: #","score":"#.utf8)
-            JSONOutput.appendFloat(Self.wireScore(scored.score), to: &out)
-            if let p = scored.propensity, p.isFinite {
+            JSONOutput.appendFloat(wireScore(score), to: &out)
+            if let p = propensity, p.isFinite {
                 out.append(contentsOf: #","propensity":"#.utf8)
                 out.append(contentsOf: p.description.utf8)
             }
-            if let p = scored.listPropensity, p.isFinite {
+            if let p = listPropensity, p.isFinite {
                 out.append(contentsOf: #","list_propensity":"#.utf8)
                 out.append(contentsOf: p.description.utf8)
             }
@@ -102,14 +119,14 @@ public struct RecommendationList: Sendable, Equatable {
         out.append(contentsOf: #"],"model_version":"#.utf8)
         JSONOutput.appendString(modelVersion, to: &out)
         out.append(contentsOf: #","ts":"#.utf8)
-        out.append(contentsOf: String(timestamp).utf8)
+        JSONOutput.appendInteger(timestamp, to: &out)
         if let sourceOffset {
             out.append(contentsOf: #","source_offset":{"topic":"#.utf8)
             JSONOutput.appendString(sourceOffset.topic, to: &out)
             out.append(contentsOf: #","partition":"#.utf8)
-            out.append(contentsOf: String(sourceOffset.partition).utf8)
+            JSONOutput.appendInteger(Int64(sourceOffset.partition), to: &out)
             out.append(contentsOf: #","offset":"#.utf8)
-            out.append(contentsOf: String(sourceOffset.offset).utf8)
+            JSONOutput.appendInteger(sourceOffset.offset, to: &out)
             out.append(UInt8(ascii: "}"))
         }
         if let fallback {

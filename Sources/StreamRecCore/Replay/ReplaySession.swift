@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Options of a prequential replay.
 public struct ReplayOptions: Sendable {

@@ -7,8 +7,37 @@ public struct FactorMatrix: Sendable, Equatable {
     public let dimension: Int
     /// Floats per row in storage (k rounded up to a multiple of 8).
     public let stride: Int
-    public private(set) var rows: Int
+    public internal(set) var rows: Int
     @usableFromInline var storage: [Float]
+    /// Rows written since the last ``drainChanges(_:)``, when tracking is on (``trackChanges()``): what an
+    /// incremental snapshot copies (``FactorMatrixShadow``). Not part of the value (`==` ignores it).
+    private var changes: RowChangeSet?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.dimension == b.dimension && a.stride == b.stride && a.rows == b.rows && a.storage == b.storage
+    }
+
+    /// Starts recording which rows are written (idempotent).
+    public mutating func trackChanges() { if changes == nil { changes = RowChangeSet() } }
+
+    public var isTrackingChanges: Bool { changes != nil }
+
+    /// Records that row `r` was (or is about to be) written through a raw pointer. One branch when
+    /// tracking is off.
+    @inline(__always)
+    public mutating func markChanged(_ r: Int) {
+        if changes != nil { changes!.insert(r) }
+    }
+
+    /// Calls `body(row, its values)` for each row written since the last call, in row order, then
+    /// forgets them.
+    public mutating func drainChanges(_ body: (Int, UnsafePointer<Float>) -> Void) {
+        guard var set = changes else { return }
+        changes = nil  // moved out while draining so the set is uniquely referenced
+        let s = stride, n = rows
+        storage.withUnsafeBufferPointer { S in set.drain { r in if r < n { body(r, S.baseAddress! + r * s) } } }
+        changes = set
+    }
 
     public init(dimension: Int, rows: Int = 0, reservingRows: Int = 0) {
         precondition(dimension > 0, "factor dimension must be positive")
@@ -43,6 +72,7 @@ public struct FactorMatrix: Sendable, Equatable {
 
     public mutating func setRow(_ r: Int, _ values: [Float]) {
         precondition(values.count == dimension)
+        markChanged(r)
         for c in 0..<dimension { storage[r * stride + c] = values[c] }
     }
 

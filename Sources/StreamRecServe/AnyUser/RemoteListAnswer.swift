@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import StreamRecCore
+import NIOCore
 
 /// `/users/{id}/recommendations` for a user whose partition another instance learns: the latest list
 /// from the recommendations topic, marked as such, or a 404 that names the owner.

@@ -1,4 +1,4 @@
-import StreamRecCore
+public import StreamRecCore
 import Synchronization
 
 /// What the operations API needs to answer for users this instance does not learn: the bounded cache
@@ -8,12 +8,15 @@ public final class RemoteListView: Sendable {
     public let eventTopics: [String]
     /// The learners' consumer group: named in the 404 for users nobody here can answer for.
     public let groupID: String
+    /// How the events' producer maps a user to a partition (librdkafka's default: CRC-32).
+    public let partitioner: KafkaPartitioner
     private let cache: Mutex<RemoteListCache>
     private let partitionCounts = Mutex<[String: Int32]>([:])
 
-    public init(eventTopics: [String], groupID: String, maxUsers: Int, maxBytes: Int) {
+    public init(eventTopics: [String], groupID: String, maxUsers: Int, maxBytes: Int, partitioner: KafkaPartitioner = .crc32) {
         self.eventTopics = eventTopics
         self.groupID = groupID
+        self.partitioner = partitioner
         cache = Mutex(RemoteListCache(maxUsers: maxUsers, maxBytes: maxBytes))
     }
 
@@ -52,11 +55,11 @@ public final class RemoteListView: Sendable {
     /// Who answers for `user` given the partitions this instance is assigned now.
     public func ownership(of user: String, assigned: Set<TopicPartition>) -> UserOwnership {
         UserOwnership.decide(user: user, eventTopics: eventTopics, partitionCounts: partitionCounts.withLock { $0 },
-                             assigned: assigned)
+                             assigned: assigned, partitioner: partitioner)
     }
 }
 
-/// Whether this instance learns a user's events: the user's partition (``KeyPartitioner``, the events'
+/// Whether this instance learns a user's events: the user's partition (``KafkaPartitioner``, the events'
 /// producer's) of some event topic is among the partitions currently assigned to it.
 public enum UserOwnership: Equatable, Sendable {
     /// This instance consumes the user's partition (or the partition counts aren't known yet, in which
@@ -66,11 +69,13 @@ public enum UserOwnership: Equatable, Sendable {
     case other([TopicPartition])
 
     public static func decide(user: String, eventTopics: [String], partitionCounts: [String: Int32],
-                              assigned: Set<TopicPartition>, partitioner: KeyPartitioner = KeyPartitioner()) -> UserOwnership {
+                              assigned: Set<TopicPartition>, partitioner: KafkaPartitioner = .crc32) -> UserOwnership {
         var partitions: [TopicPartition] = []
         for topic in eventTopics {
-            guard let count = partitionCounts[topic], count > 0 else { return .owner }
-            let tp = TopicPartition(topic, partitioner.partition(of: user.utf8, partitions: count))
+            // An empty key goes to a random partition: nobody owns it, the local model answers.
+            guard let count = partitionCounts[topic], count > 0,
+                  let p = partitioner.partition(key: user, partitions: Int(count)) else { return .owner }
+            let tp = TopicPartition(topic, Int32(p))
             if assigned.contains(tp) { return .owner }
             partitions.append(tp)
         }

@@ -1,6 +1,6 @@
-import Configuration
+public import Configuration
 import Foundation
-import StreamRecCore
+public import StreamRecCore
 
 /// One row per ``ModelConfig`` field: its key under `model.` in the config file, its command-line flag
 /// (replay, tune, http-demo), its help text and how it is read and shown. The reader init below, the

@@ -1,6 +1,6 @@
-import Configuration
+public import Configuration
 import Foundation
-import StreamRecCore
+public import StreamRecCore
 import StreamRecKafka
 
 /// Keys of the free-form tables (librdkafka properties, event-type weights). A `ConfigReader` answers

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StreamRecCore
 
 /// Start-up checks of the whole configuration, after file, environment and flags are merged: a value
 /// that can't work (a port that can't be bound, a negative size, an empty topic) stops the process

@@ -1,6 +1,6 @@
 import Foundation
-import StreamRecCore
-import StreamRecKafka
+public import StreamRecCore
+public import StreamRecKafka
 
 /// Everything `streamrec serve` needs: defaults, overridden by a YAML file, then `STREAMREC_*` environment
 /// variables, then command-line flags (see ``ConfigSources``, deploy/streamrec.yaml).

@@ -1,6 +1,6 @@
 import Foundation
-import ServiceLifecycle
-import StreamRecCore
+public import ServiceLifecycle
+public import StreamRecCore
 import Synchronization
 
 /// A stand-in for the Kafka consumer loop, for development and benchmarks only: feeds an in-memory event

@@ -1,3 +1,4 @@
+import Foundation
 /// The live view served at `/`: one self-contained HTML page (inline CSS, JS and SVG; no CDN, no external
 /// assets, so it works on an air-gapped host) that polls `/stats` and plots events/s, total lag and the
 /// online recall@K from ``ServeStatus/Snapshot/samples``.

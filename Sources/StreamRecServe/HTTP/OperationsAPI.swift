@@ -1,6 +1,7 @@
 import Foundation
-import Hummingbird
-import StreamRecCore
+public import Hummingbird
+public import StreamRecCore
+import Prometheus
 
 /// The operations API's handlers, independent of any socket: ``OperationsServer`` serves them, tests
 /// drive them through HummingbirdTesting's `.router` framework via ``makeRouter()``.

@@ -1,7 +1,7 @@
-import Hummingbird
-import Logging
+public import Hummingbird
+public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The operations HTTP surface (health, readiness, metrics, query API, live view) as a ServiceLifecycle
 /// `Service`, so `streamrec serve` runs it in the same `ServiceGroup` as the consumer loop and both shut

@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// Process-wide swift-log set-up: human-readable lines on stderr (stdout stays free for command output)
 /// at a level taken from configuration or the `STREAMREC_LOG_LEVEL` environment variable.

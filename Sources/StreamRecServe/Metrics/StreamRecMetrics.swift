@@ -1,6 +1,6 @@
 import CoreMetrics
-import Prometheus
-import StreamRecCore
+public import Prometheus
+public import StreamRecCore
 import Synchronization
 
 /// Every metric streamrec exports, as handles on one Prometheus registry owned by the application.

@@ -1,0 +1,368 @@
+/// How concurrent item deltas from several learners combine into the shared item state.
+public enum ItemMergeRule: String, Sendable, Codable, CaseIterable {
+    /// Shared = base + Σ deltas: every learner's SGD steps count in full, as with a parameter server that
+    /// applies pushed gradients (staleness = the sync interval).
+    case sum
+    /// Shared = base + mean of the deltas of the learners that changed the item (model averaging): safer
+    /// when several learners push the same item the same way, but each learner's steps count 1/n.
+    case mean
+}
+
+/// One learner's side of item-state sharing: it remembers its view of the shared item state (the "base":
+/// what the shared state was at the last sync, per local slot), publishes `current − base` for changed
+/// items as an ``ItemDeltaBatch`` keyed by external id, and applies every learner's batches of a sync
+/// round, in publisher order, so all replicas end the round with the same item rows.
+///
+/// Shared: item factors, item bias, sequence-context vectors, popularity (always summed: counts are
+/// additive), last-seen time (max) and the two blend weights (merged like the rows). The item–item
+/// co-occurrence table is slot-addressed with bounded lists, so a row delta would cost its width in
+/// (id, weight) pairs; instead the learner notes each event's pairs (``notePairs``, ~10 ids per event)
+/// and the others replay the same additions, so every table counts every learner's events (optional:
+/// measured necessary on ML-100K, docs/scale-out.md). The recent-positives ring (negative sampling, the
+/// recent-popularity term) stays per learner: it is a FIFO of local events. Per-user state never leaves
+/// the learner.
+///
+/// Round semantics (what ``ScaleOutReplay`` drives; a Kafka consumer of the sync topic applies the same
+/// records in topic order): all learners ``collect`` at the same event time, then each ``apply``s all
+/// batches. Since nothing is learned between the two, a learner's row after the round *is* the merged
+/// shared row; an asynchronous consumer would add (merged − its view − its own delta) instead.
+/// A new item's first publication in publisher order fixes its base (the publisher's row then); later
+/// "new" records of the same item in that round add nothing, so a second creator's first-interval steps
+/// on that item are dropped — a bounded loss that keeps replicas identical. Missed change detection only
+/// delays a row (deltas are always against the base), it never loses it.
+public struct ItemSyncReplica: Sendable {
+    public let publisher: UInt32
+    public let merge: ItemMergeRule
+    private var sequence: UInt64 = 0
+    /// Base per local item slot (rows × k), the id it belongs to ("" = no base: new since last sync).
+    private var baseIds: [String] = []
+    private var baseFactors: [Float] = []
+    private var baseContext: [Float] = []
+    private var baseBias: [Float] = []
+    private var basePopularity: [Float] = []
+    private var baseNeighborBlend: Float = 1
+    private var basePopularityBlend: Float = 0
+    /// Slots the driver saw touched since the last collect (positives, context items): rows whose
+    /// factors may change without their bias changing.
+    private var touched: [Bool] = []
+    private var eventsSinceCollect: Int64 = 0
+    /// Co-occurrence ops noted since the last collect (only with neighbour sharing on).
+    private var pairIds: [String] = []
+    private var pairIndex: [String: UInt32] = [:]
+    private var pairOps: [UInt32] = []
+    private var pairScratch: [Int32] = []
+    /// Round scratch, reused: per-slot accumulators and the slots they cover.
+    private var roundSlots: [Int32] = []
+    private var inRound: [Bool] = []
+    private var accFactors: [Float] = []
+    private var accContext: [Float] = []
+    private var accBias: [Float] = []
+    private var accCount: [Float] = []
+    private var viewFactors: [Float] = []
+    private var viewContext: [Float] = []
+    private var viewBias: [Float] = []
+    private var popDelta: [Float] = []
+    private var viewPopularity: [Float] = []
+    private var lastSeenMax: [Int64] = []
+
+    /// `publisher`: this learner's index (its batches' order in a round); all replicas of a group must use
+    /// the same `merge`. The blend-weight base starts at the model's initial weights (1, 0).
+    public init(publisher: UInt32, merge: ItemMergeRule = .sum) {
+        self.publisher = publisher
+        self.merge = merge
+    }
+
+    /// Marks an item slot as (possibly) changed by the event being learned.
+    public mutating func noteTouched(_ slot: Int32) {
+        let s = Int(slot)
+        guard s >= 0 else { return }
+        if s >= touched.count { touched.append(contentsOf: repeatElement(false, count: s + 1 - touched.count)) }
+        touched[s] = true
+    }
+
+    public mutating func noteEvent() { eventsSinceCollect += 1 }
+
+    /// Records the co-occurrence pairs the learner just added for `item` (its user's previous items,
+    /// most recent first, as ``OnlineLearner/learnNeighbors`` used them), for the other learners to replay.
+    public mutating func notePairs(item: Int32, previous: [Int32], learner: OnlineLearner) {
+        func ref(_ slot: Int32) -> UInt32? {
+            guard let id = learner.items.id(at: slot) else { return nil }
+            if let r = pairIndex[id] { return r }
+            let r = UInt32(pairIds.count)
+            pairIds.append(id)
+            pairIndex[id] = r
+            return r
+        }
+        guard let i = ref(item) else { return }
+        pairOps.append(i)
+        let countAt = pairOps.count
+        pairOps.append(0)
+        for x in previous { if let r = ref(x) { pairOps.append(r) } }
+        pairOps[countAt] = UInt32(pairOps.count - countAt - 1)
+    }
+
+    private func hasBase(_ s: Int, id: String) -> Bool { s < baseIds.count && baseIds[s] == id }
+
+    /// The batch of this learner's item changes since its view of the shared state.
+    public mutating func collect(from learner: OnlineLearner) -> ItemDeltaBatch {
+        let model = learner.model
+        let k = learner.config.factors
+        let ctx = learner.config.sequenceContext > 0
+        let stride = model.itemFactors.stride
+        sequence += 1
+        var b = ItemDeltaBatch(publisher: publisher, sequence: sequence, dimension: k, hasContext: ctx)
+        b.events = eventsSinceCollect
+        eventsSinceCollect = 0
+        b.neighborBlendDelta = model.neighborBlend - baseNeighborBlend
+        b.popularityBlendDelta = model.popularityBlend - basePopularityBlend
+        let scale = model.popularityScale
+        // Bias moves on every SGD step that touches an item (positive or negative); without biases every
+        // row is compared.
+        let scanAll = !learner.config.useItemBias
+        model.itemFactors.withUnsafeBufferPointer { V in
+          model.contextFactors.withUnsafeBufferPointer { C in
+            for s in 0..<learner.items.slotCount {
+                guard let id = learner.items.id(at: Int32(s)) else { continue }
+                let row = s * stride
+                if !hasBase(s, id: id) {
+                    b.newRows.append(UInt32(b.ids.count))
+                    b.ids.append(id)
+                    b.baseFactors.append(contentsOf: V[row..<(row + k)])
+                    b.factorDeltas.append(contentsOf: repeatElement(0, count: k))
+                    if ctx {
+                        b.baseContext.append(contentsOf: C[row..<(row + k)])
+                        b.contextDeltas.append(contentsOf: repeatElement(0, count: k))
+                    }
+                    b.baseBias.append(model.itemBias[s])
+                    b.biasDeltas.append(0)
+                    b.popularityDeltas.append(model.itemPopularity[s] * scale)
+                    b.lastSeen.append(model.itemLastSeen[s])
+                    continue
+                }
+                let candidate = scanAll || (s < touched.count && touched[s]) || model.itemBias[s] != baseBias[s]
+                    || model.itemPopularity[s] != basePopularity[s]
+                guard candidate else { continue }
+                var changed = model.itemBias[s] != baseBias[s] || model.itemPopularity[s] != basePopularity[s]
+                for c in 0..<k where !changed {
+                    if V[row + c] != baseFactors[s * k + c] || (ctx && C[row + c] != baseContext[s * k + c]) { changed = true }
+                }
+                guard changed else { continue }
+                b.ids.append(id)
+                for c in 0..<k { b.factorDeltas.append(V[row + c] - baseFactors[s * k + c]) }
+                if ctx { for c in 0..<k { b.contextDeltas.append(C[row + c] - baseContext[s * k + c]) } }
+                b.biasDeltas.append(model.itemBias[s] - baseBias[s])
+                b.popularityDeltas.append((model.itemPopularity[s] - basePopularity[s]) * scale)
+                b.lastSeen.append(model.itemLastSeen[s])
+            }
+          }
+        }
+        for s in touched.indices { touched[s] = false }
+        if !pairOps.isEmpty {
+            b.pairIds = pairIds
+            b.pairOps = pairOps
+            pairIds.removeAll(keepingCapacity: true)
+            pairIndex.removeAll(keepingCapacity: true)
+            pairOps.removeAll(keepingCapacity: true)
+        }
+        return b
+    }
+
+    /// Applies one sync round: `batches` in publisher order (this learner's own included). Afterwards the
+    /// learner's rows of every item in any batch equal the merged shared rows, and so does its base.
+    /// Items it never saw are interned (so it can recommend them).
+    public mutating func apply(_ batches: [ItemDeltaBatch], to learner: inout OnlineLearner) {
+        let k = learner.config.factors
+        let ctx = learner.config.sequenceContext > 0
+        roundSlots.removeAll(keepingCapacity: true)
+        var blendA: Float = 0, blendB: Float = 0
+        for batch in batches {
+            precondition(batch.dimension == k && batch.hasContext == ctx, "sync batch shape disagrees with the model")
+            blendA += batch.neighborBlendDelta
+            blendB += batch.popularityBlendDelta
+            var nextNew = 0
+            for r in 0..<batch.count {
+                let isNew = nextNew < batch.newRows.count && Int(batch.newRows[nextNew]) == r
+                let newIndex = nextNew
+                if isNew { nextNew += 1 }
+                let id = batch.ids[r]
+                guard let slot = learner.internForSync(id) else { continue }
+                let s = Int(slot)
+                growRound(to: s + 1, k: k)
+                if !inRound[s] {
+                    inRound[s] = true
+                    roundSlots.append(slot)
+                    for c in 0..<k { accFactors[s * k + c] = 0; accContext[s * k + c] = 0 }
+                    accBias[s] = 0; accCount[s] = 0; popDelta[s] = 0
+                    lastSeenMax[s] = .min
+                    // The view starts from this replica's base; without one, from the first published base
+                    // (or, for an item this replica can't place, from its own current row).
+                    if hasBase(s, id: id) {
+                        for c in 0..<k {
+                            viewFactors[s * k + c] = baseFactors[s * k + c]
+                            viewContext[s * k + c] = ctx ? baseContext[s * k + c] : 0
+                        }
+                        viewBias[s] = baseBias[s]
+                        viewPopularity[s] = basePopularity[s]
+                    } else if isNew {
+                        for c in 0..<k {
+                            viewFactors[s * k + c] = batch.baseFactors[newIndex * k + c]
+                            viewContext[s * k + c] = ctx ? batch.baseContext[newIndex * k + c] : 0
+                        }
+                        viewBias[s] = batch.baseBias[newIndex]
+                        viewPopularity[s] = 0  // new records carry their whole popularity as the delta
+                    } else {
+                        let row = learner.model.itemFactors.row(s)
+                        for c in 0..<k { viewFactors[s * k + c] = row[c] }
+                        if ctx {
+                            let crow = learner.model.contextFactors.row(s)
+                            for c in 0..<k { viewContext[s * k + c] = crow[c] }
+                        }
+                        viewBias[s] = learner.model.itemBias[s]
+                        viewPopularity[s] = learner.model.itemPopularity[s]
+                    }
+                }
+                if !isNew {
+                    for c in 0..<k { accFactors[s * k + c] += batch.factorDeltas[r * k + c] }
+                    if ctx { for c in 0..<k { accContext[s * k + c] += batch.contextDeltas[r * k + c] } }
+                    accBias[s] += batch.biasDeltas[r]
+                    accCount[s] += 1
+                }
+                popDelta[s] += batch.popularityDeltas[r]
+                lastSeenMax[s] = max(lastSeenMax[s], batch.lastSeen[r])
+            }
+        }
+        for batch in batches where batch.publisher != publisher && !batch.pairOps.isEmpty {
+            replayPairs(batch, into: &learner)
+        }
+        learner.model.applySharedRows(roundSlots, k: k, context: ctx, mean: merge == .mean,
+                                      view: (viewFactors, viewContext, viewBias),
+                                      acc: (accFactors, accContext, accBias, accCount),
+                                      popularity: (viewPopularity, popDelta), lastSeen: lastSeenMax)
+        let a = max(0, baseNeighborBlend + (merge == .mean ? blendA / Float(max(batches.count, 1)) : blendA))
+        let bb = max(0, basePopularityBlend + (merge == .mean ? blendB / Float(max(batches.count, 1)) : blendB))
+        learner.model.neighborBlend = a
+        learner.model.popularityBlend = bb
+        baseNeighborBlend = a
+        basePopularityBlend = bb
+        // The merged rows are the new base.
+        let model = learner.model
+        let stride = model.itemFactors.stride
+        for slot in roundSlots {
+            let s = Int(slot)
+            inRound[s] = false
+            growBase(to: s + 1, k: k)
+            baseIds[s] = learner.items.id(at: slot) ?? ""
+            model.itemFactors.withUnsafeBufferPointer { V in
+                for c in 0..<k { baseFactors[s * k + c] = V[s * stride + c] }
+            }
+            if ctx {
+                model.contextFactors.withUnsafeBufferPointer { C in
+                    for c in 0..<k { baseContext[s * k + c] = C[s * stride + c] }
+                }
+            }
+            baseBias[s] = model.itemBias[s]
+            basePopularity[s] = model.itemPopularity[s]
+        }
+    }
+
+    /// Replays another learner's co-occurrence ops into this learner's neighbour table: the same pair
+    /// additions (weights decaying with the gap) and occurrence counts its own events would make.
+    private mutating func replayPairs(_ batch: ItemDeltaBatch, into learner: inout OnlineLearner) {
+        let ops = batch.pairOps, ids = batch.pairIds
+        let decay = learner.config.neighborDecay
+        var p = 0
+        while p + 1 < ops.count {
+            let n = Int(ops[p + 1])
+            guard Int(ops[p]) < ids.count, p + 2 + n <= ops.count, let i = learner.internForSync(ids[Int(ops[p])]) else { return }
+            pairScratch.removeAll(keepingCapacity: true)
+            for q in (p + 2)..<(p + 2 + n) {
+                guard Int(ops[q]) < ids.count, let x = learner.internForSync(ids[Int(ops[q])]) else { return }
+                pairScratch.append(x)
+            }
+            var w: Float = 1
+            for x in pairScratch where x != i {
+                learner.model.neighbors.add(x, i, w)
+                learner.model.neighbors.add(i, x, w)
+                w *= decay
+            }
+            learner.model.neighbors.countOccurrence(i)
+            p += 2 + n
+        }
+    }
+
+    private mutating func growRound(to n: Int, k: Int) {
+        guard inRound.count < n else { return }
+        let extra = max(n, inRound.count * 2) - inRound.count
+        inRound.append(contentsOf: repeatElement(false, count: extra))
+        for a in [\Self.accBias, \.accCount, \.viewBias, \.popDelta, \.viewPopularity] { self[keyPath: a].append(contentsOf: repeatElement(0, count: extra)) }
+        lastSeenMax.append(contentsOf: repeatElement(.min, count: extra))
+        for a in [\Self.accFactors, \.accContext, \.viewFactors, \.viewContext] {
+            self[keyPath: a].append(contentsOf: repeatElement(0, count: extra * k))
+        }
+    }
+
+    private mutating func growBase(to n: Int, k: Int) {
+        guard baseIds.count < n else { return }
+        let extra = n - baseIds.count
+        baseIds.append(contentsOf: repeatElement("", count: extra))
+        baseBias.append(contentsOf: repeatElement(0, count: extra))
+        basePopularity.append(contentsOf: repeatElement(0, count: extra))
+        baseFactors.append(contentsOf: repeatElement(0, count: extra * k))
+        baseContext.append(contentsOf: repeatElement(0, count: extra * k))
+    }
+}
+
+extension OnlineLearner {
+    /// The local slot of an item published by another learner, interned if unknown (evicting like any new
+    /// item would). nil only if the id cannot be placed.
+    mutating func internForSync(_ id: String) -> Int32? {
+        if let slot = items.index(of: id) { return slot }
+        let t = items.touch(id)
+        model.ensureItem(t.index)
+        if t.evictedId != nil { model.resetItem(t.index) }
+        return t.index
+    }
+}
+
+extension MatrixFactorizationModel {
+    /// Writes merged shared rows (view + summed or averaged deltas), adds popularity deltas (given in
+    /// decayed units) and takes the latest last-seen time, keeping the ranking mirror and the popularity
+    /// leaders in step.
+    mutating func applySharedRows(
+        _ slots: [Int32], k: Int, context: Bool, mean: Bool,
+        view: (factors: [Float], context: [Float], bias: [Float]),
+        acc: (factors: [Float], context: [Float], bias: [Float], count: [Float]),
+        popularity: (view: [Float], delta: [Float]), lastSeen: [Int64]
+    ) {
+        let stride = itemFactors.stride
+        let gain = popularityGain()
+        for slot in slots {
+            let s = Int(slot)
+            let div: Float = mean && acc.count[s] > 1 ? acc.count[s] : 1
+            itemFactors.withUnsafeMutableBufferPointer { V in
+                for c in 0..<k { V[s * stride + c] = view.factors[s * k + c] + acc.factors[s * k + c] / div }
+            }
+            if context {
+                contextFactors.withUnsafeMutableBufferPointer { C in
+                    for c in 0..<k { C[s * stride + c] = view.context[s * k + c] + acc.context[s * k + c] / div }
+                }
+            }
+            itemBias[s] = view.bias[s] + acc.bias[s] / div
+            // Popularity = the view (stored units) + everyone's additions (decayed units → stored).
+            let old = itemPopularity[s]
+            let merged = popularity.view[s] + popularity.delta[s] * gain
+            if merged != old {
+                itemPopularity[s] = merged
+                totalPopularity += Double(merged - old)
+                if merged > old {
+                    popularityLeaders.increased(slot, popularity: itemPopularity)
+                } else {
+                    popularityLeaders.reset(slot, popularity: itemPopularity)
+                    if merged > 0 { popularityLeaders.increased(slot, popularity: itemPopularity) }
+                }
+            }
+            if lastSeen[s] > itemLastSeen[s] { itemLastSeen[s] = lastSeen[s] }
+            syncRankingRow(slot)
+        }
+    }
+}
