@@ -92,10 +92,18 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: learnerService, successTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if settings.http.enabled {
+            // http.remote_lists: answer for users other instances learn from the recommendations topic.
+            var remoteLists: RemoteListView?
+            if settings.http.remoteLists {
+                let view = RemoteListService.makeView(settings)
+                services.append(.init(service: RemoteListService(configuration: settings, view: view)))
+                remoteLists = view
+            }
             let http = OperationsServer(
                 configuration: settings.httpConfig,
                 learner: learnerService.learner, status: learnerService.status, metrics: metrics,
-                readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), logger: Logger(label: "streamrec.http"))
+                readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), remoteLists: remoteLists,
+                logger: Logger(label: "streamrec.http"))
             services.append(.init(service: http))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

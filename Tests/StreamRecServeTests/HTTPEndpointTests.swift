@@ -80,7 +80,8 @@ struct HTTPEndpointTests {
         #expect(list.items.map(\.item) == expected)
         #expect(list.modelVersion == f.learner.read(\.modelVersion))
         let object = try Self.json(r)
-        #expect(Set(object.keys) == ["user", "items", "model_version", "ts"])
+        #expect(Set(object.keys) == ["user", "items", "model_version", "ts", "source"])
+        #expect(object["source"] as? String == "live-model")
     }
 
     @Test("recommendations: unknown user gets the popularity fallback, flagged")

@@ -81,6 +81,10 @@ extension ServeConfig.HTTP {
         port = r.int(forKey: "port", default: port)
         readinessMaxLag = Int64(r.int(forKey: "readiness_max_lag", default: Int(readinessMaxLag)))
         idleTimeoutSeconds = r.double(forKey: "idle_timeout_seconds", default: idleTimeoutSeconds)
+        remoteLists = r.bool(forKey: "remote_lists", default: remoteLists)
+        remoteListsMaxUsers = r.int(forKey: "remote_lists_max_users", default: remoteListsMaxUsers)
+        remoteListsMaxBytes = r.int(forKey: "remote_lists_max_bytes", default: remoteListsMaxBytes)
+        remoteListsLookbackSeconds = r.double(forKey: "remote_lists_lookback_seconds", default: remoteListsLookbackSeconds)
     }
 }
 

@@ -39,6 +39,12 @@ extension ServeConfig {
         try check(http.idleTimeoutSeconds.isFinite && http.idleTimeoutSeconds >= 0.1 && http.idleTimeoutSeconds <= 3600,
                   "http.idle_timeout_seconds", "must be in 0.1...3600", http.idleTimeoutSeconds)
         try check(http.readinessMaxLag >= 0, "http.readiness_max_lag", "must be >= 0", http.readinessMaxLag)
+        try check((1...100_000_000).contains(http.remoteListsMaxUsers), "http.remote_lists_max_users", "must be in 1...100000000",
+                  http.remoteListsMaxUsers)
+        try check((65_536...(64 << 30)).contains(http.remoteListsMaxBytes), "http.remote_lists_max_bytes", "must be in 65536...68719476736",
+                  http.remoteListsMaxBytes)
+        try check(http.remoteListsLookbackSeconds.isFinite && http.remoteListsLookbackSeconds >= 0, "http.remote_lists_lookback_seconds",
+                  "must be >= 0 (0 = from the topic's beginning)", http.remoteListsLookbackSeconds)
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)

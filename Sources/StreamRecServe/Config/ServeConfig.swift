@@ -50,6 +50,14 @@ public struct ServeConfig: Sendable {
         public var readinessMaxLag: Int64 = 10_000
         /// Idle / header-read timeout of HTTP connections (slowloris protection).
         public var idleTimeoutSeconds: Double = 10
+        /// Answer `/users/{id}/recommendations` for users another instance learns with their latest list
+        /// from the recommendations topic (``RemoteListService``); off: every user from the local model.
+        public var remoteLists = false
+        /// Caps of that in-memory view; the lists that arrived longest ago are evicted first.
+        public var remoteListsMaxUsers = 1_000_000
+        public var remoteListsMaxBytes = 256 * 1024 * 1024
+        /// Read the topic from this many seconds back; 0 = from its beginning (compacted: one list per user).
+        public var remoteListsLookbackSeconds: Double = 0
     }
 
     public var kafka = Kafka()

@@ -10,7 +10,10 @@ import Prometheus
 /// - `GET /healthz` — 200 while the process runs.
 /// - `GET /readyz` — 200 or 503 with the ``ReadinessPolicy/Report`` JSON.
 /// - `GET /users/{id}/recommendations?k=` — a fresh top-K from the live model (`RecommendationList` JSON,
-///   `"fallback":"popularity"` for unknown users).
+///   `"fallback":"popularity"` for unknown users, `"source":"live-model"`). With ``remoteLists`` set, a user
+///   whose partition another instance learns gets its latest list from the recommendations topic instead
+///   (`"source":"recommendations-topic"`, `"age_ms"`), or 404 naming the owning group and partition
+///   (``recommendations(rawId:query:)``, RemoteListAnswer.swift).
 /// - `GET /items/{id}/similar?k=` — nearest items by factor cosine; 404 for an unknown item.
 /// - `GET /stats` — ``ServeStatus`` plus learner counters and sizes (what the live view plots).
 /// - `GET /metrics` — Prometheus text format.
@@ -25,18 +28,22 @@ public struct OperationsAPI: Sendable {
     public let status: ServeStatus
     public let metrics: StreamRecMetrics
     public let readiness: ReadinessPolicy
+    /// Lists of users other instances learn (`http.remote_lists`); nil: every user from the local model.
+    public let remoteLists: RemoteListView?
     /// Milliseconds since the epoch; injectable so tests can pin timestamps.
     public let now: @Sendable () -> Int64
 
     public init(
         configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
+        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil,
+        now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
     ) {
         self.configuration = configuration
         self.learner = learner
         self.status = status
         self.metrics = metrics
         self.readiness = readiness
+        self.remoteLists = remoteLists
         self.now = now
     }
 
@@ -84,6 +91,9 @@ public struct OperationsAPI: Sendable {
         case (.failure(let e), _), (_, .failure(let e)): return e.response
         case (.success(let i), .success(let kk)): (id, k) = (i, kk)
         }
+        if let remoteLists, case .other(let partitions) = remoteLists.ownership(of: id, assigned: Set(status.current.partitions.map(\.key))) {
+            return remoteAnswer(user: id, k: k, owners: partitions, view: remoteLists)
+        }
         let started = ContinuousClock.now
         let list: RecommendationList = learner.read { l in
             var selector = TopKSelector(k: k)
@@ -94,7 +104,7 @@ public struct OperationsAPI: Sendable {
             return l.recommendationList(user: id, userSlot: slot, ranked: top, timestamp: now())
         }
         metrics.recordTopK(ContinuousClock.now - started, source: .http)
-        return Self.json(list.jsonBytes())
+        return Self.listResponse(Self.marked(list.jsonBytes(), source: .liveModel, ageMillis: nil), source: .liveModel)
     }
 
     /// The `/items/{id}/similar` body.
@@ -142,6 +152,8 @@ public struct OperationsAPI: Sendable {
         public var learner: LearnerStats
         public var onlineRecallK: Int
         public var now: Int64
+        /// The view of the recommendations topic (`http.remote_lists`); absent when off.
+        public var remoteLists: RemoteListView.Stats?
 
         public struct LearnerStats: Codable, Sendable, Equatable {
             public var users: Int
@@ -160,7 +172,8 @@ public struct OperationsAPI: Sendable {
                                modelVersion: l.modelVersion, ranker: l.config.ranker.rawValue,
                                allocatedBytes: l.allocatedBytes)
         }
-        return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now())
+        return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now(),
+                     remoteLists: remoteLists?.stats)
     }
 
     func stats() -> Response {

@@ -19,11 +19,11 @@ public struct OperationsServer: Service {
     ///   - onServerRunning: called with the bound port once the socket listens (useful with port 0).
     public init(
         configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         api = OperationsAPI(configuration: configuration, learner: learner, status: status, metrics: metrics,
-                            readiness: readiness)
+                            readiness: readiness, remoteLists: remoteLists)
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
