@@ -114,10 +114,10 @@ done
 KCAT_MEDIAN_MS=$(printf '%s\n' "${KCAT_MS[@]}" | sort -n | sed -n 2p)
 
 # --- 3. sustained learner throughput ------------------------------------------------------------
-serve() {  # serve <log> <time-file> <topic> <snapshot-dir> <tag>
+serve() {  # serve <log> <time-file> <topics> <snapshot-dir> <tag> [group]
   STREAMREC_MODEL_FACTORS=$FACTORS /usr/bin/time -f '%e %U %S %M' -o "$2" \
     "$STREAMREC_BIN" serve --brokers "$B" --topics "$3" --recommendations-topic "rec-$5" \
-    --dead-letter-topic "dlq-$5" --group "g-$5" --instance-id "i-$5" --snapshot-dir "$4" \
+    --dead-letter-topic "dlq-$5" --group "${6:-g-$5}" --instance-id "i-$5" --snapshot-dir "$4" \
     --http-port 0 --exit-when-idle 3000 >"$1" 2>&1
 }
 log "3/4 streamrec serve over the $EVENTS-event backlog"
@@ -152,7 +152,11 @@ for RATE in $RATES; do
   rm -rf "$WORK/snap-$TAG"; cp -r "$WORK/snap" "$WORK/snap-$TAG"   # warm model
   tail -n "$N" "$WORK/keyed.tsv" >"$WORK/lat.tsv"
   log "   rate $RATE/s: $N events to $LT (warm model from phase 3)"
-  serve "$WORK/serve-$TAG.log" "$WORK/serve-$TAG.time" "$LT" "$WORK/snap-$TAG" "$TAG" &
+  # The copied directory records phase 3's group (identity.json) and its snapshot holds offsets of phase
+  # 3's topic: serve refuses both for another group/topic set. The copy is handed over deliberately, so
+  # its identity is dropped, and the paced run also subscribes to phase 3's topic (empty after the reset).
+  rm -f "$WORK/snap-$TAG/identity.json" "$WORK/snap-$TAG/.lock"
+  serve "$WORK/serve-$TAG.log" "$WORK/serve-$TAG.time" "$TOPIC,$LT" "$WORK/snap-$TAG" "$TAG" &
   SERVE_PID=$!; BG_PIDS+=("$SERVE_PID")
   for _ in $(seq 1 600); do  # wait until it owns the (serve-created) topic's partition
     grep -q 'partitions assigned' "$WORK/serve-$TAG.log" 2>/dev/null && break
