@@ -7,6 +7,23 @@ import Foundation
 #endif
 
 extension OnlineLearner {
+    /// The blend terms of one block of 8 items (neighbour score + popularityBlend × log recent
+    /// popularity), shared by the per-user and the batched exact scans so both score identically.
+    @inline(__always)
+    static func addBlendTerms(_ scores: inout SIMD8<Float>, first: Int, itemCount n: Int,
+                              neighborScores NS: UnsafeBufferPointer<Float>, windowLog WL: UnsafeBufferPointer<Float>,
+                              popularityBlend: Float) {
+        if first + 8 <= n {
+            let a = UnsafeRawPointer(NS.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(WL.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
+            scores += a + SIMD8(repeating: popularityBlend) * b
+        } else {
+            for lane in 0..<(n - first) {
+                scores[lane] += NS[first + lane] + popularityBlend * WL[first + lane]
+            }
+        }
+    }
+
 
     /// Top-`k` items for a user slot (nil = unknown user: popularity fallback), excluding consumed
     /// items and dead slots. Uses `selector` as reusable scratch; writes best-first into `output`.
@@ -150,15 +167,8 @@ extension OnlineLearner {
                     model.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
                         var scores = raw
                         if blend {
-                            if first + 8 <= n {
-                                let a = UnsafeRawPointer(NS.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
-                                let b = UnsafeRawPointer(WL.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
-                                scores += a + SIMD8(repeating: popularityBlend) * b
-                            } else {
-                                for lane in 0..<(n - first) {
-                                    scores[lane] += NS[first + lane] + popularityBlend * WL[first + lane]
-                                }
-                            }
+                            OnlineLearner.addBlendTerms(&scores, first: first, itemCount: n, neighborScores: NS,
+                                                        windowLog: WL, popularityBlend: popularityBlend)
                         }
                         if hasBonus {
                             if beta > 0 && first + 8 <= n {

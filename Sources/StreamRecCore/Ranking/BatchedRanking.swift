@@ -108,19 +108,11 @@ extension OnlineLearner {
               selectors.withUnsafeMutableBufferPointer { S in
                 let q = Q.baseAddress!
                 model.rankingItems.scoreBlocks4(q, q + s, q + 2 * s, q + 3 * s) { first, r0, r1, r2, r3 in
-                    // rankWithExtras' blend term, the same expression per lane.
                     func lane(_ raw: SIMD8<Float>, _ NS: UnsafeBufferPointer<Float>, _ u: Int32, _ selector: inout TopKSelector) {
                         var scores = raw
                         if blend {
-                            if first + 8 <= n {
-                                let a = UnsafeRawPointer(NS.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
-                                let b = UnsafeRawPointer(WL.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
-                                scores += a + SIMD8(repeating: popularityBlend) * b
-                            } else {
-                                for lane in 0..<(n - first) {
-                                    scores[lane] += NS[first + lane] + popularityBlend * WL[first + lane]
-                                }
-                            }
+                            OnlineLearner.addBlendTerms(&scores, first: first, itemCount: n, neighborScores: NS,
+                                                        windowLog: WL, popularityBlend: popularityBlend)
                         }
                         offerBlock(first: first, scores: scores, user: u, selector: &selector)
                     }
