@@ -29,7 +29,7 @@ struct BatchLearner {
 
     /// Returns how many events were learned (the rest were dead-lettered or rolled back).
     mutating func learn(_ batch: [KafkaMessage], learner: LiveLearner, partitions: PartitionBook,
-                        refresh: inout RefreshCoalescer, output: OutputSink) -> Int {
+                        refresh: inout RefreshCoalescer, output: OutputSink, participants: [any LoopParticipant]) -> Int {
         var learned = 0
         var ordinal = 0
         let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
@@ -53,6 +53,7 @@ struct BatchLearner {
                 ordinal += 1
                 let outcome = step.apply(event, to: &learner, observer: &tracker, timed: ordinal & 15 == 0)
                 if let duration = outcome.learnDuration { metrics.recordSGDUpdate(duration) }
+                for participant in participants { participant.learned(event, from: message, outcome: outcome, learner: &learner) }
                 let slot: Int32
                 switch outcome.result {
                 case .success(let interaction):

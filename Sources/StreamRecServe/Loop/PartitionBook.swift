@@ -64,6 +64,14 @@ final class PartitionBook: Sendable {
         return start
     }
 
+    /// A participant restored this partition's state up to `next`: learning continues there.
+    func startAt(_ tp: TopicPartition, next: Int64) {
+        offsets.withLock { $0[tp] = next }
+        status.update { s in
+            if let i = s.partitions.firstIndex(where: { $0.key == tp }) { s.partitions[i].position = next }
+        }
+    }
+
     func revoked(_ partitions: [TopicPartition]) {
         status.update { s in
             s.partitions.removeAll { partitions.contains($0.key) }

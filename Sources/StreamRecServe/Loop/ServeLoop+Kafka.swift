@@ -24,7 +24,7 @@ extension ServeLoop {
 
     func makeConsumer() throws -> KafkaConsumer {
         let handler = KafkaConsumer.RebalanceHandler(
-            onAssign: { [unowned self] partitions in self.partitions.assigned(partitions) },
+            onAssign: { [unowned self] partitions in self.assigned(partitions) },
             onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
         return try KafkaConsumer(
             configuration: config.consumerKafkaConfig, rebalanceHandler: handler,
@@ -62,6 +62,18 @@ extension ServeLoop {
             snapshot(reason: "rebalance", wait: true)
         }
         partitions.revoked(revoked)
+        for participant in participants { participant.revoked(revoked, lost: lost, learner: env.learner) }
+    }
+
+    /// Start offsets for newly assigned partitions: the partition book's, then any participant that
+    /// restored a partition's state moves its start to where that state ends.
+    func assigned(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
+        var start = partitions.assigned(assigned)
+        guard !participants.isEmpty else { return start }
+        let before = start
+        for participant in participants { participant.assigned(assigned, start: &start, learner: env.learner) }
+        for (tp, next) in start where before[tp] != next && next >= 0 { partitions.startAt(tp, next: next) }
+        return start
     }
 
     func consumerEvent(_ event: KafkaConsumer.Event) {

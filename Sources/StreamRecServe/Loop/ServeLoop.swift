@@ -36,6 +36,8 @@ final class ServeLoop: @unchecked Sendable {
     var ranker: ListRanker
     var due: [RefreshCoalescer.Due] = []
     var consumer: KafkaConsumer!
+    /// State kept beside the learner (changelog, item sync): see ``LoopParticipant``.
+    var participants: [any LoopParticipant] = []
     var kafkaErrorLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
     var consumerRecreatedAt: [UInt64] = []
 
@@ -53,12 +55,15 @@ final class ServeLoop: @unchecked Sendable {
         batchLearner = BatchLearner(config: config, metrics: env.metrics, logger: env.logger)
         refresh = RefreshCoalescer(minRefreshIntervalMillis: config.minRefreshIntervalMillis)
         ranker = ListRanker(k: config.k, metrics: env.metrics)
+        participants = try Self.makeParticipants(env)
     }
 
     func run() throws {
         let startup = ServeStartup(config: config, learner: env.learner, status: env.status, logger: logger)
-        let restored = try startup.restoreSnapshot(from: snapshots.store, into: partitions)
+        let loaded = try startup.restoreSnapshot(from: snapshots.store, into: partitions)
+        let restored = loaded != nil
         if !restored { partitions.startFromBeginningWithoutSnapshot() }
+        for participant in participants { try participant.restored(loaded, learner: env.learner) }
         // A restored index is kept (it is snapshot state); otherwise built now if the catalog is large enough.
         let ranking = config.ranking
         env.learner.update { $0.setRanking($0.config.ranker == .mf ? ranking : .exact) }
@@ -84,6 +89,7 @@ final class ServeLoop: @unchecked Sendable {
             env.watchdog.arm(reason: "fatal error")
             waitForSnapshot()
             try? consumer.close()
+            for participant in participants { participant.close() }
             throw error
         }
         env.watchdog.arm(reason: "learner loop ended")
@@ -97,6 +103,7 @@ final class ServeLoop: @unchecked Sendable {
         while !env.stop.isSet {
             guard let batch = try poll() else { continue }
             let now = DispatchTime.now().uptimeNanoseconds
+            for participant in participants { try participant.tick(learner: env.learner, now: now) }
             if !batch.isEmpty {
                 lastMessageNanos = now
                 learn(batch)
@@ -109,7 +116,11 @@ final class ServeLoop: @unchecked Sendable {
             requeueFailedDeliveries()
             commit(snapshots.collect())
             snapshots.updateHealth(now: now)
-            if snapshots.isDue(now: now) { snapshot(reason: "interval") }
+            if snapshots.isDue(now: now) {
+                snapshot(reason: "interval")
+            } else if snapshots.mayAttempt(now: now), participants.contains(where: { $0.wantsSnapshot(now: now) }) {
+                snapshot(reason: "participant")
+            }
             // Lag every 5 s; every 0.5 s while a newly assigned partition's watermark is still unknown.
             if now - lastLagQueryNanos > (partitions.hasUnknownWatermark ? 500_000_000 : 5_000_000_000) {
                 lastLagQueryNanos = now
@@ -124,7 +135,8 @@ final class ServeLoop: @unchecked Sendable {
     }
 
     func learn(_ batch: [KafkaMessage]) {
-        let learned = batchLearner.learn(batch, learner: env.learner, partitions: partitions, refresh: &refresh, output: output)
+        let learned = batchLearner.learn(batch, learner: env.learner, partitions: partitions, refresh: &refresh, output: output,
+                                         participants: participants)
         snapshots.eventsLearned(batch.count)
         partitions.publish(consumed: batch.count, learned: learned, onlineRecall: batchLearner.tracker?.recall)
     }
@@ -165,7 +177,12 @@ final class ServeLoop: @unchecked Sendable {
         // Lists or dead letters that failed delivery are re-sent before the snapshot may commit past them.
         if requeueFailedDeliveries() > 0 { return false }
         let position = partitions.position
-        let snap = env.learner.read { LearnerSnapshot(learner: $0, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000)) }
+        let participants = self.participants
+        let snap = env.learner.read { learner in
+            var snap = LearnerSnapshot(learner: learner, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+            for participant in participants { participant.capturing(&snap) }
+            return snap
+        }
         let written = snapshots.start(snap, reason: reason, startedAt: started, wait: wait)
         return wait ? commit(written) : true
     }
@@ -174,6 +191,14 @@ final class ServeLoop: @unchecked Sendable {
     @discardableResult
     func commit(_ written: (snapshot: LearnerSnapshot, path: String)?) -> Bool {
         guard let written else { return false }
+        do {
+            for participant in participants { try participant.durable(written.snapshot) }
+        } catch {
+            // The snapshot file is durable (a restart resumes from it); the group offsets wait for the next one.
+            logger.error("snapshot durable, but a participant failed to persist its part: offsets not committed",
+                         metadata: ["error": "\(error)"])
+            return true
+        }
         do {
             try consumer.commit(written.snapshot.position.offsetsByPartition)
         } catch {
@@ -200,6 +225,7 @@ final class ServeLoop: @unchecked Sendable {
             finalSnapshotFailed = !snapshot(reason: "shutdown", wait: true)
         }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
+        for participant in participants { participant.close() }
         do { try output.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
         if finalSnapshotFailed {
             let reason = env.status.current.lastSnapshotError ?? "producer flush failed"

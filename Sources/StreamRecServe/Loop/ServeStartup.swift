@@ -10,15 +10,15 @@ struct ServeStartup {
     let status: ServeStatus
     let logger: Logger
 
-    /// Loads the newest good snapshot into the learner and `partitions`. Returns false when there was
-    /// none (a fresh model). Throws on a config mismatch or when every snapshot is corrupt: refusing to
+    /// Loads the newest good snapshot into the learner and `partitions`, and returns it; nil when there
+    /// was none (a fresh model). Throws on a config mismatch or when every snapshot is corrupt: refusing to
     /// start is safer than silently discarding a trained model.
-    func restoreSnapshot(from store: SnapshotStore, into partitions: PartitionBook) throws -> Bool {
+    func restoreSnapshot(from store: SnapshotStore, into partitions: PartitionBook) throws -> LearnerSnapshot? {
         do {
             guard let loaded = try store.loadNewestGood(expectedConfig: config.model) else {
                 logger.info("no snapshot found: starting a fresh model", metadata: ["directory": "\(store.directory)"])
                 status.update { $0.snapshotLoaded = true; $0.loadedFrom = nil }
-                return false
+                return nil
             }
             for bad in loaded.rejected {
                 logger.error("snapshot rejected, falling back to an older one", metadata: ["path": "\(bad.path)", "reason": "\(bad.error)"])
@@ -35,7 +35,7 @@ struct ServeStartup {
                 $0.loadedFrom = loaded.path
                 $0.eventsLearned = loaded.snapshot.learner.counters.events
             }
-            return true
+            return loaded.snapshot
         } catch {
             logger.critical("cannot restore snapshot: \(error)")
             status.update { $0.snapshotLoaded = false }

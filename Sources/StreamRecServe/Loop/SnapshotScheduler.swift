@@ -62,6 +62,9 @@ final class SnapshotScheduler {
         return policy.everySeconds > 0 && Double(now - lastSnapshotNanos) / 1e9 >= policy.everySeconds
     }
 
+    /// No write in flight and no failure backoff pending (a participant may ask for a snapshot).
+    func mayAttempt(now: UInt64) -> Bool { !inFlight && now >= nextAttemptNanos }
+
     /// Clears the failure backoff (the final snapshot is attempted whatever the schedule).
     func retryNow() { nextAttemptNanos = 0 }
 
