@@ -104,3 +104,14 @@ extension ItemSyncStream {
         }
     }
 }
+
+extension ItemSyncStream {
+    /// The publication sequence an encoded state covers (its pending batches go up to it), without
+    /// decoding the rest; nil if `bytes` is not a state.
+    public static func sequence(ofState bytes: [UInt8]) -> UInt64? {
+        guard bytes.count >= 13, Array(bytes[0..<4]) == stateMagic, bytes[4] == stateVersion else { return nil }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[5 + i]) << (8 * UInt64(i)) }
+        return v
+    }
+}
