@@ -1,5 +1,5 @@
 import Foundation
-import StreamRecCore
+@testable import StreamRecCore
 import StreamRecKafka
 import StreamRecTestSupport
 import Testing
@@ -15,6 +15,7 @@ struct ItemSyncBrokerTests {
     static let tolerance: Float = 1e-3
 
     struct Run {
+        var configs: [ServeConfig]
         var learners: [OnlineLearner]
         var eventsLearned: [Int64]
         var sync: [SyncStatus?]
@@ -28,8 +29,7 @@ struct ItemSyncBrokerTests {
         let n = ServeIntegrationTests.Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         try admin.createTopics([.init(n.topic, partitions: 2), .init(n.recs, partitions: 1), .init(n.dlq, partitions: 1)])
-        var statuses: [ServeStatus] = []
-        var services: [StreamingLearnerService] = []
+        var configs: [ServeConfig] = []
         for i in 0..<2 {
             var c = ServeIntegrationTests().configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory())
             c.kafka.instanceID = n.group + "-\(i)"
@@ -38,10 +38,10 @@ struct ItemSyncBrokerTests {
             c.sync.enabled = sync
             c.sync.intervalMillis = 200
             try c.validate()
-            let status = ServeStatus()
-            statuses.append(status)
-            services.append(try StreamingLearnerService(configuration: c, status: status, logger: quietLogger))
+            configs.append(c)
         }
+        let statuses = configs.map { _ in ServeStatus() }
+        let services = try zip(configs, statuses).map { try StreamingLearnerService(configuration: $0, status: $1, logger: quietLogger) }
         let tasks = services.map { s in Task { try await s.run() } }
         // Produce once both hold a partition, so both learn.
         #expect(await ServeHardeningIntegrationTests.eventually(60) { statuses.allSatisfy { $0.current.partitions.count == 1 } })
@@ -56,25 +56,30 @@ struct ItemSyncBrokerTests {
             try await Task.sleep(for: .milliseconds(700))
         }
         if sync {
-            let topic = services[0].configuration.sync.resolvedTopic(services[0].configuration.kafka)
-            let probe = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-            defer { try? probe.close() }
-            var stableSince = Date(), lastHigh: Int64 = -1
-            let settled = await ServeHardeningIntegrationTests.eventually(60) {
-                guard let high = try? probe.watermarkOffsets(topic: topic, partition: 0).high else { return false }
-                if high != lastHigh { lastHigh = high; stableSince = Date() }
-                let caughtUp = statuses.allSatisfy { $0.current.sync.map { $0.nextOffset == high && $0.pendingBatches == 0 } ?? false }
-                return high > 0 && caughtUp && Date().timeIntervalSince(stableSince) > 2
-            }
-            #expect(settled, "sync topic did not settle")
+            #expect(await Self.settled(statuses, config: configs[0]), "sync topic did not settle")
         } else {
             try await Task.sleep(for: .seconds(1))
         }
         let learners = services.map { $0.learner.read { $0 } }
         for t in tasks { t.cancel() }
         for t in tasks { try await t.value }
-        return Run(learners: learners, eventsLearned: statuses.map { $0.current.eventsLearned },
+        return Run(configs: configs, learners: learners, eventsLearned: statuses.map { $0.current.eventsLearned },
                    sync: statuses.map { $0.current.sync }, produced: events.count)
+    }
+
+    /// Both learners read the whole sync topic, nothing is pending, and the topic stopped growing for 2 s.
+    static func settled(_ statuses: [ServeStatus], config: ServeConfig) async -> Bool {
+        let topic = config.sync.resolvedTopic(config.kafka)
+        guard let probe = try? KafkaConsumer(configuration: KafkaConfig(bootstrapServers: config.kafka.bootstrapServers),
+                                             logger: quietLogger) else { return false }
+        defer { try? probe.close() }
+        var stableSince = Date(), lastHigh: Int64 = -1
+        return await ServeHardeningIntegrationTests.eventually(60) {
+            guard let high = try? probe.watermarkOffsets(topic: topic, partition: 0).high else { return false }
+            if high != lastHigh { lastHigh = high; stableSince = Date() }
+            let caughtUp = statuses.allSatisfy { $0.current.sync.map { $0.nextOffset == high && $0.pendingBatches == 0 } ?? false }
+            return high > 0 && caughtUp && Date().timeIntervalSince(stableSince) > 2
+        }
     }
 
     /// Items known to both learners whose factor rows, context rows and bias agree within the tolerance.
@@ -115,5 +120,57 @@ struct ItemSyncBrokerTests {
         #expect(alone.sync.allSatisfy { $0 == nil })
         let a = agreement(alone.learners[0], alone.learners[1], items: items)
         #expect(a.agreeing * 10 < items.count, "without sync only \(a.agreeing) of \(a.known) shared items should agree")
+    }
+
+    @Test("restart: reading resumes at the snapshot's offset; a batch re-sent from the snapshot's pending list counts once")
+    func restartResendsPendingOnce() async throws {
+        let events = try sampleEvents(600, users: 60, items: 80, seed: 23)
+        let first = try await run(sync: true, events: events)
+        let a = first.configs[0]
+        let topic = a.sync.resolvedTopic(a.kafka)
+        // A crash between a durable snapshot and the ack of its batch: the snapshot still lists the batch
+        // as pending, and the restart sends it again.
+        let published = try readAll(topic, bootstrap: a.kafka.bootstrapServers)
+        let last = try #require(published.last { $0.key.map { String(decoding: $0, as: UTF8.self) } == a.kafka.instanceID })
+        let store = try SnapshotStore(directory: a.snapshots.directory)
+        var snapshot = try #require(try store.loadNewestGood()).snapshot
+        let section = try ItemSyncLink.decodeExtension(try #require(snapshot.extensions[ItemSyncLink.extensionKey]))
+        var state = try ItemSyncStream(decoding: section.state)
+        // The snapshot taken at a's last publication lists that batch as pending (it is captured before the
+        // send): exactly the state a crash before the ack leaves. If a published nothing at its last
+        // snapshot, make it so.
+        let lastSequence = try ItemDeltaCodec.decode(last.value).sequence
+        if state.pending.isEmpty {
+            state.pending = [try ItemDeltaCodec.decode(last.value)]
+            snapshot.extensions[ItemSyncLink.extensionKey] = ItemSyncLink.encodeExtension(learnerID: section.learnerID,
+                                                                                          state: state.encodeState(learner: snapshot.learner))
+            _ = try store.write(snapshot)
+        }
+        #expect(state.pending.map(\.sequence) == [lastSequence])
+
+        let statuses = first.configs.map { _ in ServeStatus() }
+        let services = try zip(first.configs, statuses).map { try StreamingLearnerService(configuration: $0, status: $1, logger: quietLogger) }
+        let tasks = services.map { s in Task { try await s.run() } }
+        #expect(await Self.settled(statuses, config: a))
+        let after = services.map { $0.learner.read { $0 } }
+        for t in tasks { t.cancel() }
+        for t in tasks { try await t.value }
+        let s = statuses.map { $0.current.sync! }
+        // Each learner re-sends what its newest snapshot lists as pending (a's last batch at least); every
+        // learner skips every re-sent copy, its own included, and publishes nothing new.
+        let resent = s.reduce(0) { $0 + $1.batchesOut }
+        #expect(s[0].batchesOut == 1 && resent <= 2)
+        #expect(try readAll(topic, bootstrap: a.kafka.bootstrapServers).count == published.count + Int(resent))
+        #expect(s.allSatisfy { $0.duplicatesSkipped == resent && $0.rejected == 0 }, "\(s)")
+        // Nothing applied twice: each learner's item state is exactly what it was before the restart (it
+        // re-applies, from its snapshot's offset, what it had applied after that snapshot, in the same order).
+        for (now, before) in zip(after, first.learners) {
+            #expect(now.items.count == before.items.count)
+            for id in Set(events.map(\.item)) {
+                let x = try #require(now.items.index(of: id)), y = try #require(before.items.index(of: id))
+                #expect(now.model.itemFactors.row(Int(x)) == before.model.itemFactors.row(Int(y)), "\(id)")
+                #expect(now.model.itemPopularity[Int(x)] == before.model.itemPopularity[Int(y)], "\(id)")
+            }
+        }
     }
 }

@@ -23,6 +23,10 @@ struct SyncConfigTests {
         #expect(c.sync.enabled && c.sync.topic == "shared-items" && c.sync.intervalMillis == 500 && c.sync.learnerID == "learner-a")
         let env = try await ServeConfig.load(path: nil, environment: ["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_LEARNER_ID": "b"])
         #expect(env.sync.resolvedLearnerID(env.kafka) == "b")
+        // serve.learners: each learner of the process publishes under its own name.
+        var group = env
+        group.learners = 2
+        #expect(group.forLearner(1).sync.resolvedLearnerID(group.forLearner(1).kafka) == "b-1")
         for (vars, setting) in [(["STREAMREC_SYNC_INTERVAL_MS": "10"], "sync.interval_ms"),
                                 (["STREAMREC_SYNC_TOPIC": "no spaces"], "sync.topic"),
                                 (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_TOPIC": "events"], "sync.topic"),

@@ -36,6 +36,8 @@ public struct ItemSyncStream: Sendable {
     /// (false = we published it as new and neither our record nor a foreign one was read yet).
     private var fixed: [Bool] = []
     private var scratch: [Int32] = []
+    /// The last collect skipped changed rows of awaiting items.
+    private var heldBack = false
     /// Awaiting item ids read by ``init(decoding:)``, for ``rebase(on:)``.
     var restoredAwaiting: Set<String> = []
 
@@ -69,6 +71,10 @@ public struct ItemSyncStream: Sendable {
     /// Events learned since the last collect.
     public var eventsSinceCollect: Int64 { base.eventsSinceCollect }
 
+    /// Whether a collect now may publish something: events learned since the last one, or rows the last
+    /// one held back (items awaiting their base) that may be fixed by now.
+    public var hasUnpublished: Bool { base.eventsSinceCollect > 0 || heldBack }
+
     // MARK: publish
 
     private func isAwaiting(_ s: Int) -> Bool { s < fixed.count && !fixed[s] }
@@ -77,8 +83,14 @@ public struct ItemSyncStream: Sendable {
     /// for what it carries. nil when nothing changed (the sequence is not used up).
     public mutating func collect(from learner: OnlineLearner) -> ItemDeltaBatch? {
         let awaiting = fixed
+        var held = false
         var b = base.collect(from: learner, publisher: 0, sequence: sequence + 1, adopt: true,
-                             skip: { s in s < awaiting.count && !awaiting[s] })
+                             skip: { s in
+                                 let skip = s < awaiting.count && !awaiting[s]
+                                 if skip { held = true }
+                                 return skip
+                             })
+        heldBack = held
         guard !b.isEmpty else {
             base.eventsSinceCollect += b.events
             return nil
@@ -147,6 +159,9 @@ public struct ItemSyncStream: Sendable {
             growFixed(to: s + 1)
             let hadBase = base.hasBase(s, id: id)
             let stride = learner.model.itemFactors.stride
+            // Raw writes: mark the rows so incremental snapshot capture (FactorShadows) copies them.
+            learner.model.itemFactors.markChanged(s)
+            if ctx { learner.model.contextFactors.markChanged(s) }
             if isNew && !(hadBase && fixed[s]) {
                 // The first new record in log order: its row becomes the shared base.
                 learner.model.itemFactors.withUnsafeMutableBufferPointer { V in

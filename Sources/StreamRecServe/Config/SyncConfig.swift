@@ -13,8 +13,10 @@ public struct SyncConfig: Sendable, Equatable {
     /// the group and stable across restarts (a restarted learner recognises its own batches by it).
     public var learnerID: String?
 
-    /// Cap of `sync.learner_id` (it is every record's key).
+    /// Cap of a record key on the sync topic (a learner id).
     public static let maxLearnerIDBytes = 255
+    /// Cap of the configured `sync.learner_id`: room for `serve.learners`' "-<i>" suffix.
+    public static let maxConfiguredLearnerIDBytes = 240
 
     public init() {}
 
@@ -51,8 +53,8 @@ public struct SyncConfig: Sendable, Equatable {
         guard let id = resolvedLearnerID(kafka) else {
             throw ServeConfigError("sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)")
         }
-        guard id.utf8.count <= Self.maxLearnerIDBytes, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw ServeConfigError("sync.learner_id must be 1–\(Self.maxLearnerIDBytes) bytes without control characters, got \(id.utf8.count) bytes")
+        guard id.utf8.count <= Self.maxConfiguredLearnerIDBytes, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ServeConfigError("sync.learner_id must be 1–\(Self.maxConfiguredLearnerIDBytes) bytes without control characters, got \(id.utf8.count) bytes")
         }
     }
 }

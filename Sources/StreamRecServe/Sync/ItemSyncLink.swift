@@ -181,7 +181,7 @@ final class ItemSyncLink: LoopParticipant {
     // MARK: publishing
 
     func wantsSnapshot(now: UInt64) -> Bool {
-        now - lastCaptureNanos >= intervalNanos && (stream.eventsSinceCollect > 0 || !stream.pending.isEmpty)
+        now - lastCaptureNanos >= intervalNanos && (stream.hasUnpublished || !stream.pending.isEmpty)
     }
 
     func capturing(_ snapshot: inout LearnerSnapshot) {
