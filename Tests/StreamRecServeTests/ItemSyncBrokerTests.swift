@@ -44,7 +44,7 @@ struct ItemSyncBrokerTests {
         let services = try zip(configs, statuses).map { try StreamingLearnerService(configuration: $0, status: $1, logger: quietLogger) }
         let tasks = services.map { s in Task { try await s.run() } }
         // Produce once both hold a partition, so both learn.
-        #expect(await ServeHardeningIntegrationTests.eventually(60) { statuses.allSatisfy { $0.current.partitions.count == 1 } })
+        #expect(await ServeHardeningIntegrationTests.eventually(180) { statuses.allSatisfy { $0.current.partitions.count == 1 } })
         // In three chunks, a few sync intervals apart: batches are applied while the learners keep learning.
         let chunk = (events.count + 2) / 3
         for start in stride(from: 0, to: events.count, by: chunk) {
@@ -74,7 +74,7 @@ struct ItemSyncBrokerTests {
                                              logger: quietLogger) else { return false }
         defer { try? probe.close() }
         var stableSince = Date(), lastHigh: Int64 = -1
-        return await ServeHardeningIntegrationTests.eventually(60) {
+        return await ServeHardeningIntegrationTests.eventually(180) {
             guard let high = try? probe.watermarkOffsets(topic: topic, partition: 0).high else { return false }
             if high != lastHigh { lastHigh = high; stableSince = Date() }
             let caughtUp = statuses.allSatisfy { $0.current.sync.map { $0.nextOffset == high && $0.pendingBatches == 0 } ?? false }
@@ -120,6 +120,8 @@ struct ItemSyncBrokerTests {
         #expect(alone.sync.allSatisfy { $0 == nil })
         let a = agreement(alone.learners[0], alone.learners[1], items: items)
         #expect(a.agreeing * 10 < items.count, "without sync only \(a.agreeing) of \(a.known) shared items should agree")
+        print("item sync: rows agreeing within \(Self.tolerance): \(s.agreeing) of \(items.count) with sync, "
+              + "\(a.agreeing) of \(a.known) known to both without")
     }
 
     @Test("restart: reading resumes at the snapshot's offset; a batch re-sent from the snapshot's pending list counts once")

@@ -107,10 +107,12 @@ final class ItemSyncLink: LoopParticipant {
         props["group.instance.id"] = nil
         props["enable.auto.commit"] = "false"
         props["client.id"] = (props["client.id"] ?? "streamrec") + "-sync"
-        // A batch may exceed the 1 MB defaults; receive.message.max.bytes must exceed fetch.max.bytes.
+        // A batch may exceed the 1 MB defaults. Kafka honours fetch.max.bytes; noida-db ignores it and sends a
+        // catching-up learner the whole backlog in one response, hence the large receive limit (librdkafka
+        // only needs it above fetch.max.bytes).
         props["fetch.max.bytes"] = props["fetch.max.bytes"] ?? String(Self.maxRecordBytes)
         props["max.partition.fetch.bytes"] = props["max.partition.fetch.bytes"] ?? String(Self.maxRecordBytes)
-        props["receive.message.max.bytes"] = props["receive.message.max.bytes"] ?? String(Self.maxRecordBytes + 1 << 20)
+        props["receive.message.max.bytes"] = props["receive.message.max.bytes"] ?? "1000000000"
         return KafkaConfig(props)
     }
 
