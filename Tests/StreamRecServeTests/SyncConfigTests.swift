@@ -44,3 +44,33 @@ struct SyncConfigTests {
         #expect(throws: (any Error).self) { try ItemSyncLink.decodeExtension([200, 0, 1]) }
     }
 }
+
+@Suite("sync status and metrics")
+struct SyncStatusTests {
+    @Test("/stats carries status.sync with bytes per event; /metrics the streamrec_sync_* gauges")
+    func statusAndMetrics() throws {
+        var sync = SyncStatus(topic: "g.model-sync", learnerID: "a")
+        sync.published(bytes: 3000, events: 10)
+        sync.published(bytes: 1000, events: 10)
+        sync.batchesIn = 3
+        sync.bytesIn = 5000
+        sync.duplicatesSkipped = 1
+        #expect(sync.batchesOut == 2 && sync.bytesPerEvent == 200)
+        var status = ServeStatus.Snapshot()
+        status.sync = sync
+        let json = try JSONEncoder().encode(status)
+        #expect(try JSONDecoder().decode(ServeStatus.Snapshot.self, from: json).sync == sync)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"bytesPerEvent\":200"))
+        let metrics = StreamRecMetrics()
+        metrics.refresh(status: status, learner: .init(users: 0, items: 0, counters: LearnerCounters()), now: 0)
+        let samples = parsePrometheus(metrics.render())
+        #expect(samples[key(StreamRecMetrics.SyncName.bytesPerEvent)] == 200)
+        #expect(samples[key(StreamRecMetrics.SyncName.bytesOut)] == 4000)
+        #expect(samples[key(StreamRecMetrics.SyncName.batchesIn)] == 3)
+        #expect(samples[key(StreamRecMetrics.SyncName.duplicatesSkipped)] == 1)
+        // Sync off: no sync gauges.
+        let off = StreamRecMetrics()
+        off.refresh(status: ServeStatus.Snapshot(), learner: .init(users: 0, items: 0, counters: LearnerCounters()), now: 0)
+        #expect(!off.render().contains("streamrec_sync_"))
+    }
+}
