@@ -46,6 +46,9 @@ extension ServeConfig {
         try check(http.remoteListsLookbackSeconds.isFinite && http.remoteListsLookbackSeconds >= 0, "http.remote_lists_lookback_seconds",
                   "must be >= 0 (0 = from the topic's beginning)", http.remoteListsLookbackSeconds)
         try sync.validate(kafka)
+        // N learners that don't share item state each learn items from 1/N of the traffic (issue 10).
+        try check(learners == 1 || sync.enabled, "serve.learners", "needs sync.enabled = true when above 1 (each learner would "
+                  + "otherwise learn item state from its own partitions' events only)", learners)
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)
