@@ -120,6 +120,7 @@ extension ServeConfig {
         limits = EventLimits(reader: reader.scoped(to: "limits"))
         snapshots = try Snapshots(reader: reader.scoped(to: "snapshots"))
         http = try HTTP(reader: reader.scoped(to: "http"))
+        changelog = try ChangelogConfig(reader: reader.scoped(to: "changelog"))
         let s = reader.scoped(to: "serve")
         k = s.int(forKey: "k", default: k)
         batchSize = s.int(forKey: "batch_size", default: batchSize)

@@ -23,6 +23,7 @@ extension ServeConfig {
         }
         try check(!kafka.groupID.isEmpty, "kafka.group_id", "must not be empty", "\"\"")
         try check((1...100_000).contains(kafka.topicPartitions), "kafka.topic_partitions", "must be in 1...100000", kafka.topicPartitions)
+        try changelog.validate(kafka)
         // Snapshots
         try check(!snapshots.directory.isEmpty, "snapshots.directory", "must not be empty", "\"\"")
         try check(snapshots.everyEvents >= 0, "snapshots.every_events", "must be >= 0 (0 = by time only)", snapshots.everyEvents)

@@ -66,6 +66,8 @@ public struct ServeConfig: Sendable {
     public var limits = EventLimits()
     public var snapshots = Snapshots()
     public var http = HTTP()
+    /// Per-partition user state in a compacted changelog topic (``UserStateChangelog``).
+    public var changelog = ChangelogConfig()
     /// Length of produced recommendation lists.
     public var k = 10
     /// Messages per poll.

@@ -1,0 +1,110 @@
+import Foundation
+import StreamRecCore
+import StreamRecKafka
+@testable import StreamRecServe
+import StreamRecTestSupport
+import Testing
+
+/// The user-state changelog against the real broker: learner A consumes a 4-partition topic alone and
+/// stops; learner B (another snapshot directory, same group) gets all 4 partitions, restores their users
+/// from the changelog with exactly A's state, continues at A's offsets, and learns the rest.
+@Suite("user-state changelog against a real broker", .serialized,
+       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+struct ChangelogBrokerTests {
+    struct Names {
+        let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"), group = uniqueName("group")
+        var changelog: String { group + ".user-state" }
+    }
+
+    func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfig {
+        var c = ServeConfig()
+        c.kafka.bootstrapServers = bootstrap
+        c.kafka.eventTopics = [n.topic]
+        c.kafka.recommendationsTopic = n.recs
+        c.kafka.deadLetterTopic = n.dlq
+        c.kafka.groupID = n.group
+        // Dynamic membership: a static member (group.instance.id) sends no LeaveGroup on close, so its
+        // partitions would wait for its session timeout (never, on noida-db) before moving to B.
+        c.kafka.instanceID = nil
+        c.kafka.topicPartitions = 4
+        c.changelog.enabled = true
+        c.snapshots.directory = snapshots
+        c.snapshots.everyEvents = 250  // several snapshot → changelog → commit rounds per run
+        c.http.enabled = false
+        c.exitWhenIdleMillis = 2500
+        return c
+    }
+
+    /// Runs a learner until it idles out, sampling its `/status` partitions while it has all four.
+    func run(_ config: ServeConfig) async throws -> (service: StreamingLearnerService, partitions: [ServeStatus.PartitionState]) {
+        let status = ServeStatus()
+        let service = try StreamingLearnerService(configuration: config, status: status, logger: quietLogger)
+        let task = Task { try await service.run() }
+        var seen: [ServeStatus.PartitionState] = []
+        let deadline = Date().addingTimeInterval(120)  // a hang fails below (the task's error or missing partitions)
+        while Date() < deadline {
+            let parts = status.current.partitions
+            if parts.count == 4, parts.allSatisfy({ $0.learnedEvents != nil }) { seen = parts.sorted { $0.partition < $1.partition } }
+            if status.current.started, parts.isEmpty, !seen.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await task.value
+        return (service, seen)
+    }
+
+    @Test("partitions move to a new learner with their users' state; every event is learned exactly once")
+    func handOver() async throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let n = Names()
+        let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        try admin.createTopics([.init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
+                                .init(n.dlq, partitions: 1)])
+        let log = try sampleEvents(1600, users: 60, items: 150)
+        let first = Array(log[0..<1000]), rest = Array(log[1000...])
+        try produce(first, to: n.topic, bootstrap: bootstrap)
+
+        // A learns the first 1000 events alone, then stops (final snapshot → changelog → commit, leaves).
+        let dirA = try temporaryDirectory(), dirB = try temporaryDirectory()
+        let a = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirA))
+        let aLearner = a.service.learner.read { $0 }
+        let aPositions = try #require(try SnapshotStore(directory: dirA).loadNewestGood()).snapshot.position.offsetsByPartition
+        #expect(aPositions.values.reduce(0, +) == Int64(first.count))
+        #expect(a.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(first.count))
+
+        // B, with no snapshot, gets all four partitions and restores them: A's users with A's exact state,
+        // starting at A's final offsets, with A's learned counts.
+        let b1 = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirB))
+        let bLearner = b1.service.learner.read { $0 }
+        let users = Set(first.map(\.user))
+        #expect(aLearner.users.count == users.count)  // a shutdown's revocation keeps the final model whole
+        #expect(bLearner.users.count == users.count)
+        for user in users.sorted() { #expect(bLearner.exportUser(user) == aLearner.exportUser(user), "\(user)") }
+        #expect(b1.partitions.count == 4)
+        for p in b1.partitions { #expect(p.position == aPositions[p.key], "\(p.key)") }
+        #expect(b1.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(first.count))
+        let text = b1.service.metrics.render()
+        let restored = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ") }
+        #expect(restored?.hasSuffix(" \(users.count)") == true || restored?.hasSuffix(" \(users.count).0") == true)
+
+        // B learns the rest; the changelog's final checkpoints account for every event exactly once.
+        try produce(rest, to: n.topic, bootstrap: bootstrap)
+        let b2 = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirB))
+        #expect(b2.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(log.count))
+        var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
+        for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
+            let cp = try ChangelogCheckpoint(decoding: m.value)
+            checkpoints[cp.topicPartition] = cp
+        }
+        #expect(checkpoints.count == 4)
+        #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(log.count))
+        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        defer { try? consumer.close() }
+        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+        // Every user of the whole log is in B's model, and the ones A saw carry on from A's state.
+        let bFinal = b2.service.learner.read { $0 }
+        #expect(bFinal.users.count == Set(log.map(\.user)).count)
+        let restoreSeconds = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreSeconds + " ") }
+        let records = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreRecords + " ") }
+        print("changelog restore: \(restoreSeconds ?? "?"), \(records ?? "?"), users \(users.count)")
+    }
+}
