@@ -108,3 +108,71 @@ struct ChangelogBrokerTests {
         print("changelog restore: \(restoreSeconds ?? "?"), \(records ?? "?"), users \(users.count)")
     }
 }
+
+/// Restore throughput (run on demand: `STREAMREC_CHANGELOG_BENCH_USERS=20000`): a changelog with every
+/// user of a trained learner on 4 partitions, restored by the participant's assignment hook into an empty
+/// learner, beside the baseline of loading the same learner from a local snapshot file.
+@Suite("user-state changelog restore throughput", .serialized,
+       .enabled(if: ServeBroker.enabled && ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] != nil))
+struct ChangelogRestoreBench {
+    @Test("restore records/s vs snapshot load")
+    func restoreThroughput() throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let userCount = Int(ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] ?? "") ?? 20_000
+        let events = try sampleEvents(userCount * 10, users: userCount, items: 2_000, seed: 11)
+        var trained = try OnlineLearner(config: ModelConfig())
+        for e in events { _ = try? trained.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
+
+        let group = uniqueName("bench"), topic = uniqueName("events")
+        var config = ServeConfig()
+        config.kafka.bootstrapServers = bootstrap
+        config.kafka.groupID = group
+        config.kafka.eventTopics = [topic]
+        config.changelog.enabled = true
+        let changelogTopic = config.changelog.topicName(groupID: group)
+        let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        try admin.createTopics([.init(changelogTopic, partitions: 4, config: ["cleanup.policy": "compact"])])
+        let producer = try KafkaProducer(configuration: config.producerKafkaConfig, logger: quietLogger)
+        var bytes = 0
+        let ids = trained.users.ids.filter { !$0.isEmpty }
+        for id in ids {
+            let value = trained.exportUser(id)!.encoded()
+            bytes += value.count
+            try producer.send(topic: changelogTopic, partition: Int32(crc32Partition(id, 4)), key: Array(id.utf8), value: value)
+        }
+        let partitions = (0..<4).map { TopicPartition(topic, Int32($0)) }
+        for tp in partitions {
+            try producer.send(topic: changelogTopic, partition: tp.partition, key: ChangelogCheckpoint.key(tp),
+                              value: ChangelogCheckpoint(topicPartition: tp, next: 1, learned: 1).encoded())
+        }
+        try producer.flush(timeout: .seconds(120))
+
+        let learner = LiveLearner(try OnlineLearner(config: ModelConfig()))
+        let env = ServeEnvironment(config: config, learner: learner, status: ServeStatus(), metrics: StreamRecMetrics(recallK: 10),
+                                   logger: quietLogger, watchdog: ShutdownWatchdog(seconds: 600, logger: quietLogger, onExpiry: {}),
+                                   faults: FaultInjection(), stop: StopFlag())
+        let changelog = try UserStateChangelog(env: env)
+        // The broker read alone (consumer start-up + fetch), then the whole hook (read + decode + import).
+        let tr = ContinuousClock.now
+        _ = try changelog.reader.read(partitions: [0, 1, 2, 3], timeout: .seconds(300))
+        let readOnly = (ContinuousClock.now - tr) / .seconds(1)
+        var start: [TopicPartition: Int64] = [:]
+        let t0 = ContinuousClock.now
+        changelog.assigned(partitions, start: &start, learner: learner)
+        let restore = (ContinuousClock.now - t0) / .seconds(1)
+        #expect(changelog.fatal == nil)
+        #expect(learner.read { $0.users.count } == ids.count)
+
+        let dir = try temporaryDirectory()
+        let store = try SnapshotStore(directory: dir)
+        let t1 = ContinuousClock.now
+        _ = try store.write(LearnerSnapshot(learner: trained, position: SourcePosition(), createdAt: 0))
+        let write = (ContinuousClock.now - t1) / .seconds(1)
+        let t2 = ContinuousClock.now
+        _ = try store.loadNewestGood()
+        let load = (ContinuousClock.now - t2) / .seconds(1)
+        print(String(format: "changelog restore bench: %d users (%d record bytes, %.0f B/user): restore %.2f s = %.0f users/s, %.1f MB/s (broker read alone %.2f s); "
+                     + "baseline snapshot of the whole learner: write %.2f s, load %.2f s", ids.count, bytes, Double(bytes) / Double(ids.count),
+                     restore, Double(ids.count) / restore, Double(bytes) / restore / 1e6, readOnly, write, load))
+    }
+}

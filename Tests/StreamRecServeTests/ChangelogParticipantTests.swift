@@ -65,9 +65,10 @@ struct ChangelogParticipantTests {
 
         // Revocation: bookkeeping stops at once; the users leave memory at the next tick, p1's stay.
         changelog.revoked([p0], lost: false, learner: learner)
-        #expect(changelog.pending[p0] == nil && !changelog.held.contains(p0))
+        #expect(changelog.pending[p0] == nil && !changelog.assignedPartitions.contains(p0))
         #expect(learner.read { $0.users.index(of: "u0-p0") } != nil)
         try changelog.tick(learner: learner, now: 0)
+        #expect(!changelog.held.contains(p0) && changelog.held.contains(p1))
         learner.read { l in
             for u in ["u0-p0", "u2-p0", "u4-p0"] { #expect(l.users.index(of: u) == nil) }
             for u in ["u1-p1", "u3-p1", "u5-p1", "late"] { #expect(l.users.index(of: u) != nil) }

@@ -16,7 +16,6 @@ extension UserStateChangelog {
     /// next tick, before anything of the partition is learned.
     func assigned(_ partitions: [TopicPartition], start: inout [TopicPartition: Int64], learner: LiveLearner) {
         guard fatal == nil, !partitions.isEmpty else { return }
-        dropRevoked(learner: learner)
         for tp in partitions { _ = index(of: tp) }
         assignedPartitions.formUnion(partitions)
         let began = DispatchTime.now().uptimeNanoseconds
@@ -24,9 +23,18 @@ extension UserStateChangelog {
         do {
             contents = try reader.read(partitions: Array(Set(partitions.map(\.partition))).sorted(), timeout: restoreTimeout)
         } catch {
+            dropRevoked(learner: learner)
             fail("changelog restore failed", error)
             return
         }
+        // Revoked and assigned straight back (an eager rebalance) with the checkpoint at this learner's own
+        // position: nobody learned the partition in between, so the users still in memory are current.
+        for tp in partitions {
+            guard let i = partitionIndex[tp], toDrop.contains(i), let own = start[tp], own >= 0,
+                  contents[tp.partition]?.checkpoints[tp]?.next == own else { continue }
+            toDrop.remove(i)
+        }
+        dropRevoked(learner: learner)
         var restoredPartitions: Set<Int32> = []
         var users = 0, records = 0, bytes = 0
         for tp in partitions.sorted() {
@@ -38,6 +46,7 @@ extension UserStateChangelog {
                 continue
             }
             if held.contains(tp), let own, own >= checkpoint.next {
+                if own == checkpoint.next { learnedCounts[Int(i)] = checkpoint.learned }
                 logger.info("changelog: keeping in-memory state (own snapshot at or past the checkpoint)", metadata: [
                     "partition": "\(tp)", "snapshot_next": "\(own)", "checkpoint_next": "\(checkpoint.next)"])
                 continue

@@ -196,19 +196,16 @@ final class UserStateChangelog: LoopParticipant {
     /// if the partition comes back it is restored from there, never served stale). The bookkeeping stops
     /// now (nothing more of these partitions is written: the next owner may already be restoring them);
     /// the users themselves are dropped at the next tick or assignment, so a shutdown (whose consumer
-    /// close revokes everything) leaves the final in-memory model whole.
+    /// close revokes everything) leaves the final in-memory model whole, and a partition an eager
+    /// rebalance revokes and assigns straight back is kept when nobody learned it in between.
     func revoked(_ partitions: [TopicPartition], lost: Bool, learner: LiveLearner) {
         for tp in partitions {
             // Unwritten changes of a revoked partition are not written later: the next owner restores from
             // the last checkpoint (no event lost, none counted twice).
             pending[tp] = nil
             captured[tp] = nil
-            held.remove(tp)
             assignedPartitions.remove(tp)
-            if let i = partitionIndex[tp] {
-                learnedCounts[Int(i)] = 0
-                toDrop.insert(i)
-            }
+            if let i = partitionIndex[tp] { toDrop.insert(i) }
         }
         logger.info("changelog: partitions revoked, their users leave memory", metadata: [
             "partitions": "\(partitions.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
@@ -223,6 +220,10 @@ final class UserStateChangelog: LoopParticipant {
                 if let id = l.users.id(at: Int32(s)), l.removeUser(id) { dropped += 1 }
                 slotPartition[s] = -1
             }
+        }
+        for i in toDrop {
+            held.remove(partitionList[Int(i)])
+            learnedCounts[Int(i)] = 0
         }
         toDrop.removeAll()
         metrics.recordChangelogDropped(users: dropped)
