@@ -30,6 +30,9 @@ struct ChangelogBrokerTests {
         c.changelog.enabled = true
         c.snapshots.directory = snapshots
         c.snapshots.everyEvents = 250  // several snapshot → changelog → commit rounds per run
+        // B starts without a snapshot while the group has committed offsets: with the changelog that is a
+        // new member joining, not a lost directory, so even "refuse" must not stop it.
+        c.snapshots.onMissing = .refuse
         c.http.enabled = false
         c.exitWhenIdleMillis = 2500
         return c
@@ -103,6 +106,14 @@ struct ChangelogBrokerTests {
         // Every user of the whole log is in B's model, and the ones A saw carry on from A's state.
         let bFinal = b2.service.learner.read { $0 }
         #expect(bFinal.users.count == Set(log.map(\.user)).count)
+        // B restarted: its own snapshot is at the checkpoints, so it keeps its state (imports nothing).
+        let b3 = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirB))
+        #expect(b3.service.learner.read { $0.users.count } == Set(log.map(\.user)).count)
+        #expect(b3.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(log.count))
+        for p in b3.partitions { #expect(p.position == checkpoints[p.key]?.next, "\(p.key)") }
+        let kept = b3.service.metrics.render().split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ") }
+        #expect(kept?.hasSuffix(" 0") == true || kept?.hasSuffix(" 0.0") == true)
+
         let restoreSeconds = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreSeconds + " ") }
         let records = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreRecords + " ") }
         print("changelog restore: \(restoreSeconds ?? "?"), \(records ?? "?"), users \(users.count)")
