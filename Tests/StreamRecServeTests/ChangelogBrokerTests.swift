@@ -38,21 +38,40 @@ struct ChangelogBrokerTests {
         return c
     }
 
-    /// Runs a learner until it idles out, sampling its `/status` partitions while it has all four.
+    /// Samples a learner's `/stats` partitions while it has all four, on a thread of its own (the
+    /// cooperative pool can be starved for seconds by other suites' blocking work).
+    final class PartitionSampler: @unchecked Sendable {
+        private let lock = NSLock()
+        private var last: [ServeStatus.PartitionState] = []
+        private var stopped = false
+
+        init(_ status: ServeStatus) {
+            Thread { [self] in
+                while !lock.withLock({ stopped }) {
+                    let parts = status.current.partitions
+                    if parts.count == 4, parts.allSatisfy({ $0.learnedEvents != nil }) {
+                        lock.withLock { last = parts.sorted { $0.partition < $1.partition } }
+                    }
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+            }.start()
+        }
+
+        func stop() -> [ServeStatus.PartitionState] { lock.withLock { stopped = true; return last } }
+    }
+
+    /// Runs a learner until it idles out; returns it and the last sample of its four partitions.
     func run(_ config: ServeConfig) async throws -> (service: StreamingLearnerService, partitions: [ServeStatus.PartitionState]) {
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: config, status: status, logger: quietLogger)
-        let task = Task { try await service.run() }
-        var seen: [ServeStatus.PartitionState] = []
-        let deadline = Date().addingTimeInterval(120)  // a hang fails below (the task's error or missing partitions)
-        while Date() < deadline {
-            let parts = status.current.partitions
-            if parts.count == 4, parts.allSatisfy({ $0.learnedEvents != nil }) { seen = parts.sorted { $0.partition < $1.partition } }
-            if status.current.started, parts.isEmpty, !seen.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(20))
+        let sampler = PartitionSampler(status)
+        do {
+            try await service.run()
+        } catch {
+            _ = sampler.stop()
+            throw error
         }
-        try await task.value
-        return (service, seen)
+        return (service, sampler.stop())
     }
 
     @Test("partitions move to a new learner with their users' state; every event is learned exactly once")

@@ -234,7 +234,7 @@ final class UserStateChangelog: LoopParticipant {
         do { try producer.close(flushTimeout: .seconds(10)) } catch { logger.warning("changelog producer close: \(error)") }
     }
 
-    /// Learned counts of the assigned partitions into `/status` (`partitions[].learned_events`).
+    /// Learned counts of the assigned partitions into the status (`GET /stats`: `status.partitions[].learnedEvents`).
     func publishCounts() {
         guard !assignedPartitions.isEmpty else { return }
         status.update { s in
