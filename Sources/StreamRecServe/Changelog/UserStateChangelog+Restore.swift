@@ -28,11 +28,12 @@ extension UserStateChangelog {
             return
         }
         // Revoked and assigned straight back (an eager rebalance) with the checkpoint at this learner's own
-        // position: nobody learned the partition in between, so the users still in memory are current.
+        // position (or none at all): nobody learned the partition in between, so the users still in
+        // memory are current.
         for tp in partitions {
-            guard let i = partitionIndex[tp], toDrop.contains(i), let own = start[tp], own >= 0,
-                  contents[tp.partition]?.checkpoints[tp]?.next == own else { continue }
-            toDrop.remove(i)
+            guard let i = partitionIndex[tp], toDrop.contains(i), let own = start[tp], own >= 0 else { continue }
+            let checkpoint = contents[tp.partition]?.checkpoints[tp]
+            if checkpoint == nil || checkpoint?.next == own { toDrop.remove(i) }
         }
         dropRevoked(learner: learner)
         var restoredPartitions: Set<Int32> = []
