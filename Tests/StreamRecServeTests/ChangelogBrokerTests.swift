@@ -139,6 +139,48 @@ struct ChangelogBrokerTests {
     }
 }
 
+extension ChangelogBrokerTests {
+    @Test("two learners in one group, one joining mid-stream: rebalances keep or move partitions, every event learned exactly once")
+    func joinMidStream() async throws {
+        let bootstrap = try ServeBroker.bootstrap()
+        let n = Names()
+        let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        try admin.createTopics([.init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
+                                .init(n.dlq, partitions: 1)])
+        let log = try sampleEvents(1600, users: 80, items: 150, seed: 9)
+        try produce(Array(log[0..<1000]), to: n.topic, bootstrap: bootstrap)
+
+        let statusA = ServeStatus()
+        let a = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory()),
+                                            status: statusA, logger: quietLogger)
+        let runA = Task { try await a.run() }
+        for _ in 0..<600 where statusA.current.eventsLearned < 200 { try await Task.sleep(for: .milliseconds(50)) }
+        // B joins while A is learning: A hands over (snapshot → changelog → commit), keeps or drops each partition.
+        let statusB = ServeStatus()
+        let b = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory()),
+                                            status: statusB, logger: quietLogger)
+        let runB = Task { try await b.run() }
+        try await Task.sleep(for: .seconds(1))
+        try produce(Array(log[1000...]), to: n.topic, bootstrap: bootstrap)
+        try await runA.value
+        try await runB.value
+        // Both learned, and no event was applied by both (each learner counts what it applied itself).
+        #expect(statusA.current.eventsLearned > 0 && statusB.current.eventsLearned > 0)
+        #expect(statusA.current.eventsLearned + statusB.current.eventsLearned == Int64(log.count))
+
+        var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
+        for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
+            let cp = try ChangelogCheckpoint(decoding: m.value)
+            checkpoints[cp.topicPartition] = cp
+        }
+        #expect(checkpoints.count == 4)
+        #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(log.count))
+        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        defer { try? consumer.close() }
+        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+    }
+}
+
 /// Restore throughput (run on demand: `STREAMREC_CHANGELOG_BENCH_USERS=20000`): a changelog with every
 /// user of a trained learner on 4 partitions, restored by the participant's assignment hook into an empty
 /// learner, beside the baseline of loading the same learner from a local snapshot file.
