@@ -150,17 +150,20 @@ extension ChangelogBrokerTests {
         let log = try sampleEvents(1600, users: 80, items: 150, seed: 9)
         try produce(Array(log[0..<1000]), to: n.topic, bootstrap: bootstrap)
 
+        // Idle exit long enough for a rebalance on the local broker (a few seconds) not to end either learner.
+        var config = configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory())
+        config.exitWhenIdleMillis = 8000
         let statusA = ServeStatus()
-        let a = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory()),
-                                            status: statusA, logger: quietLogger)
+        let a = try StreamingLearnerService(configuration: config, status: statusA, logger: quietLogger)
         let runA = Task { try await a.run() }
         for _ in 0..<600 where statusA.current.eventsLearned < 200 { try await Task.sleep(for: .milliseconds(50)) }
         // B joins while A is learning: A hands over (snapshot → changelog → commit), keeps or drops each partition.
         let statusB = ServeStatus()
-        let b = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory()),
-                                            status: statusB, logger: quietLogger)
+        config.snapshots.directory = try temporaryDirectory()
+        let b = try StreamingLearnerService(configuration: config, status: statusB, logger: quietLogger)
         let runB = Task { try await b.run() }
-        try await Task.sleep(for: .seconds(1))
+        for _ in 0..<600 where statusB.current.partitions.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!statusB.current.partitions.isEmpty, "B was never assigned a partition")
         try produce(Array(log[1000...]), to: n.topic, bootstrap: bootstrap)
         try await runA.value
         try await runB.value
