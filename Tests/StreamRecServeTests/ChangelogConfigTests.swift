@@ -30,6 +30,7 @@ struct ChangelogConfigTests {
         ("changelog:\n  enabled: true\n  topic: events", "changelog.topic"),
         ("changelog:\n  enabled: true\nkafka:\n  group_id: \"g:1\"", "changelog.topic"),
         ("changelog:\n  enable: true", "changelog.enable"),
+        ("changelog:\n  enabled: true\n  topic: shared\nsync:\n  enabled: true\n  topic: shared", "changelog.topic"),
     ])
     func rejects(text: String, setting: String) async throws {
         let error = await #expect(throws: (any Error).self) { try await load(text) }

@@ -24,6 +24,10 @@ extension ServeConfig {
         try check(!kafka.groupID.isEmpty, "kafka.group_id", "must not be empty", "\"\"")
         try check((1...100_000).contains(kafka.topicPartitions), "kafka.topic_partitions", "must be in 1...100000", kafka.topicPartitions)
         try changelog.validate(kafka)
+        if changelog.enabled, sync.enabled {
+            let name = changelog.topicName(groupID: kafka.groupID)
+            try check(name != (sync.topic ?? kafka.groupID + ".model-sync"), "changelog.topic", "must differ from the sync topic", "'\(name)'")
+        }
         // Snapshots
         try check(!snapshots.directory.isEmpty, "snapshots.directory", "must not be empty", "\"\"")
         try check(snapshots.everyEvents >= 0, "snapshots.every_events", "must be >= 0 (0 = by time only)", snapshots.everyEvents)
@@ -46,9 +50,11 @@ extension ServeConfig {
                   http.remoteListsMaxBytes)
         try check(http.remoteListsLookbackSeconds.isFinite && http.remoteListsLookbackSeconds >= 0, "http.remote_lists_lookback_seconds",
                   "must be >= 0 (0 = from the topic's beginning)", http.remoteListsLookbackSeconds)
+        try sync.validate(kafka)
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)
+        try check((1...ServeConfig.maxLearners).contains(learners), "serve.learners", "must be in 1...\(ServeConfig.maxLearners)", learners)
         try check(minRefreshIntervalMillis >= 0, "serve.min_refresh_interval_ms", "must be >= 0", minRefreshIntervalMillis)
         try check(onlineEvaluationEvery >= 0, "serve.online_evaluation_every", "must be >= 0 (0 = off)", onlineEvaluationEvery)
         try check(exitWhenIdleMillis >= 0, "serve.exit_when_idle_ms", "must be >= 0 (0 = run forever)", exitWhenIdleMillis)

@@ -66,12 +66,18 @@ public struct ServeConfig: Sendable {
     public var limits = EventLimits()
     public var snapshots = Snapshots()
     public var http = HTTP()
+    /// Item-state sharing between the learners of a group (`sync.*`).
+    public var sync = SyncConfig()
     /// Per-partition user state in a compacted changelog topic (``UserStateChangelog``).
     public var changelog = ChangelogConfig()
     /// Length of produced recommendation lists.
     public var k = 10
     /// Messages per poll.
     public var batchSize = 500
+    /// Learner threads in this process (`serve.learners`, `serve --learners N`): each is its own group
+    /// member with its own snapshot directory and owns some of the assigned partitions; item state is
+    /// shared through the model-sync topic. See ``forLearner(_:)``.
+    public var learners = 1
     /// A user's list is re-emitted at most once per interval; bursts in between are coalesced into
     /// one refresh carrying the latest state. 0 = once per polled batch.
     public var minRefreshIntervalMillis: Int64 = 0

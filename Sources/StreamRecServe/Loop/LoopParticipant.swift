@@ -60,6 +60,7 @@ extension ServeLoop {
     /// The participants this configuration turns on, in the order their hooks run. One line each.
     static func makeParticipants(_ env: ServeEnvironment) throws -> [any LoopParticipant] {
         var participants: [any LoopParticipant] = []
+        if env.config.sync.enabled { participants.append(try ItemSyncLink(env)) }
         if env.config.changelog.enabled { participants.append(try UserStateChangelog(env: env)) }
         return participants
     }
