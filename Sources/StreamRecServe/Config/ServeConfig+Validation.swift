@@ -23,6 +23,11 @@ extension ServeConfig {
         }
         try check(!kafka.groupID.isEmpty, "kafka.group_id", "must not be empty", "\"\"")
         try check((1...100_000).contains(kafka.topicPartitions), "kafka.topic_partitions", "must be in 1...100000", kafka.topicPartitions)
+        try changelog.validate(kafka)
+        if changelog.enabled, sync.enabled {
+            let name = changelog.topicName(groupID: kafka.groupID)
+            try check(name != (sync.topic ?? kafka.groupID + ".model-sync"), "changelog.topic", "must differ from the sync topic", "'\(name)'")
+        }
         // Snapshots
         try check(!snapshots.directory.isEmpty, "snapshots.directory", "must not be empty", "\"\"")
         try check(snapshots.everyEvents >= 0, "snapshots.every_events", "must be >= 0 (0 = by time only)", snapshots.everyEvents)
