@@ -96,6 +96,17 @@ public final class KafkaProducer: @unchecked Sendable {
     ///   `queueFullTimeout`, a closed producer, or a fatal producer error (`isFatal`).
     public func send(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
                      headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws {
+        try value.withUnsafeBytes { v in
+            try withOptionalBytes(key) { k in
+                try send(topic: topic, partition: partition, key: k, value: v, headers: headers, timestamp: timestamp)
+            }
+        }
+    }
+
+    /// ``send(topic:partition:key:value:headers:timestamp:)`` from borrowed bytes (e.g. slices of one
+    /// reused buffer): librdkafka copies them, so the caller may reuse the memory once this returns.
+    public func send(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                     headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws {
         if closed.withLock({ $0 }) { throw KafkaError.closed("producer") }
         var hdrs: OpaquePointer?
         if !headers.isEmpty {
@@ -125,30 +136,37 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_poll(rk, 0)
     }
 
-    private func produce(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8], headers: OpaquePointer?,
-                         timestamp: Int64?) -> OpaquePointer? {
+    private func produce(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                         headers: OpaquePointer?, timestamp: Int64?) -> OpaquePointer? {
         topic.withCString { topicName in
-            value.withUnsafeBytes { valueBytes in
-                withOptionalBytes(key) { keyBytes in
-                    var vus: [rd_kafka_vu_t] = []
-                    vus.reserveCapacity(7)
+            // On the stack: this runs once per produced record.
+            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { vus in
+                var n = 0
+                func append(_ set: (inout rd_kafka_vu_t) -> Void) {
                     var vu = rd_kafka_vu_t()
-                    vu.vtype = RD_KAFKA_VTYPE_TOPIC; vu.u.cstr = topicName; vus.append(vu)
-                    // A non-NULL pointer keeps an empty value distinct from a null (tombstone) one.
-                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_VALUE
-                    vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress) ?? Self.emptyPayload
-                    vu.u.mem.size = valueBytes.count; vus.append(vu)
-                    if let keyBytes {
-                        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
-                        vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress) ?? Self.emptyPayload
-                        vu.u.mem.size = keyBytes.count; vus.append(vu)
-                    }
-                    vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS; vu.u.i = RD_KAFKA_MSG_F_COPY; vus.append(vu)
-                    if let partition { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_PARTITION; vu.u.i32 = partition; vus.append(vu) }
-                    if let timestamp { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_TIMESTAMP; vu.u.i64 = timestamp; vus.append(vu) }
-                    if let headers { vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_HEADERS; vu.u.headers = headers; vus.append(vu) }
-                    return rd_kafka_produceva(rk, vus, vus.count)
+                    set(&vu)
+                    vus[n] = vu
+                    n += 1
                 }
+                append { $0.vtype = RD_KAFKA_VTYPE_TOPIC; $0.u.cstr = topicName }
+                // A non-NULL pointer keeps an empty value distinct from a null (tombstone) one.
+                append {
+                    $0.vtype = RD_KAFKA_VTYPE_VALUE
+                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress) ?? Self.emptyPayload
+                    $0.u.mem.size = value.count
+                }
+                if let key {
+                    append {
+                        $0.vtype = RD_KAFKA_VTYPE_KEY
+                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress) ?? Self.emptyPayload
+                        $0.u.mem.size = key.count
+                    }
+                }
+                append { $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS; $0.u.i = RD_KAFKA_MSG_F_COPY }
+                if let partition { append { $0.vtype = RD_KAFKA_VTYPE_PARTITION; $0.u.i32 = partition } }
+                if let timestamp { append { $0.vtype = RD_KAFKA_VTYPE_TIMESTAMP; $0.u.i64 = timestamp } }
+                if let headers { append { $0.vtype = RD_KAFKA_VTYPE_HEADERS; $0.u.headers = headers } }
+                return rd_kafka_produceva(rk, vus.baseAddress, n)
             }
         }
     }
@@ -194,7 +212,7 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 }
 
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let bytes else { return body(nil) }
-    return bytes.withUnsafeBytes { body($0) }
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
 }

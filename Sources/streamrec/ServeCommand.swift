@@ -50,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
     @Option(help: "MF top-K search: exact | approximate (IVF item index; exact below 4096 items).")
     var ranking: RankingMode?
+    @Option(parsing: .unconditional, help: "Learner threads in this process, each a group member owning some partitions (serve.learners).")
+    var learners: Int?
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -69,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["serve.exit_when_idle_ms"] = exitWhenIdle.map(String.init)
         flags["logging.level"] = logLevel
         flags["serve.ranking"] = ranking?.rawValue
+        flags["serve.learners"] = learners.map(String.init)
         let settings: ServeConfig
         do {
             settings = try await ServeConfig.load(
@@ -86,11 +89,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let metrics = StreamRecMetrics(recallK: settings.k)
         metrics.bootstrapGlobalMetricsSystem()
-        let learnerService = try StreamingLearnerService(configuration: settings, metrics: metrics, logger: logger)
-        // The learner finishing (idle exit, fatal error) takes the HTTP server down with it.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: learnerService, successTerminationBehavior: .gracefullyShutdownGroup)
-        ]
+        // One service per learner (serve.learners); any learner finishing (idle exit, fatal error) takes
+        // the others and the HTTP server down with it.
+        var learnerServices: [StreamingLearnerService] = []
+        for i in 0..<settings.learners {
+            var learnerLogger = logger
+            if settings.learners > 1 { learnerLogger[metadataKey: "learner"] = "\(i)" }
+            learnerServices.append(try StreamingLearnerService(configuration: settings.forLearner(i), metrics: metrics, logger: learnerLogger))
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = learnerServices.map {
+            .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        let learners = LearnerGroup(learnerServices.map { LearnerGroup.Member(learner: $0.learner, status: $0.status) })
         if settings.http.enabled {
             // http.remote_lists: answer for users other instances learn from the recommendations topic.
             var remoteLists: RemoteListView?
@@ -100,8 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
                 remoteLists = view
             }
             let http = OperationsServer(
-                configuration: settings.httpConfig,
-                learner: learnerService.learner, status: learnerService.status, metrics: metrics,
+                configuration: settings.httpConfig, learners: learners, metrics: metrics,
                 readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), remoteLists: remoteLists,
                 logger: Logger(label: "streamrec.http"))
             services.append(.init(service: http))

@@ -339,6 +339,9 @@ extension MatrixFactorizationModel {
         for slot in slots {
             let s = Int(slot)
             let div: Float = mean && acc.count[s] > 1 ? acc.count[s] : 1
+            // Raw writes: mark the rows so incremental snapshot capture (FactorShadows) copies them.
+            itemFactors.markChanged(s)
+            if context { contextFactors.markChanged(s) }
             itemFactors.withUnsafeMutableBufferPointer { V in
                 for c in 0..<k { V[s * stride + c] = view.factors[s * k + c] + acc.factors[s * k + c] / div }
             }

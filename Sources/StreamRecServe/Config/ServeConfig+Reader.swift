@@ -124,6 +124,7 @@ extension ServeConfig {
         let s = reader.scoped(to: "serve")
         k = s.int(forKey: "k", default: k)
         batchSize = s.int(forKey: "batch_size", default: batchSize)
+        learners = s.int(forKey: "learners", default: learners)
         minRefreshIntervalMillis = Int64(s.int(forKey: "min_refresh_interval_ms", default: Int(minRefreshIntervalMillis)))
         ranking = try s.choice("serve", "ranking", default: ranking)
         onlineEvaluationEvery = s.int(forKey: "online_evaluation_every", default: onlineEvaluationEvery)

@@ -48,6 +48,7 @@ extension ServeConfig {
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)
+        try check((1...ServeConfig.maxLearners).contains(learners), "serve.learners", "must be in 1...\(ServeConfig.maxLearners)", learners)
         try check(minRefreshIntervalMillis >= 0, "serve.min_refresh_interval_ms", "must be >= 0", minRefreshIntervalMillis)
         try check(onlineEvaluationEvery >= 0, "serve.online_evaluation_every", "must be >= 0 (0 = off)", onlineEvaluationEvery)
         try check(exitWhenIdleMillis >= 0, "serve.exit_when_idle_ms", "must be >= 0 (0 = run forever)", exitWhenIdleMillis)

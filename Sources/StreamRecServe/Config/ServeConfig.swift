@@ -74,6 +74,10 @@ public struct ServeConfig: Sendable {
     public var k = 10
     /// Messages per poll.
     public var batchSize = 500
+    /// Learner threads in this process (`serve.learners`, `serve --learners N`): each is its own group
+    /// member with its own snapshot directory and owns some of the assigned partitions; item state is
+    /// shared through the model-sync topic. See ``forLearner(_:)``.
+    public var learners = 1
     /// A user's list is re-emitted at most once per interval; bursts in between are coalesced into
     /// one refresh carrying the latest state. 0 = once per polled batch.
     public var minRefreshIntervalMillis: Int64 = 0

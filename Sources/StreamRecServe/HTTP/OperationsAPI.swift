@@ -24,8 +24,8 @@ import Prometheus
 /// Bad input (k not an integer or outside 1...maxK, ids over `maxIdBytes`) gets 400 with `{"error": "..."}`.
 public struct OperationsAPI: Sendable {
     public let configuration: HTTPConfig
-    public let learner: LiveLearner
-    public let status: ServeStatus
+    /// The process's learners (one, or N with `serve.learners`): users are answered by their owner.
+    public let learners: LearnerGroup
     public let metrics: StreamRecMetrics
     public let readiness: ReadinessPolicy
     /// Lists of users other instances learn (`http.remote_lists`); nil: every user from the local model.
@@ -38,9 +38,17 @@ public struct OperationsAPI: Sendable {
         readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil,
         now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
     ) {
+        self.init(configuration: configuration, learners: LearnerGroup(learner: learner, status: status), metrics: metrics,
+                  readiness: readiness, remoteLists: remoteLists, now: now)
+    }
+
+    public init(
+        configuration: HTTPConfig, learners: LearnerGroup, metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil,
+        now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
+    ) {
         self.configuration = configuration
-        self.learner = learner
-        self.status = status
+        self.learners = learners
         self.metrics = metrics
         self.readiness = readiness
         self.remoteLists = remoteLists
@@ -81,7 +89,7 @@ public struct OperationsAPI: Sendable {
     }
 
     func readyz() -> Response {
-        let report = readiness.evaluate(status.current)
+        let report = readiness.evaluate(learners.status)
         return Self.json(Self.encode(report), status: report.ready ? .ok : .serviceUnavailable)
     }
 
@@ -91,11 +99,11 @@ public struct OperationsAPI: Sendable {
         case (.failure(let e), _), (_, .failure(let e)): return e.response
         case (.success(let i), .success(let kk)): (id, k) = (i, kk)
         }
-        if let remoteLists, case .other(let partitions) = remoteLists.ownership(of: id, assigned: Set(status.current.partitions.map(\.key))) {
+        if let remoteLists, case .other(let partitions) = remoteLists.ownership(of: id, assigned: Set(learners.status.partitions.map(\.key))) {
             return remoteAnswer(user: id, k: k, owners: partitions, view: remoteLists)
         }
         let started = ContinuousClock.now
-        let list: RecommendationList = learner.read { l in
+        let list: RecommendationList = learners.learner(forUser: id).read { l in
             var selector = TopKSelector(k: k)
             var top = [ScoredIndex]()
             top.reserveCapacity(k)
@@ -131,7 +139,7 @@ public struct OperationsAPI: Sendable {
         case (.failure(let e), _), (_, .failure(let e)): return e.response
         case (.success(let i), .success(let kk)): (id, k) = (i, kk)
         }
-        let body: SimilarItems? = learner.read { l in
+        let body: SimilarItems? = learners.primary.read { l in
             guard let slot = l.items.index(of: id) else { return nil }
             var selector = TopKSelector(k: k)
             var top = [ScoredIndex]()
@@ -166,12 +174,10 @@ public struct OperationsAPI: Sendable {
     }
 
     func currentStats() -> Stats {
-        let s = status.current
-        let learnerStats = learner.read { l in
-            Stats.LearnerStats(users: l.users.count, items: l.items.count, counters: l.counters,
-                               modelVersion: l.modelVersion, ranker: l.config.ranker.rawValue,
-                               allocatedBytes: l.allocatedBytes)
-        }
+        let s = learners.status
+        let f = learners.facts()
+        let learnerStats = Stats.LearnerStats(users: f.users, items: f.items, counters: f.counters, modelVersion: f.modelVersion,
+                                              ranker: f.ranker, allocatedBytes: f.allocatedBytes)
         return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now(),
                      remoteLists: remoteLists?.stats)
     }
@@ -183,8 +189,8 @@ public struct OperationsAPI: Sendable {
     }
 
     func prometheus() -> Response {
-        let facts = learner.read { StreamRecMetrics.LearnerFacts($0) }
-        metrics.refresh(status: status.current, learner: facts, now: now())
+        let f = learners.facts()
+        metrics.refresh(status: learners.status, learner: .init(users: f.users, items: f.items, counters: f.counters), now: now())
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
     }

@@ -21,8 +21,16 @@ public struct OperationsServer: Service {
         configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
         readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.init(configuration: configuration, learners: LearnerGroup(learner: learner, status: status), metrics: metrics,
+                  readiness: readiness, remoteLists: remoteLists, logger: logger, onServerRunning: onServerRunning)
+    }
+
+    public init(
+        configuration: HTTPConfig, learners: LearnerGroup, metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         self.configuration = configuration
-        api = OperationsAPI(configuration: configuration, learner: learner, status: status, metrics: metrics,
+        api = OperationsAPI(configuration: configuration, learners: learners, metrics: metrics,
                             readiness: readiness, remoteLists: remoteLists)
         self.logger = logger
         self.onServerRunning = onServerRunning

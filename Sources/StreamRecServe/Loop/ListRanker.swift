@@ -2,7 +2,7 @@ import Foundation
 import StreamRecCore
 
 /// Ranks the due users' top-K with the current model and encodes each as a ``RecommendationList``
-/// message keyed by user. All due users of one poll are ranked under one read of the learner, the seam
+/// JSON message keyed by user, written into the output sink's buffer. All due users of one poll are ranked under one read of the learner, the seam
 /// where batched ranking (several users per pass over the item factors) plugs in.
 struct ListRanker {
     let k: Int
@@ -28,10 +28,19 @@ struct ListRanker {
                 let rankStarted = ContinuousClock.now
                 learner.recommend(userSlot: d.slot, k: k, selector: &selector, into: &ranked)
                 metrics.recordTopK(ContinuousClock.now - rankStarted, source: .stream)
-                let list = learner.recommendationList(
-                    user: user, userSlot: d.slot, ranked: ranked, propensitiesFrom: selector, timestamp: wallClock,
-                    sourceOffset: d.source, modelVersion: version)
-                output.enqueueList(key: Array(user.utf8), value: list.jsonBytes())
+                if learner.config.explorationEpsilon > 0 {
+                    // ε-greedy lists carry per-slot propensities, which only the list builder writes.
+                    let list = learner.recommendationList(
+                        user: user, userSlot: d.slot, ranked: ranked, propensitiesFrom: selector, timestamp: wallClock,
+                        sourceOffset: d.source, modelVersion: version)
+                    output.enqueueList(key: user) { $0.append(contentsOf: list.jsonBytes()) }
+                } else {
+                    // Straight into the sink's reused buffer: the same bytes without building the list.
+                    output.enqueueList(key: user) { out in
+                        learner.appendRecommendationJSON(user: user, userSlot: d.slot, ranked: ranked, timestamp: wallClock,
+                                                         sourceOffset: d.source, modelVersion: version, to: &out)
+                    }
+                }
             }
         }
     }

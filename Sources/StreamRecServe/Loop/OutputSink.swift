@@ -35,7 +35,10 @@ final class OutputSink {
     private let stop: StopFlag
     private(set) var producer: KafkaProducer!
     private let failed = FailedDeliveries()
-    private var lists: [(key: [UInt8], value: [UInt8])] = []
+    /// Queued lists back to back in one reused buffer (key bytes, then the JSON value) with their
+    /// boundaries: no allocation per list once the buffers have grown to a batch's size.
+    private var listBytes: [UInt8] = []
+    private var listEnds: [(keyEnd: Int, end: Int)] = []
     /// Dead letters keep the source message's key, so they land in the same DLQ partition order per key
     /// and can be replayed to the source topic as they were.
     private var deadLetters: [(key: [UInt8]?, record: DeadLetterRecord)] = []
@@ -69,7 +72,13 @@ final class OutputSink {
 
     // MARK: Queueing
 
-    func enqueueList(key: [UInt8], value: [UInt8]) { lists.append((key, value)) }
+    /// Queues one list: `key`'s bytes, then whatever `encode` appends (the JSON document).
+    func enqueueList(key: String, encode: (inout [UInt8]) -> Void) {
+        listBytes.append(contentsOf: key.utf8)
+        let keyEnd = listBytes.count
+        encode(&listBytes)
+        listEnds.append((keyEnd, listBytes.count))
+    }
 
     /// Queues `message` for the dead-letter topic with `reason`; counted, and logged at a bounded rate.
     func deadLetter(_ message: KafkaMessage, reason: String) {
@@ -91,11 +100,17 @@ final class OutputSink {
     /// Hands every queued record to the producer.
     func send() throws {
         var produced = 0
-        for (key, value) in lists {
-            try sendRetrying(topic: topics.recommendations, key: key, value: value)
-            produced += 1
+        try listBytes.withUnsafeBytes { bytes in
+            var start = 0
+            for (keyEnd, end) in listEnds {
+                try sendRetrying(topic: topics.recommendations, key: UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd]),
+                                 value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<end]))
+                produced += 1
+                start = end
+            }
         }
-        lists.removeAll(keepingCapacity: true)
+        listBytes.removeAll(keepingCapacity: true)
+        listEnds.removeAll(keepingCapacity: true)
         for (key, record) in deadLetters {
             try sendRetrying(topic: topics.deadLetters, key: key, value: record.jsonBytes())
         }
@@ -111,6 +126,16 @@ final class OutputSink {
     }
 
     private func sendRetrying(topic: String, key: [UInt8]?, value: [UInt8]) throws {
+        try value.withUnsafeBytes { v in
+            if let key {
+                try key.withUnsafeBytes { k in try sendRetrying(topic: topic, key: k, value: v) }
+            } else {
+                try sendRetrying(topic: topic, key: nil, value: v)
+            }
+        }
+    }
+
+    private func sendRetrying(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
         var backoff = 0.1
         while true {
             do {

@@ -164,7 +164,7 @@ final class ServeLoop: @unchecked Sendable {
     // MARK: Snapshots
 
     /// Takes a snapshot: flushes queued output (so nothing derived from events before the snapshot can
-    /// be lost), captures the learner (an O(1) copy-on-write copy) and the offsets, then has it written
+    /// be lost), captures the learner (``SnapshotScheduler/capture(_:)``: only rows changed since the last one are copied) and the offsets, then has it written
     /// durably — in the background for interval snapshots, inline when `wait` is set (shutdown,
     /// rebalance). Offsets are committed only once the file is durable.
     @discardableResult
@@ -177,9 +177,10 @@ final class ServeLoop: @unchecked Sendable {
         // Lists or dead letters that failed delivery are re-sent before the snapshot may commit past them.
         if requeueFailedDeliveries() > 0 { return false }
         let position = partitions.position
-        let participants = self.participants
-        let snap = env.learner.read { learner in
-            var snap = LearnerSnapshot(learner: learner, position: position, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+        let participants = self.participants, snapshots = self.snapshots
+        let snap = env.learner.update { learner in
+            var snap = LearnerSnapshot(learner: snapshots.capture(&learner), position: position,
+                                       createdAt: Int64(Date().timeIntervalSince1970 * 1000))
             for participant in participants { participant.capturing(&snap) }
             return snap
         }

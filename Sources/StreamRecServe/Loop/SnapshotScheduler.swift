@@ -42,6 +42,8 @@ final class SnapshotScheduler {
     private var nextAttemptNanos: UInt64 = 0
     private var lastDurableNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
     private var errorLog = LogRateLimiter(burst: 3, intervalSeconds: 60)
+    /// Copies of the factor matrices kept current row by row (issue 9: no stop-the-world copy).
+    private var shadows: FactorShadows?
 
     init(store: SnapshotStore, policy: ServeConfig.Snapshots, status: ServeStatus, metrics: StreamRecMetrics, logger: Logger) {
         self.store = store
@@ -67,6 +69,18 @@ final class SnapshotScheduler {
 
     /// Clears the failure backoff (the final snapshot is attempted whatever the schedule).
     func retryNow() { nextAttemptNanos = 0 }
+
+    /// The learner as the snapshot writer should see it, taken under the learner lock with no write in
+    /// flight. The factor matrices come from shadows brought up to date by copying only the rows
+    /// written since the last capture, so the learner's next SGD step finds its matrices uniquely
+    /// referenced and copies nothing (a plain copy-on-write copy made that step copy every matrix:
+    /// 58 ms at 1M items). The first capture makes the shadows (one full copy). Every raw writer of a
+    /// factor row marks it (`FactorMatrix.markChanged`); the resume tests prove the captured model
+    /// equals the live one.
+    func capture(_ learner: inout OnlineLearner) -> OnlineLearner {
+        precondition(!inFlight, "capture while a snapshot is being written would overwrite its shadows")
+        return learner.snapshotCopy(updating: &shadows)
+    }
 
     /// Writes `snapshot` — on the writer queue, or inline when `wait` is set (shutdown, rebalance).
     /// Returns the written snapshot and path when `wait` is set and the write succeeded.
