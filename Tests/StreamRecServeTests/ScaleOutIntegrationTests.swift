@@ -18,8 +18,12 @@ import Testing
 ///   returns; Kafka would expire it after `session.timeout.ms` (45 s). So the crashed learner is
 ///   restarted at once under the same `group.instance.id`, with no other membership change in between:
 ///   on both brokers it then gets the same partitions back without a rebalance.
-/// * noida-db rejects offset commits while another member's rebalance starts (ILLEGAL_GENERATION), so the
-///   hand-over must not depend on the group's committed offsets; the changelog checkpoint carries them.
+/// * noida-db rejects offset commits while another member's rebalance starts (ILLEGAL_GENERATION), and
+///   librdkafka then reports the member's partitions as LOST, so it makes no hand-over snapshot (Kafka
+///   accepts such commits). A lost partition's new owner restores the last durable checkpoint while the
+///   old owner has learned past it: those events would count twice. So membership changes happen here
+///   while the learners that stay are snapshotted (no interval snapshot, hence no commit, is due); the
+///   learner that leaves does so mid-stream, with a final snapshot.
 @Suite("scale-out: learners join, leave and crash in one group", .serialized,
        .disabled("needs the changelog and sync serve components (changelog.*, sync.* keys), not on this branch yet"),
        .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
@@ -87,6 +91,7 @@ struct ScaleOutIntegrationTests {
         try waitUntil("L1 learned part of its partitions", context: logs) {
             (l1.positions() ?? [:]).values.contains { $0 > 0 }
         }
+        try waitUntil("L0 snapshotted what it learned (no commit due when the rebalance starts)", context: logs) { l0.isSnapshotted() }
         #expect(l1.terminate() == 0, "L1 did not exit 0 on SIGTERM:\n\(l1.log.suffix(3000))")
         try waitUntil("L0 owns all 4 partitions after L1 left", context: logs) { owners([l0])?["L0"] == all }
         let l1Final = try #require(try l1.newestSnapshot(), "L1 left no snapshot")
@@ -94,6 +99,7 @@ struct ScaleOutIntegrationTests {
 
         // 3. More events; a third learner joins and takes some partitions.
         try produce(Array(chunks[1]), to: names.events, bootstrap: bootstrap)
+        try waitUntil("L0 caught up and snapshotted before L2 joins", context: logs) { try caughtUp([l0]) && l0.isSnapshotted() }
         try l2.start()
         try waitUntil("L2 joined and took partitions from L0", context: logs) {
             owners([l0, l2]).map { !($0["L2"] ?? []).isEmpty && !($0["L0"] ?? []).isEmpty } ?? false
@@ -114,7 +120,7 @@ struct ScaleOutIntegrationTests {
             return l0.isQuiet(syncEnd: syncEnd) && l2.isQuiet(syncEnd: syncEnd)
         }
 
-        // 5. Stop: L2 first (L0 takes its partitions back from the changelog), then L0.
+        // 5. Stop: L2 first (L0 takes its partitions back from the changelog), then L0. Both are quiet.
         #expect(l2.terminate() == 0, "L2 did not exit 0 on SIGTERM:\n\(l2.log.suffix(3000))")
         try waitUntil("L0 owns all 4 partitions after L2 left", context: logs) { owners([l0])?["L0"] == all }
         #expect(l0.terminate() == 0, "L0 did not exit 0 on SIGTERM:\n\(l0.log.suffix(3000))")

@@ -79,15 +79,24 @@ final class GroupLearner {
         return out
     }
 
-    /// Quiet: every learned event is in a durable snapshot (so also in the changelog and, as an item
-    /// delta, on the sync topic), nothing waits to be published, and the sync topic is read to `syncEnd`.
+    /// Every learned event is in a durable snapshot (so also in the changelog and, as an item delta, on
+    /// the sync topic): no interval snapshot (and offset commit) is due.
+    func isSnapshotted() -> Bool {
+        guard let s = stats() else { return false }
+        return Self.snapshotted(s)
+    }
+
+    /// Snapshotted, nothing waits to be published, and the sync topic is read to `syncEnd`.
     func isQuiet(syncEnd: Int64) -> Bool {
-        guard let s = stats(), let status = s["status"] as? [String: Any],
-              let learner = s["learner"] as? [String: Any], let counters = learner["counters"] as? [String: Any],
-              let events = counters["events"] as? Int else { return false }
-        let snapshotted = (status["lastSnapshot"] as? [String: Any])?["events"] as? Int ?? 0
-        guard let sync = status["sync"] as? [String: Any] else { return false }
-        return snapshotted == events && (sync["pendingBatches"] as? Int) == 0 && (sync["nextOffset"] as? Int).map(Int64.init) == syncEnd
+        guard let s = stats(), Self.snapshotted(s), let status = s["status"] as? [String: Any],
+              let sync = status["sync"] as? [String: Any] else { return false }
+        return (sync["pendingBatches"] as? Int) == 0 && (sync["nextOffset"] as? Int).map(Int64.init) == syncEnd
+    }
+
+    private static func snapshotted(_ s: [String: Any]) -> Bool {
+        guard let status = s["status"] as? [String: Any], let learner = s["learner"] as? [String: Any],
+              let counters = learner["counters"] as? [String: Any], let events = counters["events"] as? Int else { return false }
+        return events == (status["lastSnapshot"] as? [String: Any])?["events"] as? Int ?? 0
     }
 
     func terminate(within seconds: Double = 90) -> Int32? {
