@@ -63,6 +63,8 @@ public final class ServeStatus: Sendable {
         public var producerRecreations: Int64 = 0
         /// Consumers re-created after a fatal consumer error (e.g. a static member fenced after a broker restart).
         public var consumerRecreations: Int64 = 0
+        /// Item-state sharing through the model-sync topic; absent when `sync.enabled` is false.
+        public var sync: SyncStatus?
         public var samples: [Sample] = []
         public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
     }

@@ -42,6 +42,8 @@ extension OnlineLearner {
         if let u = live {
             switch config.ranker {
             case .mf:
+                selector.seen.fill(user: u, items: store.seenItems(of: u))
+                defer { selector.seen.clear() }
                 if !exact && model.itemIndex != nil && rankApproximately(user: u, selector: &selector) {
                     break
                 }
@@ -76,7 +78,8 @@ extension OnlineLearner {
     }
 
     /// Offers the lanes of one scored block that can enter the selection. Exclusion (consumed, dead) is
-    /// checked only for candidates that would enter the top-K.
+    /// checked only for candidates that would enter the top-K, against the selector's ``SeenSet`` of
+    /// `u` (filled by the caller).
     @inline(__always)
     func offerBlock(first: Int, scores: SIMD8<Float>, user u: Int32, selector: inout TopKSelector) {
         // Cheap block filter: only lanes that could enter the top-K are examined further. The max is a
@@ -87,9 +90,10 @@ extension OnlineLearner {
         let c = m4.lowHalf, d = m4.highHalf
         let m2 = c.replacing(with: d, where: d .> c)
         guard (m2[0] > m2[1] ? m2[0] : m2[1]) >= selector.threshold else { return }
+        assert(selector.seen.user == u, "the selector's seen set belongs to another user")
         for lane in 0..<min(8, model.itemCount - first) {
             let c = ScoredIndex(index: Int32(first + lane), score: scores[lane])
-            if selector.admits(c) && !store.hasSeen(user: u, item: c.index) && items.isLive(c.index) {
+            if selector.admits(c) && !selector.seen.contains(c.index) && items.isLive(c.index) {
                 selector.offer(c)
             }
         }

@@ -115,7 +115,7 @@ extension OnlineLearner {
                 guard Int(j) < index.itemCount, !probed[index.list(ofItem: Int(j))] else { return }
                 let c = ScoredIndex(index: j, score: model.score(query: query, item: j)
                                     + neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)])
-                if selector.admits(c) && !store.hasSeen(user: u, item: j) && items.isLive(j) { selector.offer(c) }
+                if selector.admits(c) && !selector.seen.contains(j) && items.isLive(j) { selector.offer(c) }
             }
             // A neighbour shared by several context items is offered once: its dense score is cleared
             // after its first offer and restored by the `defer` clearing (which zeroes it anyway).
@@ -142,9 +142,10 @@ extension OnlineLearner {
         let c = m4.lowHalf, d = m4.highHalf
         let m2 = c.replacing(with: d, where: d .> c)
         guard (m2[0] > m2[1] ? m2[0] : m2[1]) >= selector.threshold else { return }
+        assert(selector.seen.user == u, "the selector's seen set belongs to another user")
         for lane in 0..<min(8, members.count - first) {
             let c = ScoredIndex(index: members[first + lane], score: scores[lane])
-            if selector.admits(c) && !store.hasSeen(user: u, item: c.index) && items.isLive(c.index) {
+            if selector.admits(c) && !selector.seen.contains(c.index) && items.isLive(c.index) {
                 selector.offer(c)
             }
         }

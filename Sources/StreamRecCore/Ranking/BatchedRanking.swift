@@ -98,6 +98,8 @@ extension OnlineLearner {
             swap(&ns3, &selectors[3].neighborScores); swap(&nc3, &selectors[3].neighborContext)
         }
         for l in 0..<4 { selectors[l].reset(k: k) }
+        for l in 0..<count { selectors[l].seen.fill(user: user(l), items: store.seenItems(of: user(l))) }
+        defer { for l in 0..<count { selectors[l].seen.clear() } }
         let blend = config.neighborWidth > 0
         let popularityBlend = model.popularityBlend
         let n = model.itemCount

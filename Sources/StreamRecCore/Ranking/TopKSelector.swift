@@ -35,6 +35,8 @@ public struct TopKSelector: Sendable {
     var neighborContext: [Int32] = []
     /// Approximate ranking with the blend: which inverted lists this query probed (all false between calls).
     var probedLists: [Bool] = []
+    /// The ranked user's consumed items (filled by ``OnlineLearner/excludingSeen(of:selector:_:)``).
+    var seen = SeenSet()
 
     public init(k: Int) {
         self.k = max(0, k)

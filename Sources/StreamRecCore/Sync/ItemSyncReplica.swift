@@ -34,23 +34,8 @@ public struct ItemSyncReplica: Sendable {
     public let publisher: UInt32
     public let merge: ItemMergeRule
     private var sequence: UInt64 = 0
-    /// Base per local item slot (rows × k), the id it belongs to ("" = no base: new since last sync).
-    private var baseIds: [String] = []
-    private var baseFactors: [Float] = []
-    private var baseContext: [Float] = []
-    private var baseBias: [Float] = []
-    private var basePopularity: [Float] = []
-    private var baseNeighborBlend: Float = 1
-    private var basePopularityBlend: Float = 0
-    /// Slots the driver saw touched since the last collect (positives, context items): rows whose
-    /// factors may change without their bias changing.
-    private var touched: [Bool] = []
-    private var eventsSinceCollect: Int64 = 0
-    /// Co-occurrence ops noted since the last collect (only with neighbour sharing on).
-    private var pairIds: [String] = []
-    private var pairIndex: [String: UInt32] = [:]
-    private var pairOps: [UInt32] = []
-    private var pairScratch: [Int32] = []
+    /// The base (this learner's view of the shared rows at the last round) and the change notes.
+    private var base = ItemSyncBase()
     /// Round scratch, reused: per-slot accumulators and the slots they cover.
     private var roundSlots: [Int32] = []
     private var inRound: [Bool] = []
@@ -73,98 +58,20 @@ public struct ItemSyncReplica: Sendable {
     }
 
     /// Marks an item slot as (possibly) changed by the event being learned.
-    public mutating func noteTouched(_ slot: Int32) {
-        let s = Int(slot)
-        guard s >= 0 else { return }
-        if s >= touched.count { touched.append(contentsOf: repeatElement(false, count: s + 1 - touched.count)) }
-        touched[s] = true
-    }
+    public mutating func noteTouched(_ slot: Int32) { base.noteTouched(slot) }
 
-    public mutating func noteEvent() { eventsSinceCollect += 1 }
+    public mutating func noteEvent() { base.eventsSinceCollect += 1 }
 
     /// Records the co-occurrence pairs the learner just added for `item` (its user's previous items,
     /// most recent first, as ``OnlineLearner/learnNeighbors`` used them), for the other learners to replay.
     public mutating func notePairs(item: Int32, previous: [Int32], learner: OnlineLearner) {
-        func ref(_ slot: Int32) -> UInt32? {
-            guard let id = learner.items.id(at: slot) else { return nil }
-            if let r = pairIndex[id] { return r }
-            let r = UInt32(pairIds.count)
-            pairIds.append(id)
-            pairIndex[id] = r
-            return r
-        }
-        guard let i = ref(item) else { return }
-        pairOps.append(i)
-        let countAt = pairOps.count
-        pairOps.append(0)
-        for x in previous { if let r = ref(x) { pairOps.append(r) } }
-        pairOps[countAt] = UInt32(pairOps.count - countAt - 1)
+        base.notePairs(item: item, previous: previous, learner: learner)
     }
-
-    private func hasBase(_ s: Int, id: String) -> Bool { s < baseIds.count && baseIds[s] == id }
 
     /// The batch of this learner's item changes since its view of the shared state.
     public mutating func collect(from learner: OnlineLearner) -> ItemDeltaBatch {
-        let model = learner.model
-        let k = learner.config.factors
-        let ctx = learner.config.sequenceContext > 0
-        let stride = model.itemFactors.stride
         sequence += 1
-        var b = ItemDeltaBatch(publisher: publisher, sequence: sequence, dimension: k, hasContext: ctx)
-        b.events = eventsSinceCollect
-        eventsSinceCollect = 0
-        b.neighborBlendDelta = model.neighborBlend - baseNeighborBlend
-        b.popularityBlendDelta = model.popularityBlend - basePopularityBlend
-        let scale = model.popularityScale
-        // Bias moves on every SGD step that touches an item (positive or negative); without biases every
-        // row is compared.
-        let scanAll = !learner.config.useItemBias
-        model.itemFactors.withUnsafeBufferPointer { V in
-          model.contextFactors.withUnsafeBufferPointer { C in
-            for s in 0..<learner.items.slotCount {
-                guard let id = learner.items.id(at: Int32(s)) else { continue }
-                let row = s * stride
-                if !hasBase(s, id: id) {
-                    b.newRows.append(UInt32(b.ids.count))
-                    b.ids.append(id)
-                    b.baseFactors.append(contentsOf: V[row..<(row + k)])
-                    b.factorDeltas.append(contentsOf: repeatElement(0, count: k))
-                    if ctx {
-                        b.baseContext.append(contentsOf: C[row..<(row + k)])
-                        b.contextDeltas.append(contentsOf: repeatElement(0, count: k))
-                    }
-                    b.baseBias.append(model.itemBias[s])
-                    b.biasDeltas.append(0)
-                    b.popularityDeltas.append(model.itemPopularity[s] * scale)
-                    b.lastSeen.append(model.itemLastSeen[s])
-                    continue
-                }
-                let candidate = scanAll || (s < touched.count && touched[s]) || model.itemBias[s] != baseBias[s]
-                    || model.itemPopularity[s] != basePopularity[s]
-                guard candidate else { continue }
-                var changed = model.itemBias[s] != baseBias[s] || model.itemPopularity[s] != basePopularity[s]
-                for c in 0..<k where !changed {
-                    if V[row + c] != baseFactors[s * k + c] || (ctx && C[row + c] != baseContext[s * k + c]) { changed = true }
-                }
-                guard changed else { continue }
-                b.ids.append(id)
-                for c in 0..<k { b.factorDeltas.append(V[row + c] - baseFactors[s * k + c]) }
-                if ctx { for c in 0..<k { b.contextDeltas.append(C[row + c] - baseContext[s * k + c]) } }
-                b.biasDeltas.append(model.itemBias[s] - baseBias[s])
-                b.popularityDeltas.append((model.itemPopularity[s] - basePopularity[s]) * scale)
-                b.lastSeen.append(model.itemLastSeen[s])
-            }
-          }
-        }
-        for s in touched.indices { touched[s] = false }
-        if !pairOps.isEmpty {
-            b.pairIds = pairIds
-            b.pairOps = pairOps
-            pairIds.removeAll(keepingCapacity: true)
-            pairIndex.removeAll(keepingCapacity: true)
-            pairOps.removeAll(keepingCapacity: true)
-        }
-        return b
+        return base.collect(from: learner, publisher: publisher, sequence: sequence, adopt: false)
     }
 
     /// Applies one sync round: `batches` in publisher order (this learner's own included). Afterwards the
@@ -196,13 +103,13 @@ public struct ItemSyncReplica: Sendable {
                     lastSeenMax[s] = .min
                     // The view starts from this replica's base; without one, from the first published base
                     // (or, for an item this replica can't place, from its own current row).
-                    if hasBase(s, id: id) {
+                    if base.hasBase(s, id: id) {
                         for c in 0..<k {
-                            viewFactors[s * k + c] = baseFactors[s * k + c]
-                            viewContext[s * k + c] = ctx ? baseContext[s * k + c] : 0
+                            viewFactors[s * k + c] = base.factors[s * k + c]
+                            viewContext[s * k + c] = ctx ? base.context[s * k + c] : 0
                         }
-                        viewBias[s] = baseBias[s]
-                        viewPopularity[s] = basePopularity[s]
+                        viewBias[s] = base.bias[s]
+                        viewPopularity[s] = base.popularity[s]
                     } else if isNew {
                         for c in 0..<k {
                             viewFactors[s * k + c] = batch.baseFactors[newIndex * k + c]
@@ -232,61 +139,22 @@ public struct ItemSyncReplica: Sendable {
             }
         }
         for batch in batches where batch.publisher != publisher && !batch.pairOps.isEmpty {
-            replayPairs(batch, into: &learner)
+            base.replayPairs(batch, into: &learner)
         }
         learner.model.applySharedRows(roundSlots, k: k, context: ctx, mean: merge == .mean,
                                       view: (viewFactors, viewContext, viewBias),
                                       acc: (accFactors, accContext, accBias, accCount),
                                       popularity: (viewPopularity, popDelta), lastSeen: lastSeenMax)
-        let a = max(0, baseNeighborBlend + (merge == .mean ? blendA / Float(max(batches.count, 1)) : blendA))
-        let bb = max(0, basePopularityBlend + (merge == .mean ? blendB / Float(max(batches.count, 1)) : blendB))
+        let a = max(0, base.neighborBlend + (merge == .mean ? blendA / Float(max(batches.count, 1)) : blendA))
+        let bb = max(0, base.popularityBlend + (merge == .mean ? blendB / Float(max(batches.count, 1)) : blendB))
         learner.model.neighborBlend = a
         learner.model.popularityBlend = bb
-        baseNeighborBlend = a
-        basePopularityBlend = bb
+        base.neighborBlend = a
+        base.popularityBlend = bb
         // The merged rows are the new base.
-        let model = learner.model
-        let stride = model.itemFactors.stride
         for slot in roundSlots {
-            let s = Int(slot)
-            inRound[s] = false
-            growBase(to: s + 1, k: k)
-            baseIds[s] = learner.items.id(at: slot) ?? ""
-            model.itemFactors.withUnsafeBufferPointer { V in
-                for c in 0..<k { baseFactors[s * k + c] = V[s * stride + c] }
-            }
-            if ctx {
-                model.contextFactors.withUnsafeBufferPointer { C in
-                    for c in 0..<k { baseContext[s * k + c] = C[s * stride + c] }
-                }
-            }
-            baseBias[s] = model.itemBias[s]
-            basePopularity[s] = model.itemPopularity[s]
-        }
-    }
-
-    /// Replays another learner's co-occurrence ops into this learner's neighbour table: the same pair
-    /// additions (weights decaying with the gap) and occurrence counts its own events would make.
-    private mutating func replayPairs(_ batch: ItemDeltaBatch, into learner: inout OnlineLearner) {
-        let ops = batch.pairOps, ids = batch.pairIds
-        let decay = learner.config.neighborDecay
-        var p = 0
-        while p + 1 < ops.count {
-            let n = Int(ops[p + 1])
-            guard Int(ops[p]) < ids.count, p + 2 + n <= ops.count, let i = learner.internForSync(ids[Int(ops[p])]) else { return }
-            pairScratch.removeAll(keepingCapacity: true)
-            for q in (p + 2)..<(p + 2 + n) {
-                guard Int(ops[q]) < ids.count, let x = learner.internForSync(ids[Int(ops[q])]) else { return }
-                pairScratch.append(x)
-            }
-            var w: Float = 1
-            for x in pairScratch where x != i {
-                learner.model.neighbors.add(x, i, w)
-                learner.model.neighbors.add(i, x, w)
-                w *= decay
-            }
-            learner.model.neighbors.countOccurrence(i)
-            p += 2 + n
+            inRound[Int(slot)] = false
+            base.adoptRow(slot, of: learner)
         }
     }
 
@@ -301,15 +169,6 @@ public struct ItemSyncReplica: Sendable {
         }
     }
 
-    private mutating func growBase(to n: Int, k: Int) {
-        guard baseIds.count < n else { return }
-        let extra = n - baseIds.count
-        baseIds.append(contentsOf: repeatElement("", count: extra))
-        baseBias.append(contentsOf: repeatElement(0, count: extra))
-        basePopularity.append(contentsOf: repeatElement(0, count: extra))
-        baseFactors.append(contentsOf: repeatElement(0, count: extra * k))
-        baseContext.append(contentsOf: repeatElement(0, count: extra * k))
-    }
 }
 
 extension OnlineLearner {
@@ -352,18 +211,7 @@ extension MatrixFactorizationModel {
             }
             itemBias[s] = view.bias[s] + acc.bias[s] / div
             // Popularity = the view (stored units) + everyone's additions (decayed units → stored).
-            let old = itemPopularity[s]
-            let merged = popularity.view[s] + popularity.delta[s] * gain
-            if merged != old {
-                itemPopularity[s] = merged
-                totalPopularity += Double(merged - old)
-                if merged > old {
-                    popularityLeaders.increased(slot, popularity: itemPopularity)
-                } else {
-                    popularityLeaders.reset(slot, popularity: itemPopularity)
-                    if merged > 0 { popularityLeaders.increased(slot, popularity: itemPopularity) }
-                }
-            }
+            setSyncedPopularity(slot, popularity.view[s] + popularity.delta[s] * gain)
             if lastSeen[s] > itemLastSeen[s] { itemLastSeen[s] = lastSeen[s] }
             syncRankingRow(slot)
         }

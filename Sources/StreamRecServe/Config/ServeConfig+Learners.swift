@@ -5,7 +5,7 @@ extension ServeConfig {
 
     /// The configuration of learner `index` of `serve.learners`: unchanged with one learner; otherwise
     /// its own group member (`kafka.instance_id` + "-<i>", so a restarted process takes back the same
-    /// partitions) and its own snapshot directory (`<directory>/learner-<i>`, locked and identified like
+    /// partitions; `sync.learner_id` likewise) and its own snapshot directory (`<directory>/learner-<i>`, locked and identified like
     /// any snapshot directory). HTTP belongs to the process, not to a learner.
     public func forLearner(_ index: Int) -> ServeConfig {
         precondition((0..<learners).contains(index), "learner index out of range")
@@ -14,6 +14,7 @@ extension ServeConfig {
         c.learners = 1
         c.http.enabled = false
         if let id = kafka.instanceID { c.kafka.instanceID = "\(id)-\(index)" }
+        if let id = sync.learnerID { c.sync.learnerID = "\(id)-\(index)" }  // each learner publishes under its own name
         c.snapshots.directory = snapshots.directory + "/learner-\(index)"
         return c
     }

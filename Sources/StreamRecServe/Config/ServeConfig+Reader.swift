@@ -121,6 +121,7 @@ extension ServeConfig {
         limits = EventLimits(reader: reader.scoped(to: "limits"))
         snapshots = try Snapshots(reader: reader.scoped(to: "snapshots"))
         http = try HTTP(reader: reader.scoped(to: "http"))
+        sync = try SyncConfig(reader: reader.scoped(to: "sync"))
         let s = reader.scoped(to: "serve")
         k = s.int(forKey: "k", default: k)
         batchSize = s.int(forKey: "batch_size", default: batchSize)

@@ -45,6 +45,7 @@ extension ServeConfig {
                   http.remoteListsMaxBytes)
         try check(http.remoteListsLookbackSeconds.isFinite && http.remoteListsLookbackSeconds >= 0, "http.remote_lists_lookback_seconds",
                   "must be >= 0 (0 = from the topic's beginning)", http.remoteListsLookbackSeconds)
+        try sync.validate(kafka)
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)

@@ -70,6 +70,8 @@ public struct ServeConfig: Sendable {
     public var limits = EventLimits()
     public var snapshots = Snapshots()
     public var http = HTTP()
+    /// Item-state sharing between the learners of a group (`sync.*`).
+    public var sync = SyncConfig()
     /// Length of produced recommendation lists.
     public var k = 10
     /// Messages per poll.

@@ -59,7 +59,8 @@ extension LoopParticipant {
 extension ServeLoop {
     /// The participants this configuration turns on, in the order their hooks run. One line each.
     static func makeParticipants(_ env: ServeEnvironment) throws -> [any LoopParticipant] {
-        let participants: [any LoopParticipant] = []
+        var participants: [any LoopParticipant] = []
+        if env.config.sync.enabled { participants.append(try ItemSyncLink(env)) }
         return participants
     }
 }

@@ -290,6 +290,7 @@ public final class StreamRecMetrics: Sendable {
         if du > 0 { userEvictions.increment(by: du) }
         if di > 0 { itemEvictions.increment(by: di) }
         refreshFaults(status: status, learner: learner)
+        if let sync = status.sync { refreshSync(sync) }
     }
 
     /// Publishes an online recall tracker's current window (the loop calls this as often as it likes).

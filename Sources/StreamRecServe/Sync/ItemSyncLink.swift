@@ -1,0 +1,250 @@
+import Dispatch
+import Foundation
+import Logging
+import StreamRecCore
+import StreamRecKafka
+
+/// Serve's side of shared item state (issue 10): this learner's ``ItemSyncStream`` on the model-sync
+/// topic (one partition, so every learner reads all batches in one order).
+///
+/// Publishing follows the snapshot: ``capturing`` collects `current − base` into a pending batch and
+/// stores the stream state (with the sync topic offset read so far) in the snapshot; ``durable``
+/// produces the pending batches, key = learner id, and only then may the loop commit the event
+/// offsets. A failed send keeps them pending (and the offsets uncommitted); they are sent again at the
+/// next durable snapshot or at restart, and duplicates are skipped by sequence. Reading: a group-less
+/// consumer (assign, like ``RemoteListService``) from the stored offset, or from the beginning for a new
+/// learner, polled without blocking in ``tick``; batches are applied under the learner lock.
+final class ItemSyncLink: LoopParticipant {
+    static let extensionKey = "item-sync"
+
+    let topic: String
+    let learnerID: String
+    let intervalNanos: UInt64
+    private let config: ServeConfig
+    private let env: ServeEnvironment
+    private var logger: Logger { env.logger }
+    private var stream = ItemSyncStream()
+    private var producer: KafkaProducer?
+    private var consumer: KafkaConsumer?
+    private var lastCaptureNanos = DispatchTime.now().uptimeNanoseconds
+    private var stats: SyncStatus
+    private var rejectLog = LogRateLimiter(burst: 5, intervalSeconds: 60)
+    private var decoded: [(key: String, batch: ItemDeltaBatch, bytes: Int, offset: Int64)] = []
+    /// Largest sync record accepted and fetched (a batch carries every changed item row of one interval).
+    static let maxRecordBytes = 64 << 20
+    private static let flushTimeout: Duration = .seconds(10)
+
+    init(_ env: ServeEnvironment) throws {
+        self.env = env
+        config = env.config
+        topic = config.sync.resolvedTopic(config.kafka)
+        guard let id = config.sync.resolvedLearnerID(config.kafka) else {
+            throw ServeConfigError("sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)")
+        }
+        learnerID = id
+        intervalNanos = UInt64(config.sync.intervalMillis) * 1_000_000
+        stats = SyncStatus(topic: topic, learnerID: id)
+    }
+
+    // MARK: start-up
+
+    func restored(_ snapshot: LearnerSnapshot?, learner: LiveLearner) throws {
+        if let snapshot, let bytes = snapshot.extensions[Self.extensionKey] {
+            let (owner, state) = try Self.decodeExtension(bytes)
+            guard owner == learnerID else {
+                throw ServeConfigError("the snapshot's item-sync state belongs to learner '\(owner)', but sync.learner_id is '\(learnerID)': "
+                                       + "a learner must keep its id across restarts (its own batches are recognised by it)")
+            }
+            do { stream = try ItemSyncStream(decoding: state) } catch {
+                throw ServeConfigError("snapshot's item-sync state unreadable: \(error)")
+            }
+            learner.read { stream.rebase(on: $0) }
+        } else if snapshot != nil {
+            // Sync turned on for an existing model: no base yet, so the first batch publishes every item as new.
+            logger.notice("item sync: the snapshot has no sync state; publishing every item as new")
+        }
+        if config.kafka.createTopics { createTopic() }
+        producer = try KafkaProducer(configuration: producerConfig, logger: logger)
+        let consumer = try KafkaConsumer(configuration: consumerConfig, logger: logger)
+        self.consumer = consumer
+        let start = stream.readPosition >= 0 ? stream.readPosition : KafkaOffset.beginning
+        try consumer.assign([TopicPartition(topic, 0): start])
+        stats.nextOffset = stream.readPosition
+        logger.info("item sync", metadata: [
+            "topic": "\(topic)", "learner_id": "\(learnerID)", "from_offset": "\(stream.readPosition >= 0 ? "\(start)" : "beginning")",
+            "pending": "\(stream.pending.count)", "interval_ms": "\(config.sync.intervalMillis)"])
+        // Batches of the restored snapshot that may never have reached the topic (a crash before the ack).
+        do { try send(through: stream.sequence) } catch {
+            logger.warning("item sync: re-sending pending batches failed; retried at the next snapshot", metadata: ["error": "\(error)"])
+        }
+        publishStatus()
+    }
+
+    func createTopic() {
+        do {
+            let admin = try KafkaAdmin(configuration: config.adminKafkaConfig, logger: logger)
+            // One partition: one order for everybody. Not compacted (every batch counts) and kept forever
+            // by default: a new learner rebuilds the shared item state by reading it from the beginning.
+            try admin.createTopics([.init(topic, partitions: 1, config: ["retention.ms": "-1", "cleanup.policy": "delete"])])
+        } catch {
+            logger.debug("item sync: topic not created (it may exist): \(error)")
+        }
+    }
+
+    var producerConfig: KafkaConfig {
+        var c = config.producerKafkaConfig
+        c["client.id"] = (c["client.id"] ?? "streamrec") + "-sync"
+        c["linger.ms"] = "0"
+        if c["message.max.bytes"] == nil { c["message.max.bytes"] = String(Self.maxRecordBytes) }
+        return c
+    }
+
+    /// The learners' client and consumer properties without their group (assign, never subscribe).
+    var consumerConfig: KafkaConfig {
+        var props = config.kafka.properties.merging(config.kafka.consumerProperties) { _, new in new }
+        props["bootstrap.servers"] = config.kafka.bootstrapServers
+        props["group.id"] = nil
+        props["group.instance.id"] = nil
+        props["enable.auto.commit"] = "false"
+        props["client.id"] = (props["client.id"] ?? "streamrec") + "-sync"
+        // A batch may exceed the 1 MB defaults. Kafka honours fetch.max.bytes; noida-db ignores it and sends a
+        // catching-up learner the whole backlog in one response, hence the large receive limit (librdkafka
+        // only needs it above fetch.max.bytes).
+        props["fetch.max.bytes"] = props["fetch.max.bytes"] ?? String(Self.maxRecordBytes)
+        props["max.partition.fetch.bytes"] = props["max.partition.fetch.bytes"] ?? String(Self.maxRecordBytes)
+        props["receive.message.max.bytes"] = props["receive.message.max.bytes"] ?? "1000000000"
+        return KafkaConfig(props)
+    }
+
+    // MARK: per event (inside the learner lock)
+
+    func learned(_ event: Event, from message: KafkaMessage, outcome: PrequentialStep.Outcome, learner: inout OnlineLearner) {
+        stream.noteEvent()
+        if case .success(let interaction) = outcome.result {
+            stream.noteLearned(interaction, weight: config.weights.effectiveWeight(event), sharePairs: true, learner: learner)
+        }
+    }
+
+    // MARK: reading
+
+    func tick(learner: LiveLearner, now: UInt64) throws {
+        guard let consumer else { return }
+        let messages = try consumer.poll(maxMessages: 64, timeout: .zero)
+        guard !messages.isEmpty else { return }
+        decoded.removeAll(keepingCapacity: true)
+        var lastOffset: Int64 = -1
+        for m in messages {
+            lastOffset = max(lastOffset, m.offset)
+            guard let key = m.key, !key.isEmpty, key.count <= SyncConfig.maxLearnerIDBytes else { reject("record without a learner id key", m); continue }
+            do {
+                decoded.append((String(decoding: key, as: UTF8.self), try ItemDeltaCodec.decode(m.value), m.value.count, m.offset))
+            } catch {
+                reject("\(error)", m)
+            }
+        }
+        var failures: [(String, Int64)] = []
+        learner.update { l in
+            for d in decoded {
+                let own = d.key == learnerID
+                do {
+                    if try stream.apply(d.batch, publisherID: d.key, own: own, to: &l) {
+                        if !own {
+                            stats.batchesIn += 1
+                            stats.bytesIn += Int64(d.bytes)
+                            stats.eventsIn += d.batch.events
+                        }
+                    } else {
+                        stats.duplicatesSkipped += 1
+                    }
+                } catch {
+                    failures.append(("\(error)", d.offset))
+                }
+            }
+            // Under the lock, so a capture never sees applied batches without their offset.
+            stream.readPosition = lastOffset + 1
+        }
+        for (error, offset) in failures {
+            stats.rejected += 1
+            if case .log(let suppressed) = rejectLog.admit() {
+                logger.error("item sync: batch rejected", metadata: ["offset": "\(offset)", "error": "\(error)", "suppressed_since_last": "\(suppressed)"])
+            }
+        }
+        stats.nextOffset = lastOffset + 1
+        publishStatus()
+    }
+
+    private func reject(_ why: String, _ m: KafkaMessage) {
+        stats.rejected += 1
+        if case .log(let suppressed) = rejectLog.admit() {
+            logger.error("item sync: record skipped", metadata: ["offset": "\(m.offset)", "error": "\(why)", "suppressed_since_last": "\(suppressed)"])
+        }
+    }
+
+    // MARK: publishing
+
+    func wantsSnapshot(now: UInt64) -> Bool {
+        now - lastCaptureNanos >= intervalNanos && (stream.hasUnpublished || !stream.pending.isEmpty)
+    }
+
+    func capturing(_ snapshot: inout LearnerSnapshot) {
+        lastCaptureNanos = DispatchTime.now().uptimeNanoseconds
+        _ = stream.collect(from: snapshot.learner)
+        snapshot.extensions[Self.extensionKey] = Self.encodeExtension(learnerID: learnerID, state: stream.encodeState(learner: snapshot.learner))
+    }
+
+    func durable(_ snapshot: LearnerSnapshot) throws {
+        guard let bytes = snapshot.extensions[Self.extensionKey], let state = try? Self.decodeExtension(bytes).state,
+              let through = ItemSyncStream.sequence(ofState: state) else { return }
+        try send(through: through)
+        publishStatus()
+    }
+
+    /// Produces the pending batches up to `sequence`, one at a time (each acknowledged before the next,
+    /// so a publisher's sequences reach the topic in order), and forgets the acknowledged ones.
+    private func send(through sequence: UInt64) throws {
+        guard let producer else { return }
+        let key = Array(learnerID.utf8)
+        for batch in stream.pending where batch.sequence <= sequence {
+            let value = ItemDeltaCodec.encode(batch)
+            let failed = producer.failedCount
+            try producer.send(topic: topic, partition: 0, key: key, value: value)
+            try producer.flush(timeout: Self.flushTimeout)
+            guard producer.failedCount == failed else {
+                throw KafkaError.timedOut("item sync: batch \(batch.sequence) not delivered to \(topic)")
+            }
+            stream.acknowledge(through: batch.sequence)
+            stats.published(bytes: value.count, events: batch.events)
+        }
+    }
+
+    func close() {
+        if let producer { try? producer.close(flushTimeout: .seconds(5)) }
+        if let consumer { try? consumer.close() }
+        producer = nil
+        consumer = nil
+    }
+
+    private func publishStatus() {
+        stats.pendingBatches = stream.pending.count
+        let s = stats
+        env.status.update { $0.sync = s }
+    }
+
+    // MARK: snapshot section: u16 learner-id length, learner id, ItemSyncStream state
+
+    static func encodeExtension(learnerID: String, state: [UInt8]) -> [UInt8] {
+        let id = Array(learnerID.utf8)
+        var out: [UInt8] = [UInt8(id.count & 0xff), UInt8(id.count >> 8)]
+        out.reserveCapacity(2 + id.count + state.count)
+        out.append(contentsOf: id)
+        out.append(contentsOf: state)
+        return out
+    }
+
+    static func decodeExtension(_ bytes: [UInt8]) throws -> (learnerID: String, state: [UInt8]) {
+        guard bytes.count >= 2 else { throw ServeConfigError("snapshot's item-sync section truncated") }
+        let n = Int(bytes[0]) | Int(bytes[1]) << 8
+        guard n <= SyncConfig.maxLearnerIDBytes, bytes.count >= 2 + n else { throw ServeConfigError("snapshot's item-sync section truncated") }
+        return (String(decoding: bytes[2..<(2 + n)], as: UTF8.self), Array(bytes[(2 + n)...]))
+    }
+}
