@@ -11,6 +11,9 @@ public final class ServeStatus: Sendable {
         public var position: Int64
         /// High watermark last seen from the broker (nil until known).
         public var highWatermark: Int64?
+        /// Events of this partition learned since it was first consumed, carried across owners by the
+        /// user-state changelog (`changelog.enabled`; nil otherwise): the exactly-once count.
+        public var learnedEvents: Int64?
         public var lag: Int64? { highWatermark.map { max(0, $0 - position) } }
         public var key: TopicPartition { TopicPartition(topic, partition) }
 

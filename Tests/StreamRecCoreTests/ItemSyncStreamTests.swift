@@ -14,6 +14,8 @@ struct ItemSyncStreamTests {
         var learner: OnlineLearner
         var stream = ItemSyncStream()
         var cursor = 0
+        /// Split batches into records of at most this many bytes (nil: one record per batch).
+        var maxRecordBytes: Int?
 
         init(id: String, seed: UInt64) throws {
             self.id = id
@@ -32,6 +34,15 @@ struct ItemSyncStreamTests {
         /// Collect and append to the log (what a durable snapshot + produce does). Returns whether it published.
         @discardableResult
         mutating func publish(to log: inout [(key: String, value: [UInt8])]) -> Bool {
+            if let maxRecordBytes {
+                let pieces = stream.collect(from: learner, maxRecordBytes: maxRecordBytes)
+                for batch in stream.pending.suffix(pieces) {
+                    let bytes = ItemDeltaCodec.encode(batch)
+                    #expect(bytes.count <= maxRecordBytes || batch.count + batch.pairOps.count <= 1, "piece over the cap")
+                    log.append((id, bytes))
+                }
+                return pieces > 0
+            }
             guard let batch = stream.collect(from: learner) else { return false }
             log.append((id, ItemDeltaCodec.encode(batch)))
             return true
@@ -117,6 +128,50 @@ struct ItemSyncStreamTests {
         #expect(shared.count > 40)
         // Nothing left to publish once settled.
         for i in nodes.indices { #expect(nodes[i].stream.collect(from: nodes[i].learner) == nil) }
+    }
+
+    @Test("batches split into records under a byte cap (a broker's message limit) converge the same way")
+    func splitBatchesConverge() throws {
+        let events = try log(900)
+        var nodes = [try Node(id: "a", seed: 1), try Node(id: "b", seed: 2)]
+        for i in nodes.indices { nodes[i].maxRecordBytes = 2_000 }
+        var shared: [(key: String, value: [UInt8])] = []
+        for (n, e) in events.enumerated() {
+            try nodes[n % 2].learn(e)
+            if n % 97 == 0 { nodes[n % 2].publish(to: &shared) }
+            if n % 53 == 0 { try nodes[(n + 1) % 2].read(shared) }
+        }
+        try settle(&nodes, &shared)
+        try expectConverged(nodes, events: events)
+        // The first publication of ~100 new items at k=8 with context is ~15 KB: many records.
+        #expect(shared.count > 20)
+        // Splitting keeps every row, new-row base and pair op (pieces decode and re-join to the whole).
+        var copy = try Node(id: "c", seed: 3)
+        for e in events.prefix(300) { try copy.learn(e) }
+        let collected = copy.stream.collect(from: copy.learner)
+        let batch = try #require(collected)
+        let pieces = batch.split(maxEncodedBytes: 1_500)
+        #expect(pieces.count > 3)
+        #expect(pieces.flatMap(\.ids) == batch.ids)
+        #expect(pieces.flatMap(\.factorDeltas) == batch.factorDeltas)
+        #expect(pieces.flatMap(\.baseFactors) == batch.baseFactors)
+        #expect(pieces.map(\.newRows.count).reduce(0, +) == batch.newRows.count)
+        #expect(pieces.map(\.events).reduce(0, +) == batch.events)
+        // Pair ops as ids ([item, n, previous…] with indices resolved) are the same sequence.
+        func opIds(_ b: ItemDeltaBatch) -> [String] {
+            var out: [String] = [], o = 0
+            while o + 1 < b.pairOps.count {
+                let n = Int(b.pairOps[o + 1])
+                out.append(b.pairIds[Int(b.pairOps[o])])
+                out.append("#\(n)")
+                for g in b.pairOps[(o + 2)..<(o + 2 + n)] { out.append(b.pairIds[Int(g)]) }
+                o += 2 + n
+            }
+            return out
+        }
+        #expect(!batch.pairOps.isEmpty)
+        #expect(pieces.flatMap(opIds) == opIds(batch))
+        for p in pieces { #expect(try ItemDeltaCodec.decode(ItemDeltaCodec.encode(p)) == p) }
     }
 
     @Test("a re-sent batch is applied once; a foreign item's first new record fixes its base everywhere")

@@ -12,7 +12,7 @@ struct LearnerGroupTests {
     @Test("serve.learners is read, validated, and each learner gets its own member id and snapshot directory")
     func perLearnerConfig() async throws {
         let c = try await ServeConfig.load(ConfigSources(flags: ["serve.learners": "3", "kafka.instance_id": "pod-7",
-                                                                 "snapshots.directory": "/var/lib/sr"],
+                                                                 "snapshots.directory": "/var/lib/sr", "sync.enabled": "true"],
                                                          environment: [:], filePath: nil))
         #expect(c.learners == 3)
         let second = c.forLearner(1)
@@ -24,10 +24,18 @@ struct LearnerGroupTests {
         one.learners = 1
         #expect(one.forLearner(0).snapshots.directory == "/var/lib/sr")
         #expect(one.forLearner(0).kafka.instanceID == "pod-7")
+        #expect(second.sync.resolvedLearnerID(second.kafka) == "pod-7-1")
         for bad in ["0", "65", "-1"] {
             await #expect(throws: (any Error).self) {
-                try await ServeConfig.load(ConfigSources(flags: ["serve.learners": bad], environment: [:], filePath: nil))
+                try await ServeConfig.load(ConfigSources(flags: ["serve.learners": bad, "sync.enabled": "true"], environment: [:], filePath: nil))
             }
+        }
+        // Several learners without item-state sharing: refused, naming the key to turn on.
+        do {
+            _ = try await ServeConfig.load(ConfigSources(flags: ["serve.learners": "2"], environment: [:], filePath: nil))
+            Issue.record("serve.learners = 2 without sync was accepted")
+        } catch {
+            #expect("\(error)".contains("serve.learners") && "\(error)".contains("sync.enabled"))
         }
     }
 

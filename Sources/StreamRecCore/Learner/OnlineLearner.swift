@@ -54,11 +54,11 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
 /// serves. It is a value type: copying it is a (copy-on-write) snapshot of the whole learner.
 public struct OnlineLearner: Sendable, Equatable {
     public let config: ModelConfig
-    public private(set) var users: IdDictionary
+    public internal(set) var users: IdDictionary  // internal(set): user-state import (+UserState)
     public internal(set) var items: IdDictionary  // internal(set): item-state sync interns published ids
-    public private(set) var store: UserHistoryStore
+    public internal(set) var store: UserHistoryStore
     public internal(set) var model: MatrixFactorizationModel
-    public private(set) var counters = LearnerCounters()
+    public internal(set) var counters = LearnerCounters()
     /// Item side information for cold-start initialization (an input, not snapshot state; see
     /// ``ItemCatalog``). nil = new items start from random factors.
     public private(set) var catalog: ItemCatalog?

@@ -83,6 +83,29 @@ public struct UserHistoryStore: Sendable {
         return true
     }
 
+    /// Replaces slot `user`'s state with another learner's (``UserStateRecord`` import): `history` oldest
+    /// first (the newest `historyLength` are kept), `seen` in first-consumed order (the newest
+    /// `maxSeenPerUser` are kept). The slot must exist.
+    mutating func restore(user: Int32, history: [(item: Int32, timestamp: Int64)], seen: [Int32],
+                          eventCount: UInt32, firstSeen: Int64, lastSeen: Int64) {
+        reset(user)
+        let u = Int(user)
+        for e in history.suffix(historyLength) {
+            let pos = u * historyLength + Int(ringHead[u])
+            historyItems[pos] = e.item
+            historyTimes[pos] = e.timestamp
+            ringHead[u] = (ringHead[u] + 1) % UInt32(historyLength)
+            ringCount[u] += 1
+        }
+        var kept: [Int32] = []
+        kept.reserveCapacity(min(seen.count, maxSeenPerUser))
+        for item in seen.suffix(maxSeenPerUser) where seenPairs.insert(user, item) { kept.append(item) }
+        seenLists[u] = kept
+        eventCounts[u] = eventCount
+        self.firstSeen[u] = firstSeen
+        self.lastSeen[u] = lastSeen
+    }
+
     @inline(__always)
     public func hasSeen(user: Int32, item: Int32) -> Bool { seenPairs.contains(user, item) }
 

@@ -105,6 +105,23 @@ public struct ItemSyncStream: Sendable {
         return b
     }
 
+    /// ``collect(from:)``, split into batches whose encodings fit `maxRecordBytes` (one record each on the
+    /// sync topic), each with its own sequence number. Returns how many batches were added to ``pending``.
+    @discardableResult
+    public mutating func collect(from learner: OnlineLearner, maxRecordBytes: Int) -> Int {
+        guard let whole = collect(from: learner) else { return 0 }
+        let pieces = whole.split(maxEncodedBytes: maxRecordBytes)
+        guard pieces.count > 1 else { return 1 }
+        pending.removeLast()
+        sequence -= 1
+        for var piece in pieces {
+            sequence += 1
+            piece.sequence = sequence
+            pending.append(piece)
+        }
+        return pieces.count
+    }
+
     /// The log acknowledged every batch up to `sequence`.
     public mutating func acknowledge(through sequence: UInt64) {
         pending.removeAll { $0.sequence <= sequence }

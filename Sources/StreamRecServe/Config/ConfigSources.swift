@@ -37,7 +37,7 @@ public struct ConfigSources: Sendable {
     }
 
     /// Top-level sections of the file; `STREAMREC_<SECTION>_*` variables of other sections are ignored.
-    static let sections: Set<String> = ["kafka", "model", "weights", "snapshots", "http", "serve", "logging", "limits", "sync"]
+    static let sections: Set<String> = ["kafka", "model", "weights", "snapshots", "http", "serve", "logging", "limits", "sync", "changelog"]
     /// Free-form tables: any key below them is accepted (librdkafka property names, event types).
     static let tables: [String: ConfigTables.Table] = [
         "kafka.properties": \.properties, "kafka.consumer_properties": \.consumerProperties,

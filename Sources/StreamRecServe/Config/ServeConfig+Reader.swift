@@ -122,6 +122,7 @@ extension ServeConfig {
         snapshots = try Snapshots(reader: reader.scoped(to: "snapshots"))
         http = try HTTP(reader: reader.scoped(to: "http"))
         sync = try SyncConfig(reader: reader.scoped(to: "sync"))
+        changelog = try ChangelogConfig(reader: reader.scoped(to: "changelog"))
         let s = reader.scoped(to: "serve")
         k = s.int(forKey: "k", default: k)
         batchSize = s.int(forKey: "batch_size", default: batchSize)

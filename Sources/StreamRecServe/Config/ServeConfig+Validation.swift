@@ -23,6 +23,11 @@ extension ServeConfig {
         }
         try check(!kafka.groupID.isEmpty, "kafka.group_id", "must not be empty", "\"\"")
         try check((1...100_000).contains(kafka.topicPartitions), "kafka.topic_partitions", "must be in 1...100000", kafka.topicPartitions)
+        try changelog.validate(kafka)
+        if changelog.enabled, sync.enabled {
+            let name = changelog.topicName(groupID: kafka.groupID)
+            try check(name != (sync.topic ?? kafka.groupID + ".model-sync"), "changelog.topic", "must differ from the sync topic", "'\(name)'")
+        }
         // Snapshots
         try check(!snapshots.directory.isEmpty, "snapshots.directory", "must not be empty", "\"\"")
         try check(snapshots.everyEvents >= 0, "snapshots.every_events", "must be >= 0 (0 = by time only)", snapshots.everyEvents)
@@ -46,6 +51,9 @@ extension ServeConfig {
         try check(http.remoteListsLookbackSeconds.isFinite && http.remoteListsLookbackSeconds >= 0, "http.remote_lists_lookback_seconds",
                   "must be >= 0 (0 = from the topic's beginning)", http.remoteListsLookbackSeconds)
         try sync.validate(kafka)
+        // N learners that don't share item state each learn items from 1/N of the traffic (issue 10).
+        try check(learners == 1 || sync.enabled, "serve.learners", "needs sync.enabled = true when above 1 (each learner would "
+                  + "otherwise learn item state from its own partitions' events only)", learners)
         // Serve loop
         try check((1...1000).contains(k), "serve.k", "must be in 1...1000", k)
         try check((1...100_000).contains(batchSize), "serve.batch_size", "must be in 1...100000", batchSize)

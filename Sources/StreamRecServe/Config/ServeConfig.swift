@@ -72,6 +72,8 @@ public struct ServeConfig: Sendable {
     public var http = HTTP()
     /// Item-state sharing between the learners of a group (`sync.*`).
     public var sync = SyncConfig()
+    /// Per-partition user state in a compacted changelog topic (``UserStateChangelog``).
+    public var changelog = ChangelogConfig()
     /// Length of produced recommendation lists.
     public var k = 10
     /// Messages per poll.

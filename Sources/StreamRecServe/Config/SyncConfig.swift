@@ -12,6 +12,9 @@ public struct SyncConfig: Sendable, Equatable {
     /// This learner's name on the topic (the records' key); nil = `kafka.instance_id`. Must be unique in
     /// the group and stable across restarts (a restarted learner recognises its own batches by it).
     public var learnerID: String?
+    /// Largest record this learner writes to the sync topic: a batch above it is split into several
+    /// (Kafka's default broker `message.max.bytes` is 1,048,588 bytes).
+    public var maxRecordBytes = 900_000
 
     /// Cap of a record key on the sync topic (a learner id).
     public static let maxLearnerIDBytes = 255
@@ -29,6 +32,7 @@ public struct SyncConfig: Sendable, Equatable {
         intervalMillis = Int64(r.int(forKey: "interval_ms", default: Int(intervalMillis)))
         let id = r.string(forKey: "learner_id", default: "")
         learnerID = id.isEmpty ? nil : id
+        maxRecordBytes = r.int(forKey: "max_record_bytes", default: maxRecordBytes)
     }
 
     public func resolvedTopic(_ kafka: ServeConfig.Kafka) -> String { topic ?? kafka.groupID + ".model-sync" }
@@ -38,6 +42,9 @@ public struct SyncConfig: Sendable, Equatable {
     func validate(_ kafka: ServeConfig.Kafka) throws {
         guard (100...86_400_000).contains(intervalMillis) else {
             throw ServeConfigError("sync.interval_ms must be in 100...86400000, got \(intervalMillis)")
+        }
+        guard (65_536...(64 << 20)).contains(maxRecordBytes) else {
+            throw ServeConfigError("sync.max_record_bytes must be in 65536...67108864, got \(maxRecordBytes)")
         }
         if let topic, !ServeConfig.isValidTopicName(topic) {
             throw ServeConfigError("sync.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(topic)'")

@@ -61,6 +61,7 @@ extension ServeLoop {
     static func makeParticipants(_ env: ServeEnvironment) throws -> [any LoopParticipant] {
         var participants: [any LoopParticipant] = []
         if env.config.sync.enabled { participants.append(try ItemSyncLink(env)) }
+        if env.config.changelog.enabled { participants.append(try UserStateChangelog(env: env)) }
         return participants
     }
 }

@@ -51,6 +51,13 @@ struct ServeStartup {
                                 config: ["cleanup.policy": "compact"]))
             topics.append(.init(config.kafka.deadLetterTopic, partitions: 1))
             try admin.createTopics(topics)
+            if config.changelog.enabled {
+                // As many partitions as the widest event topic (an existing one may differ from topic_partitions).
+                let widest = config.kafka.eventTopics.compactMap { try? admin.partitionCount(of: $0) }.max() ?? 0
+                try admin.createTopics([.init(config.changelog.topicName(groupID: config.kafka.groupID),
+                                              partitions: max(config.kafka.topicPartitions, Int32(widest)),
+                                              config: ["cleanup.policy": "compact"])])
+            }
         } catch {
             logger.warning("could not create topics (continuing; they may already exist): \(error)")
         }
@@ -61,6 +68,9 @@ struct ServeStartup {
     /// them, so `rebuild` re-reads the retained log from the beginning (``PartitionBook/assigned(_:)``)
     /// and `refuse` stops with an error.
     func checkMissingSnapshot(consumer: KafkaConsumer, directory: String) throws {
+        // With the user-state changelog a learner without a snapshot is expected (a new member joining):
+        // the changelog's checkpoints set the start offsets; partitions without one start at the beginning.
+        guard !config.changelog.enabled else { return }
         var committed: [String] = []
         for topic in config.kafka.eventTopics {
             guard let partitions = try? consumer.partitions(of: topic, timeout: .seconds(10)),

@@ -95,7 +95,8 @@ final class ItemSyncLink: LoopParticipant {
         var c = config.producerKafkaConfig
         c["client.id"] = (c["client.id"] ?? "streamrec") + "-sync"
         c["linger.ms"] = "0"
-        if c["message.max.bytes"] == nil { c["message.max.bytes"] = String(Self.maxRecordBytes) }
+        // Room for one split batch (sync.max_record_bytes) plus librdkafka's framing.
+        if c["message.max.bytes"] == nil { c["message.max.bytes"] = String(config.sync.maxRecordBytes + 65_536) }
         return c
     }
 
@@ -188,7 +189,7 @@ final class ItemSyncLink: LoopParticipant {
 
     func capturing(_ snapshot: inout LearnerSnapshot) {
         lastCaptureNanos = DispatchTime.now().uptimeNanoseconds
-        _ = stream.collect(from: snapshot.learner)
+        stream.collect(from: snapshot.learner, maxRecordBytes: config.sync.maxRecordBytes)
         snapshot.extensions[Self.extensionKey] = Self.encodeExtension(learnerID: learnerID, state: stream.encodeState(learner: snapshot.learner))
     }
 
@@ -218,6 +219,12 @@ final class ItemSyncLink: LoopParticipant {
     }
 
     func close() {
+        // The run's sync traffic, once: what operators (and bench/learners-bench.sh) read without HTTP.
+        let s = stats
+        env.logger.info("item sync totals", metadata: [
+            "sync_batches_out": "\(s.batchesOut)", "sync_bytes_out": "\(s.bytesOut)", "sync_events_out": "\(s.eventsOut)",
+            "sync_batches_in": "\(s.batchesIn)", "sync_bytes_in": "\(s.bytesIn)", "sync_events_in": "\(s.eventsIn)",
+            "sync_duplicates_skipped": "\(s.duplicatesSkipped)", "sync_pending": "\(stream.pending.count)"])
         if let producer { try? producer.close(flushTimeout: .seconds(5)) }
         if let consumer { try? consumer.close() }
         producer = nil

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `serve --learners N` vs `--learners 1` over the same backlog, through the local broker on the same
+# cores (issue 10's third "Done when" line).
+#
+#   bench/learners-bench.sh                  # defaults below; ~5 min on 2 shared cores
+#   EVENTS=50000 ROUNDS=1 bench/learners-bench.sh   # smoke run
+#
+# One broker, one generated log produced once (keyed by user, kcat's default partitioner = CRC32 of the
+# key) to a PARTITIONS-partition topic. Then, alternating ROUNDS times, each learner count in LEARNERS
+# consumes the whole backlog in its own fresh group (sync on, so N learners share item state through
+# the model-sync topic as in production), HTTP off, --exit-when-idle 3000:
+#   events/s = events / (last list's CreateTime − process start), CPU per event = (user+sys) / events
+#   (the serve process only; broker CPU reported beside it), sync bytes per event from the log.
+#
+# Env: EVENTS (300000) ITEMS (10000) USERS (50000) PARTITIONS (4) LEARNERS ("1 2") ROUNDS (2)
+#      SYNC_INTERVAL_MS (5000) STREAMREC_BIN (default: release build) RESULTS (also write the table there)
+# Needs: kcat, python3, /usr/bin/time. noida-db keeps its data as one JSON file: keep EVENTS modest.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/bench/e2e_tools.py"
+EVENTS="${EVENTS:-300000}"
+ITEMS="${ITEMS:-10000}"
+USERS="${USERS:-50000}"
+PARTITIONS="${PARTITIONS:-4}"
+LEARNERS="${LEARNERS:-1 2}"
+ROUNDS="${ROUNDS:-2}"
+SYNC_INTERVAL_MS="${SYNC_INTERVAL_MS:-5000}"
+FACTORS=32
+
+log() { printf '[learners %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+now_ms() { date +%s%3N; }
+for tool in kcat python3 /usr/bin/time; do command -v "$tool" >/dev/null || die "$tool not found"; done
+
+if [ -z "${STREAMREC_BIN:-}" ]; then
+  STREAMREC_BIN="$(cd "$ROOT" && swift build -c release --product streamrec --show-bin-path)/streamrec"
+  [ -x "$STREAMREC_BIN" ] || (cd "$ROOT" && swift build -c release --product streamrec) >&2
+fi
+[ -x "$STREAMREC_BIN" ] || die "no streamrec binary at $STREAMREC_BIN"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/streamrec-learners.XXXXXX")"
+RUN="$(date +%Y%m%d%H%M%S)-$$"
+export KAFKA_PORT BROKER_HOME="$WORK/broker"
+KAFKA_PORT="$(python3 "$TOOLS" freeport)"
+B="127.0.0.1:$KAFKA_PORT"
+cleanup() {
+  local rc=$?
+  "$ROOT/scripts/kafka-local.sh" stop >/dev/null 2>&1 || true
+  if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamrec-e2e"
+if [ -x "$CACHE/noida_db/noida-db" ]; then mkdir -p "$BROKER_HOME/pkg" && cp -r "$CACHE/noida_db" "$BROKER_HOME/pkg/"; fi
+"$ROOT/scripts/kafka-local.sh" start
+broker_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$(cat "$BROKER_HOME/broker.pid")/stat"; }
+KC=(-b "$B" -X receive.message.max.bytes=1000000000)
+last_offset() { kcat -C "${KC[@]}" -t "$1" -o -1 -e -q -f '%o\n' 2>/dev/null | sort -n | tail -n1; }
+count() { kcat -C "${KC[@]}" -t "$1" -o beginning -e -q -f '\n' 2>/dev/null | wc -l; }
+last_ts() { kcat -C "${KC[@]}" -t "$1" -o -1 -e -q -f '%T\n' 2>/dev/null | sort -n | tail -n1; }
+
+# Common settings of every serve run (env: STREAMREC_<KEY>).
+export STREAMREC_MODEL_FACTORS=$FACTORS STREAMREC_KAFKA_TOPIC_PARTITIONS=$PARTITIONS
+export STREAMREC_SNAPSHOTS_EVERY_SECONDS=30 STREAMREC_SYNC_ENABLED=true STREAMREC_SYNC_INTERVAL_MS=$SYNC_INTERVAL_MS
+
+log "generating $EVENTS events ($USERS users, $ITEMS items)"
+"$STREAMREC_BIN" generate --events "$EVENTS" --items "$ITEMS" --users "$USERS" --out "$WORK/events.jsonl" 2>/dev/null
+awk -F'"' '$2 == "user" { print $4 "\t" $0 }' "$WORK/events.jsonl" >"$WORK/keyed.tsv"
+
+TOPIC="learners-events-$RUN"
+# serve creates the events topic with PARTITIONS partitions (kafka.create_topics); nothing to learn yet.
+"$STREAMREC_BIN" serve --brokers "$B" --topics "$TOPIC" --recommendations-topic "rec-create-$RUN" \
+  --dead-letter-topic "dlq-$RUN" --group "create-$RUN" --instance-id "create" --snapshot-dir "$WORK/snap-create" \
+  --http-port 0 --exit-when-idle 1000 >"$WORK/create.log" 2>&1 || { tail -20 "$WORK/create.log" >&2; die "topic creation failed"; }
+log "producing to $TOPIC ($PARTITIONS partitions)"
+kcat -P -b "$B" -t "$TOPIC" -K $'\t' -X linger.ms=20 -X batch.num.messages=10000 \
+  -X queue.buffering.max.messages=1000000 <"$WORK/keyed.tsv"
+[ "$(count "$TOPIC")" = "$EVENTS" ] || die "topic $TOPIC does not hold $EVENTS events"
+
+ROWS=()
+for round in $(seq 1 "$ROUNDS"); do
+  for n in $LEARNERS; do
+    tag="n$n-r$round-$RUN"
+    log "round $round: --learners $n"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    b0=$(broker_cpu)
+    t0=$(now_ms)
+    /usr/bin/time -f '%e %U %S %M' -o "$WORK/$tag.time" \
+      "$STREAMREC_BIN" serve --brokers "$B" --topics "$TOPIC" --recommendations-topic "rec-$tag" \
+      --dead-letter-topic "dlq-$RUN" --group "g-$tag" --instance-id "i-$tag" --snapshot-dir "$WORK/snap-$tag" \
+      --http-port 0 --exit-when-idle 3000 --learners "$n" >"$WORK/$tag.log" 2>&1 || { tail -30 "$WORK/$tag.log" >&2; die "serve failed"; }
+    b1=$(broker_cpu)
+    # Per learner, its last snapshot's event count (learner=<i> in the log with --learners > 1); summed.
+    learned=$(python3 - "$WORK/$tag.log" <<'PY'
+import re, sys
+last = {}
+for line in open(sys.argv[1]):
+    if "snapshot written" in line:
+        m = re.search(r" events=(\d+)", line); l = re.search(r" learner=(\d+)", line)
+        last[l.group(1) if l else "0"] = int(m.group(1))
+print(sum(last.values()))
+PY
+)
+    last=$(last_ts "rec-$tag")
+    read -r wall user sys rss <"$WORK/$tag.time"
+    sync_out=$(grep -Eo 'sync_bytes_out=[0-9]+' "$WORK/$tag.log" | sed 's/.*=//' | awk '{ s += $1 } END { print s + 0 }')
+    sync_in=$(grep -Eo 'sync_bytes_in=[0-9]+' "$WORK/$tag.log" | sed 's/.*=//' | awk '{ s += $1 } END { print s + 0 }')
+    ROWS+=("$n|$round|$learned|$t0|$last|$wall|$user|$sys|$rss|$b0|$b1|$load|$sync_out|$sync_in")
+  done
+done
+
+python3 - "$WORK/table.md" <<PY
+import sys
+E = $EVENTS
+rows = [r.split("|") for r in """$(printf '%s\n' "${ROWS[@]}")""".strip().splitlines()]
+out = ["| learners | round | events learned | events/s (start → last list) | CPU µs/event (serve) | broker CPU s | max RSS MiB | sync bytes/event published / applied | load at start |",
+       "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for n, rnd, learned, t0, last, wall, user, sys_, rss, b0, b1, load, sync, sync_in in rows:
+    secs = (int(last) - int(t0)) / 1000
+    cpu = float(user) + float(sys_)
+    out.append(f"| {n} | {rnd} | {int(learned):,} | {E/secs:,.0f} | {cpu/E*1e6:.0f} | {float(b1)-float(b0):.1f} | {int(rss)/1024:.0f} | {int(sync)/E:,.0f} / {int(sync_in)/E:,.0f} | {load} |")
+text = "\n".join(out) + "\n"
+open(sys.argv[1], "w").write(text)
+print(text)
+PY
+if [ -n "${RESULTS:-}" ]; then cp "$WORK/table.md" "$RESULTS"; log "table written to $RESULTS"; fi
+log "done (run $RUN)"
