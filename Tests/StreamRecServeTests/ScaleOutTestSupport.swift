@@ -146,12 +146,30 @@ func endOffsets(_ topic: String, bootstrap: String) throws -> [Int32: Int64] {
     return out
 }
 
-/// Item rows (factors + bias) by external id.
+/// Item rows by external id: factors, sequence-context vector (when the model has them) and bias.
 func itemRows(_ learner: OnlineLearner) -> [String: [Float]] {
     var rows: [String: [Float]] = [:]
+    let model = learner.model
     for id in learner.items.ids where !id.isEmpty {
-        guard let slot = learner.items.index(of: id) else { continue }
-        rows[id] = learner.model.itemFactors.row(Int(slot)) + [learner.model.itemBias[Int(slot)]]
+        guard let slot = learner.items.index(of: id).map(Int.init) else { continue }
+        let context = slot < model.contextFactors.rows ? model.contextFactors.row(slot) : []
+        rows[id] = model.itemFactors.row(slot) + context + [model.itemBias[slot]]
     }
     return rows
+}
+
+/// The learner a snapshot resumes as: its state plus every model-sync batch after the sync offset it
+/// stored, applied the way serve applies them at restart (``ItemSyncLink``). A learner applies others'
+/// batches between its snapshots without snapshotting them, so the file alone lags by up to one round.
+func resumedLearner(_ snapshot: LearnerSnapshot, syncTopic: String, bootstrap: String) throws -> OnlineLearner {
+    var learner = snapshot.learner
+    let bytes = try #require(snapshot.extensions[ItemSyncLink.extensionKey], "snapshot without item-sync state")
+    let (owner, state) = try ItemSyncLink.decodeExtension(bytes)
+    var stream = try ItemSyncStream(decoding: state)
+    stream.rebase(on: learner)
+    for m in try readAll(syncTopic, bootstrap: bootstrap) where m.offset >= stream.readPosition {
+        let publisher = String(decoding: m.key ?? [], as: UTF8.self)
+        _ = try stream.apply(try ItemDeltaCodec.decode(m.value), publisherID: publisher, own: publisher == owner, to: &learner)
+    }
+    return learner
 }
