@@ -267,10 +267,45 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: Closing
 
-    /// Leaves the group (revoking partitions through the handler) and stops fetching.
+    /// Leaves the group now, also as a static member: unsubscribes (the revoke callback runs here, on
+    /// the calling thread) and serves the queue until librdkafka has sent LeaveGroup, seen as its member
+    /// id being cleared, or `timeout` passes. Messages fetched meanwhile are dropped (not consumed).
+    /// Returns whether the leave was seen. Call `close()` afterwards.
+    ///
+    /// Why: librdkafka never sends LeaveGroup from `close()` for a static member (KIP-345), so its
+    /// partitions wait for its return — on Apache Kafka until `session.timeout.ms`, on noida-db forever.
+    /// It suppresses the leave only while terminating; an unsubscribe before close still sends it, and
+    /// both brokers then rebalance at once (Kafka removes a member named by its member id; measured on
+    /// noida-db: the others are reassigned within a heartbeat interval).
+    @discardableResult
+    public func leaveGroup(timeout: Duration = .seconds(5)) throws -> Bool {
+        try pollLock.withLock { _ throws -> Bool in
+            try ensureOpen()
+            guard isGroupMember, currentMemberID != nil else { return false }
+            try KafkaError.check(rd_kafka_unsubscribe(rk), "unsubscribe")
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let message = rd_kafka_consumer_poll(rk, 10) { rd_kafka_message_destroy(message) }
+                if currentMemberID == nil { return true }
+            }
+            logger.warning("no LeaveGroup seen within \(timeout); closing anyway")
+            return false
+        }
+    }
+
+    /// The member id the coordinator gave this consumer; nil before joining and after leaving.
+    private var currentMemberID: String? {
+        guard let id = rd_kafka_memberid(rk) else { return nil }
+        defer { rd_kafka_mem_free(rk, id) }
+        let text = String(cString: id)
+        return text.isEmpty ? nil : text
+    }
+
+    /// Stops fetching and leaves the group (revoking partitions through the handler).
     /// Idempotent; later calls to other methods throw `.closed`. Waits for an in-flight `poll`.
-    /// Note: a static member (`group.instance.id`) does not send LeaveGroup; its partitions wait for
-    /// its return (or, on Apache Kafka, for its session timeout).
+    /// Note: a static member (`group.instance.id`) does not send LeaveGroup here (KIP-345); its
+    /// partitions wait for its return (or, on Apache Kafka, for its session timeout). Call
+    /// `leaveGroup()` first to hand them over now.
     public func close() throws {
         try pollLock.withLock { _ throws in
             guard !closed.withLock({ c in defer { c = true }; return c }) else { return }

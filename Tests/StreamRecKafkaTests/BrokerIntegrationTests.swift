@@ -126,4 +126,34 @@ struct BrokerIntegrationTests {
         #expect(early.count + (try drain(second, count: 30 - early.count)).count == 30)
         try second.close()
     }
+
+    @Test func staticMemberThatLeavesHandsItsPartitionsOverAtOnce() throws {
+        let topic = try topicWithMessages(40, partitions: 4)
+        let group = uniqueName("it-group")
+        let all = (0..<4).map { TopicPartition(topic, Int32($0)) }
+        let a = try consumer(group: group, instance: uniqueName("a"))
+        let b = try consumer(group: group, instance: uniqueName("b"))
+        try a.subscribe(topics: [topic])
+        try b.subscribe(topics: [topic])
+        // Both join (each must poll for its own join to finish): range gives each two partitions.
+        var shares: ([TopicPartition], [TopicPartition]) = ([], [])
+        for _ in 0..<600 where shares.0.count + shares.1.count < 4 || shares.0.isEmpty || shares.1.isEmpty {
+            _ = try a.poll(timeout: .milliseconds(50))
+            _ = try b.poll(timeout: .milliseconds(50))
+            shares = (try a.assignment(), try b.assignment())
+        }
+        #expect(shares.0.count == 2 && shares.1.count == 2 && Set(shares.0 + shares.1) == Set(all))
+
+        // close() alone sends no LeaveGroup for a static member (KIP-345): b's partitions would wait
+        // for its session timeout (Kafka) or for ever (noida-db). leaveGroup() unsubscribes first.
+        #expect(try b.leaveGroup())
+        try b.close()
+        var taken: [TopicPartition] = []
+        for _ in 0..<600 where taken != all {
+            _ = try a.poll(timeout: .milliseconds(50))
+            taken = try a.assignment()
+        }
+        #expect(taken == all)
+        try a.close()
+    }
 }

@@ -152,6 +152,19 @@ struct ConfigTests {
         #expect(c.model.factors == 7 && c.model.negativeSampling == .popularity && c.model.itemTTL == 90_000 && !c.model.useItemBias)
     }
 
+    @Test("kafka.leave_group_on_shutdown: on by default, off from the file or the environment")
+    func leaveGroupOnShutdown() async throws {
+        #expect(ServeConfig().kafka.leaveGroupOnShutdown)
+        let path = try temporaryConfig("kafka:\n  leave_group_on_shutdown: false\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try await !ServeConfig.load(path: path, environment: [:]).kafka.leaveGroupOnShutdown)
+        let env = try await ServeConfig.load(path: nil, environment: ["STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN": "false"])
+        #expect(!env.kafka.leaveGroupOnShutdown)
+        await #expect(throws: (any Error).self) {
+            try await ServeConfig.load(path: nil, environment: ["STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN": "sometimes"])
+        }
+    }
+
     @Test("limits.max_id_bytes reaches the HTTP API, not only the event decoder")
     func maxIdBytesReachesHTTP() async throws {
         let path = try temporaryConfig("limits:\n  max_id_bytes: 16\n")

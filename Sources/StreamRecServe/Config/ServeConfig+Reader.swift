@@ -51,6 +51,7 @@ extension ServeConfig.Kafka {
         groupID = r.string(forKey: "group_id", default: groupID)
         let id = r.string(forKey: "instance_id", default: instanceID ?? "")
         instanceID = id.isEmpty ? nil : id
+        leaveGroupOnShutdown = r.bool(forKey: "leave_group_on_shutdown", default: leaveGroupOnShutdown)
         createTopics = r.bool(forKey: "create_topics", default: createTopics)
         topicPartitions = Int32(clamping: r.int(forKey: "topic_partitions", default: Int(topicPartitions)))
         properties = r.scoped(to: "properties").properties(tables.properties)

@@ -225,6 +225,11 @@ final class ServeLoop: @unchecked Sendable {
             snapshots.retryNow()
             finalSnapshotFailed = !snapshot(reason: "shutdown", wait: true)
         }
+        if config.kafka.leaveGroupOnShutdown {
+            // A static member's close sends no LeaveGroup: without this its partitions would idle until
+            // session.timeout.ms (Kafka) or for good (noida-db). The revoke this triggers finds nothing unsaved.
+            do { try consumer.leaveGroup() } catch { logger.warning("leave group: \(error)") }
+        }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }
         for participant in participants { participant.close() }
         do { try output.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
