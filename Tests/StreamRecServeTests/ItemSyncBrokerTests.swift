@@ -37,12 +37,21 @@ struct ItemSyncBrokerTests {
             c.exitWhenIdleMillis = 0
             c.sync.enabled = sync
             c.sync.intervalMillis = 200
+            // Partitions may move between the two at start-up or restart (the join order decides); the
+            // changelog makes a moved partition resume at its owner's checkpoint, not at a group offset
+            // that noida-db may have refused to commit while the other member was leaving.
+            c.changelog.enabled = true
             try c.validate()
             configs.append(c)
         }
         let statuses = configs.map { _ in ServeStatus() }
         let services = try zip(configs, statuses).map { try StreamingLearnerService(configuration: $0, status: $1, logger: quietLogger) }
-        let tasks = services.map { s in Task { try await s.run() } }
+        // One after the other: the first takes both partitions, then the second's join splits them. Two
+        // static members joining a fresh group at the same instant once left noida-db's group without an
+        // assignment for minutes under the full suite's load (a broker quirk, not what is tested here).
+        var tasks = [Task { try await services[0].run() }]
+        #expect(await ServeHardeningIntegrationTests.eventually(180) { statuses[0].current.partitions.count == 2 })
+        tasks.append(Task { try await services[1].run() })
         // Produce once both hold a partition, so both learn.
         #expect(await ServeHardeningIntegrationTests.eventually(180) { statuses.allSatisfy { $0.current.partitions.count == 1 } })
         // In three chunks, a few sync intervals apart: batches are applied while the learners keep learning.
