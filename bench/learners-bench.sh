@@ -8,7 +8,7 @@
 # One broker, one generated log produced once (keyed by user, kcat's default partitioner = CRC32 of the
 # key) to a PARTITIONS-partition topic. Then, alternating ROUNDS times, each learner count in LEARNERS
 # consumes the whole backlog in its own fresh group (sync on, so N learners share item state through
-# the model-sync topic as in production), HTTP off, --exit-when-idle 3000:
+# the model-sync topic as in production; changelog on as deployed), HTTP off, --exit-when-idle 3000:
 #   events/s = events / (last list's CreateTime − process start), CPU per event = (user+sys) / events
 #   (the serve process only; broker CPU reported beside it), sync bytes per event from the log.
 #
@@ -64,6 +64,7 @@ last_ts() { kcat -C "${KC[@]}" -t "$1" -o -1 -e -q -f '%T\n' 2>/dev/null | sort 
 # Common settings of every serve run (env: STREAMREC_<KEY>).
 export STREAMREC_MODEL_FACTORS=$FACTORS STREAMREC_KAFKA_TOPIC_PARTITIONS=$PARTITIONS
 export STREAMREC_SNAPSHOTS_EVERY_SECONDS=30 STREAMREC_SYNC_ENABLED=true STREAMREC_SYNC_INTERVAL_MS=$SYNC_INTERVAL_MS
+export STREAMREC_CHANGELOG_ENABLED=true  # as deployed (deploy/kubernetes/configmap.yaml)
 
 log "generating $EVENTS events ($USERS users, $ITEMS items)"
 "$STREAMREC_BIN" generate --events "$EVENTS" --items "$ITEMS" --users "$USERS" --out "$WORK/events.jsonl" 2>/dev/null
