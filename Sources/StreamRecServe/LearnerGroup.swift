@@ -89,14 +89,3 @@ public final class LearnerGroup: Sendable {
         return (users, items, counters, bytes, version, ranker)
     }
 }
-
-extension LearnerCounters {
-    /// Adds another learner's counters (a process's totals over its learners).
-    mutating func add(_ o: LearnerCounters) {
-        events += o.events; sgdSteps += o.sgdSteps; zeroWeightEvents += o.zeroWeightEvents
-        newUsers += o.newUsers; newItems += o.newItems; userEvictions += o.userEvictions
-        itemEvictions += o.itemEvictions; nonFiniteRejected += o.nonFiniteRejected
-        userExpirations += o.userExpirations; itemExpirations += o.itemExpirations
-        catalogInitializedItems += o.catalogInitializedItems; seenForgotten += o.seenForgotten
-    }
-}

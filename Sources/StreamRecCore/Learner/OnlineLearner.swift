@@ -48,6 +48,18 @@ public struct LearnerCounters: Sendable, Equatable, Codable {
     }
 }
 
+extension LearnerCounters {
+    /// Adds another learner's counters (a pooled report of several learners; a process's totals over
+    /// its `serve.learners`).
+    public mutating func add(_ o: LearnerCounters) {
+        events += o.events; sgdSteps += o.sgdSteps; zeroWeightEvents += o.zeroWeightEvents
+        newUsers += o.newUsers; newItems += o.newItems; userEvictions += o.userEvictions
+        itemEvictions += o.itemEvictions; nonFiniteRejected += o.nonFiniteRejected
+        userExpirations += o.userExpirations; itemExpirations += o.itemExpirations
+        catalogInitializedItems += o.catalogInitializedItems; seenForgotten += o.seenForgotten
+    }
+}
+
 /// The learning core's facade: id maps + per-user store + MF model, driven one event at a time.
 ///
 /// `replay` and `serve` both drive this type, so the model a backtest measures is the model that

@@ -234,14 +234,3 @@ extension ScaleOutReplay {
         }
     }
 }
-
-extension LearnerCounters {
-    /// Adds another learner's counters (pooled report of several learners).
-    mutating func add(_ o: LearnerCounters) {
-        events += o.events; sgdSteps += o.sgdSteps; zeroWeightEvents += o.zeroWeightEvents
-        newUsers += o.newUsers; newItems += o.newItems; userEvictions += o.userEvictions
-        itemEvictions += o.itemEvictions; nonFiniteRejected += o.nonFiniteRejected
-        userExpirations += o.userExpirations; itemExpirations += o.itemExpirations
-        catalogInitializedItems += o.catalogInitializedItems; seenForgotten += o.seenForgotten
-    }
-}
