@@ -112,16 +112,7 @@ struct ChangelogBrokerTests {
         try produce(rest, to: n.topic, bootstrap: bootstrap)
         let b2 = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirB))
         #expect(b2.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(log.count))
-        var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
-        for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
-            let cp = try ChangelogCheckpoint(decoding: m.value)
-            checkpoints[cp.topicPartition] = cp
-        }
-        #expect(checkpoints.count == 4)
-        #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(log.count))
-        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-        defer { try? consumer.close() }
-        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+        let checkpoints = try coveringCheckpoints(n, bootstrap: bootstrap, events: log.count)
         // Every user of the whole log is in B's model, and the ones A saw carry on from A's state.
         let bFinal = b2.service.learner.read { $0 }
         #expect(bFinal.users.count == Set(log.map(\.user)).count)
@@ -136,6 +127,24 @@ struct ChangelogBrokerTests {
         let restoreSeconds = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreSeconds + " ") }
         let records = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreRecords + " ") }
         print("changelog restore: \(restoreSeconds ?? "?"), \(records ?? "?"), users \(users.count)")
+    }
+}
+
+extension ChangelogBrokerTests {
+    /// The changelog's newest checkpoint per partition, checked for what exactly once means: one for each
+    /// of the 4 partitions, each at its partition's end, learned counts adding up to `events`.
+    func coveringCheckpoints(_ n: Names, bootstrap: String, events: Int) throws -> [TopicPartition: ChangelogCheckpoint] {
+        var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
+        for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
+            let cp = try ChangelogCheckpoint(decoding: m.value)
+            checkpoints[cp.topicPartition] = cp
+        }
+        #expect(checkpoints.count == 4)
+        #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(events))
+        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
+        defer { try? consumer.close() }
+        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+        return checkpoints
     }
 }
 
@@ -171,16 +180,7 @@ extension ChangelogBrokerTests {
         #expect(statusA.current.eventsLearned > 0 && statusB.current.eventsLearned > 0)
         #expect(statusA.current.eventsLearned + statusB.current.eventsLearned == Int64(log.count))
 
-        var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
-        for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
-            let cp = try ChangelogCheckpoint(decoding: m.value)
-            checkpoints[cp.topicPartition] = cp
-        }
-        #expect(checkpoints.count == 4)
-        #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(log.count))
-        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-        defer { try? consumer.close() }
-        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+        _ = try coveringCheckpoints(n, bootstrap: bootstrap, events: log.count)
     }
 }
 
