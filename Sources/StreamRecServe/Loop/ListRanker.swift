@@ -2,8 +2,9 @@ import Foundation
 import StreamRecCore
 
 /// Ranks the due users' top-K with the current model and encodes each as a ``RecommendationList``
-/// JSON message keyed by user, written into the output sink's buffer. All due users of one poll are ranked under one read of the learner, the seam
-/// where batched ranking (several users per pass over the item factors) plugs in.
+/// JSON message keyed by user, written into the output sink's buffer. All due users of one poll are
+/// ranked under one read of the learner, the seam where batched ranking (several users per pass over
+/// the item factors) plugs in.
 struct ListRanker {
     let k: Int
     private let metrics: StreamRecMetrics
