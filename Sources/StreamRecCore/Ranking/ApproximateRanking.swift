@@ -111,10 +111,23 @@ extension OnlineLearner {
             let index = model.itemIndex!
             if probed.count < index.listCount { probed.append(contentsOf: repeatElement(false, count: index.listCount - probed.count)) }
             for o in order { probed[Int(o.index)] = true }
+            let queryNorm = query.withUnsafeBufferPointer { Q in
+                VectorKernels.dot(Q.baseAddress!, Q.baseAddress!, stride: query.count).squareRoot()
+            }
+            let biased = model.config.useItemBias
             func extra(_ j: Int32) {
                 guard Int(j) < index.itemCount, !probed[index.list(ofItem: Int(j))] else { return }
+                // Skip the random row load when even q · v ≤ |q| |v| can't lift the item past the K-th
+                // score: the bound is exact math, the slack covers float rounding, so lists don't change.
+                let rest = neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)]
+                    + (biased ? model.itemBias[Int(j)] : 0)
+                let reach = queryNorm * index.factorNorm(ofItem: Int(j))
+                let bound = reach + rest
+                if selector.isFull, bound + Self.boundSlack * (reach + abs(rest)) < selector.threshold { return }
                 let c = ScoredIndex(index: j, score: model.score(query: query, item: j)
                                     + neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)])
+                assert(c.score <= bound + Self.boundSlack * (reach + abs(rest)) + 1e-6,
+                       "item \(j)'s norm is stale: score \(c.score) above its bound \(bound)")
                 if selector.admits(c) && !selector.seen.contains(j) && items.isLive(j) { selector.offer(c) }
             }
             // A neighbour shared by several context items is offered once: its dense score is cleared
@@ -130,6 +143,10 @@ extension OnlineLearner {
         selector.reset(k: selector.k)
         return false
     }
+
+    /// Relative slack on a Cauchy–Schwarz score bound: float dot products of k ≤ 1024 terms err by far
+    /// less (≈ k · 2⁻²⁴ of |q| |v|), so a candidate is never skipped that could have entered.
+    static var boundSlack: Float { 1e-3 }
 
     /// ``offerBlock`` for a block of an inverted list: lanes map to item slots through `members`.
     @inline(__always)

@@ -50,6 +50,9 @@ public struct ItemIndex: Sendable {
     /// List and position within it of each item slot.
     var assignment: [Int32] = []
     var position: [Int32] = []
+    /// |v_i| (factors, bias excluded) per item slot: derived, never serialized. Bounds an item's MF
+    /// score by Cauchy–Schwarz (q · v_i ≤ |q| |v_i|) so ranking can skip loading rows that can't enter.
+    private(set) var factorNorms: [Float] = []
     var lists: [InvertedList] = []
     /// Scratch point (avoids per-update allocation).
     var point: [Float]
@@ -83,7 +86,7 @@ public struct ItemIndex: Sendable {
 
     public var allocatedBytes: Int {
         (centroids.capacity + halfNorms.capacity + neighbors.capacity + assignment.capacity + position.capacity
-            + point.capacity) * 4 + probeMatrix.allocatedBytes + assignMatrix.allocatedBytes
+            + factorNorms.capacity + point.capacity) * 4 + probeMatrix.allocatedBytes + assignMatrix.allocatedBytes
             + lists.reduce(0) { $0 + $1.members.capacity * 4 + $1.vectors.allocatedBytes }
     }
 
@@ -104,6 +107,7 @@ public struct ItemIndex: Sendable {
                 precondition(i == assignment.count, "items are added one slot at a time")
                 assignment.append(-1)
                 position.append(-1)
+                factorNorms.append(0)
                 insert(item: i, into: nearest(x), point: x)
                 return
             }
@@ -111,6 +115,7 @@ public struct ItemIndex: Sendable {
             let target = nearestAround(x, list: current)
             if target == current {
                 lists[current].vectors.update(item: Int(position[i]), factors: x, bias: bias)
+                factorNorms[i] = Self.norm(x, count: dimension)
             } else {
                 remove(item: i)
                 insert(item: i, into: target, point: x)
@@ -124,7 +129,19 @@ public struct ItemIndex: Sendable {
         lists[l].members.append(Int32(i))
         lists[l].vectors.appendItem()
         lists[l].vectors.update(item: Int(position[i]), factors: x, bias: x[dimension])
+        factorNorms[i] = Self.norm(x, count: dimension)
     }
+
+    @inline(__always)
+    private static func norm(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var sum: Float = 0
+        for c in 0..<count { sum += x[c] * x[c] }
+        return sum.squareRoot()
+    }
+
+    /// |v_i| of item slot `i` as last synced (see ``factorNorms``).
+    @inline(__always)
+    public func factorNorm(ofItem i: Int) -> Float { factorNorms[i] }
 
     private mutating func remove(item i: Int) {
         let l = Int(assignment[i]), p = Int(position[i])
@@ -275,6 +292,7 @@ public struct ItemIndex: Sendable {
         let n = factors.rows
         assignment = [Int32](repeating: -1, count: n)
         position = [Int32](repeating: -1, count: n)
+        factorNorms = [Float](repeating: 0, count: n)
         lists = (0..<listCount).map { _ in InvertedList(vectors: BlockedItemMatrix(dimension: dimension)) }
         var p: [Float] = []
         swap(&p, &point)
