@@ -6,9 +6,9 @@ import StreamRecKafka
 import Synchronization
 
 /// When to snapshot, and the background writer: counts events since the last snapshot, decides when one
-/// is due (every N events or S seconds, backing off after failures), writes it on its own queue while the
-/// learner keeps learning, hands the result back to the learner thread, and keeps snapshot health
-/// (failures, "nothing durable for too long") in ``ServeStatus``.
+/// is due (every N events or S seconds, backing off after failures), writes it on its own low-priority
+/// thread (``BackgroundWorker``) while the learner keeps learning, hands the result back to the learner
+/// thread, and keeps snapshot health (failures, "nothing durable for too long") in ``ServeStatus``.
 ///
 /// Confined to the learner thread; only the writer's result crosses threads, through ``Mailbox``.
 /// A snapshot is one call to ``start(_:reason:startedAt:wait:)``; to write one in slices later (issue 9)
@@ -32,7 +32,8 @@ final class SnapshotScheduler {
     private let status: ServeStatus
     private let metrics: StreamRecMetrics
     private let logger: Logger
-    private let queue = DispatchQueue(label: "streamrec.snapshot-writer")
+    /// Writes at nice +10: a snapshot's encoding and I/O yield to the learner and the broker.
+    private let writer = BackgroundWorker(name: "streamrec.snapshot-writer", niceIncrement: 10)
     private let mailbox = Mailbox()
     private(set) var inFlight = false
     /// Events learned since the last snapshot was taken (put back if its write fails).
@@ -99,7 +100,7 @@ final class SnapshotScheduler {
             write()
             return collect()
         }
-        queue.async(execute: write)
+        writer.async(write)
         return nil
     }
 
@@ -135,7 +136,7 @@ final class SnapshotScheduler {
     /// Blocks until an in-flight write finished and collects it.
     func waitForInFlight() -> (LearnerSnapshot, String)? {
         guard inFlight else { return nil }
-        queue.sync {}
+        writer.waitUntilIdle()
         return collect()
     }
 
