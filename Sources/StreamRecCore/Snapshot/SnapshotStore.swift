@@ -36,11 +36,11 @@ public struct SnapshotStore: Sendable {
     /// Writes a new snapshot durably and prunes old ones. Returns the new file's path.
     @discardableResult
     public func write(_ snapshot: LearnerSnapshot) throws(SnapshotError) -> String {
-        let bytes = SnapshotCodec.encode(snapshot)
+        let parts = SnapshotCodec.encodedParts(snapshot)
         let sequence = (list().first?.sequence ?? 0) + 1
         let path = directory + "/" + String(format: "snapshot-%012lld.srsnap", sequence)
         let temp = directory + "/.tmp-" + String(format: "%012lld", sequence) + "-\(getpid()).srsnap"
-        try Self.writeDurably(bytes, to: temp)
+        try Self.writeDurably([parts.head, parts.payload, parts.tail], to: temp)
         guard rename(temp, path) == 0 else {
             let e = errno
             unlink(temp)
@@ -104,23 +104,27 @@ public struct SnapshotStore: Sendable {
         return [UInt8](data)
     }
 
-    static func writeDurably(_ bytes: [UInt8], to path: String) throws(SnapshotError) {
+    /// Writes `chunks` one after the other to a new file at `path`, then fsyncs it.
+    static func writeDurably(_ chunks: [[UInt8]], to path: String) throws(SnapshotError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else {
             throw SnapshotError(.io("open failed: \(String(cString: strerror(errno)))"), path: path)
         }
         defer { close(fd) }
-        var written = 0
-        let failure: Int32? = bytes.withUnsafeBytes { raw -> Int32? in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
+        var failure: Int32?
+        for chunk in chunks where failure == nil {
+            var written = 0
+            failure = chunk.withUnsafeBytes { raw -> Int32? in
+                while written < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return errno
+                    }
+                    written += n
                 }
-                written += n
+                return nil
             }
-            return nil
         }
         if let e = failure {
             unlink(path)
