@@ -5,12 +5,11 @@ import Glibc
 
 /// One long-lived thread that runs background jobs one at a time at a lower scheduling priority.
 ///
-/// Why not a `DispatchQueue`: encoding, checksumming and writing a ~100 MB snapshot takes 0.4–0.7 s of
-/// CPU, and on a box where the learner thread shares the cores with the broker, that time was taken from
-/// the learner: at 10K events/s offered, each snapshot left a backlog that showed as a ~200 ms p99
-/// (bench/README §2). At nice +10 the scheduler gives the learner and the broker precedence, and the
-/// write finishes in their idle time. A pool thread can't be used for that: an unprivileged process can
-/// lower a thread's priority but never raise it back, and pool threads run other work afterwards.
+/// Why not a `DispatchQueue`: encoding, checksumming and writing a snapshot takes 0.4–0.7 s of CPU per
+/// 100 MB, and where the learner thread shares the cores with the broker that time competes with both.
+/// At nice +10 the scheduler gives them precedence and the write fills their idle time (bench/README §2
+/// has the end-to-end runs). A pool thread can't be used for that: an unprivileged process can lower a
+/// thread's priority but never raise it back, and pool threads run other work afterwards.
 final class BackgroundWorker: @unchecked Sendable {
     // @unchecked: all mutable state is guarded by `condition`.
     private final class State: @unchecked Sendable {
