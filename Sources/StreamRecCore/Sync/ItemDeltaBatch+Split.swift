@@ -28,18 +28,15 @@ extension ItemDeltaBatch {
             size = Self.encodedOverhead
         }
         let k = dimension
-        var nextNew = 0
-        for r in 0..<count {
-            let isNew = nextNew < newRows.count && Int(newRows[nextNew]) == r
-            let bytes = encodedBytes(ofRow: r, isNew: isNew)
+        for (r, newIndex) in rows {
+            let bytes = encodedBytes(ofRow: r, isNew: newIndex != nil)
             if size + bytes > maxBytes && !piece.ids.isEmpty { flush() }
             size += bytes
-            if isNew {
+            if let n = newIndex {
                 piece.newRows.append(UInt32(piece.ids.count))
-                piece.baseFactors.append(contentsOf: baseFactors[(nextNew * k)..<((nextNew + 1) * k)])
-                if hasContext { piece.baseContext.append(contentsOf: baseContext[(nextNew * k)..<((nextNew + 1) * k)]) }
-                piece.baseBias.append(baseBias[nextNew])
-                nextNew += 1
+                piece.baseFactors.append(contentsOf: baseFactors[(n * k)..<((n + 1) * k)])
+                if hasContext { piece.baseContext.append(contentsOf: baseContext[(n * k)..<((n + 1) * k)]) }
+                piece.baseBias.append(baseBias[n])
             }
             piece.ids.append(ids[r])
             piece.factorDeltas.append(contentsOf: factorDeltas[(r * k)..<((r + 1) * k)])

@@ -36,6 +36,25 @@ public struct ItemDeltaBatch: Sendable, Equatable {
     public var baseContext: [Float] = []
     public var baseBias: [Float] = []
 
+    /// Every row in order, with a new item's index into `baseFactors`/`baseContext`/`baseBias` (nil for
+    /// the others): the one walk of `newRows` beside `ids` that applying and splitting share.
+    public var rows: Rows { Rows(count: count, newRows: newRows) }
+
+    public struct Rows: Sequence, IteratorProtocol {
+        let count: Int
+        let newRows: [UInt32]
+        var row = 0
+        var nextNew = 0
+
+        public mutating func next() -> (row: Int, newIndex: Int?)? {
+            guard row < count else { return nil }
+            defer { row += 1 }
+            guard nextNew < newRows.count && Int(newRows[nextNew]) == row else { return (row, nil) }
+            nextNew += 1
+            return (row, nextNew - 1)
+        }
+    }
+
     /// Optional co-occurrence ops (``ScaleOutOptions/shareNeighbors``): per learned event, the item and the
     /// user's previous items it was paired with, as `[item, n, previous₁ … previousₙ]` indices into
     /// `pairIds`. Receivers replay the same pair additions into their own neighbour tables.

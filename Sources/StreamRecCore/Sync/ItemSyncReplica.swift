@@ -86,11 +86,7 @@ public struct ItemSyncReplica: Sendable {
             precondition(batch.dimension == k && batch.hasContext == ctx, "sync batch shape disagrees with the model")
             blendA += batch.neighborBlendDelta
             blendB += batch.popularityBlendDelta
-            var nextNew = 0
-            for r in 0..<batch.count {
-                let isNew = nextNew < batch.newRows.count && Int(batch.newRows[nextNew]) == r
-                let newIndex = nextNew
-                if isNew { nextNew += 1 }
+            for (r, newRow) in batch.rows {
                 let id = batch.ids[r]
                 guard let slot = learner.internForSync(id) else { continue }
                 let s = Int(slot)
@@ -110,7 +106,7 @@ public struct ItemSyncReplica: Sendable {
                         }
                         viewBias[s] = base.bias[s]
                         viewPopularity[s] = base.popularity[s]
-                    } else if isNew {
+                    } else if let newIndex = newRow {
                         for c in 0..<k {
                             viewFactors[s * k + c] = batch.baseFactors[newIndex * k + c]
                             viewContext[s * k + c] = ctx ? batch.baseContext[newIndex * k + c] : 0
@@ -128,7 +124,7 @@ public struct ItemSyncReplica: Sendable {
                         viewPopularity[s] = learner.model.itemPopularity[s]
                     }
                 }
-                if !isNew {
+                if newRow == nil {
                     for c in 0..<k { accFactors[s * k + c] += batch.factorDeltas[r * k + c] }
                     if ctx { for c in 0..<k { accContext[s * k + c] += batch.contextDeltas[r * k + c] } }
                     accBias[s] += batch.biasDeltas[r]

@@ -164,11 +164,7 @@ public struct ItemSyncStream: Sendable {
         base.neighborBlend += batch.neighborBlendDelta
         base.popularityBlend += batch.popularityBlendDelta
         let gain = learner.model.popularityGain()
-        var nextNew = 0
-        for r in 0..<batch.count {
-            let isNew = nextNew < batch.newRows.count && Int(batch.newRows[nextNew]) == r
-            let newIndex = nextNew
-            if isNew { nextNew += 1 }
+        for (r, newRow) in batch.rows {
             let id = batch.ids[r]
             guard let slot = learner.internForSync(id) else { continue }
             let s = Int(slot)
@@ -179,7 +175,7 @@ public struct ItemSyncStream: Sendable {
             // Raw writes: mark the rows so incremental snapshot capture (FactorShadows) copies them.
             learner.model.itemFactors.markChanged(s)
             if ctx { learner.model.contextFactors.markChanged(s) }
-            if isNew && !(hadBase && fixed[s]) {
+            if let newIndex = newRow, !(hadBase && fixed[s]) {
                 // The first new record in log order: its row becomes the shared base.
                 learner.model.itemFactors.withUnsafeMutableBufferPointer { V in
                     for c in 0..<k {
