@@ -119,15 +119,13 @@ extension OnlineLearner {
                 guard Int(j) < index.itemCount, !probed[index.list(ofItem: Int(j))] else { return }
                 // Skip the random row load when even q · v ≤ |q| |v| can't lift the item past the K-th
                 // score: the bound is exact math, the slack covers float rounding, so lists don't change.
-                let rest = neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)]
-                    + (biased ? model.itemBias[Int(j)] : 0)
+                let neighbor = neighborScores[Int(j)], popular = popularityBlend * model.windowLog[Int(j)]
+                let rest = neighbor + popular + (biased ? model.itemBias[Int(j)] : 0)
                 let reach = queryNorm * index.factorNorm(ofItem: Int(j))
-                let bound = reach + rest
-                if selector.isFull, bound + Self.boundSlack * (reach + abs(rest)) < selector.threshold { return }
-                let c = ScoredIndex(index: j, score: model.score(query: query, item: j)
-                                    + neighborScores[Int(j)] + popularityBlend * model.windowLog[Int(j)])
-                assert(c.score <= bound + Self.boundSlack * (reach + abs(rest)) + 1e-6,
-                       "item \(j)'s norm is stale: score \(c.score) above its bound \(bound)")
+                let bound = reach + rest + Self.boundSlack * (reach + abs(rest))
+                if selector.isFull, bound < selector.threshold { return }
+                let c = ScoredIndex(index: j, score: model.score(query: query, item: j) + neighbor + popular)
+                assert(c.score <= bound + 1e-6, "item \(j)'s norm is stale: score \(c.score) above its bound \(bound)")
                 if selector.admits(c) && !selector.seen.contains(j) && items.isLive(j) { selector.offer(c) }
             }
             // A neighbour shared by several context items is offered once: its dense score is cleared
