@@ -93,14 +93,17 @@ let package = Package(
         // directories, a learner trained on a known sequence.
         .target(name: "StreamRecTestSupport", dependencies: ["StreamRecCore"], path: "Tests/StreamRecTestSupport"),
         .testTarget(
-            name: "StreamRecCoreTests", dependencies: ["StreamRecCore", "StreamRecTestSupport"],
-            resources: [.copy("Fixtures")]),
+            name: "StreamRecCoreTests",
+            dependencies: ["StreamRecCore", "StreamRecTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "StreamRecKafkaTests",
             dependencies: [
                 "StreamRecKafka", "CRDKafka", "StreamRecTestSupport", "StreamRecCore",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [
@@ -120,6 +123,8 @@ for target in package.targets where target.type != .system {
 // Release builds of the per-event path skip run-time exclusivity checks (swift_beginAccess): 3.5% of
 // serve's learner-thread samples in `perf`. Debug builds, which run the tests, keep them.
 for target in package.targets where ["StreamRecCore", "StreamRecServe"].contains(target.name) {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+        ]
 }
-

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 scripts/setup.sh
 
+# Formatting first: the toolchain's `swift format` with the checked-in .swift-format.
+scripts/format.sh --check
+
 # A broker of its own (port, data dir), so tests never touch a demo's or a developer's broker.
 export KAFKA_PORT="${STREAMREC_TEST_KAFKA_PORT:-19092}"
 export BROKER_HOME="${STREAMREC_TEST_BROKER_HOME:-${TMPDIR:-/tmp}/streamrec-test-broker}"

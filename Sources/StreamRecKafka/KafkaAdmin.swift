@@ -10,7 +10,8 @@ public final class KafkaAdmin: Sendable {
         public var replicationFactor: Int32
         public var config: [String: String]
 
-        public init(_ name: String, partitions: Int32 = 1, replicationFactor: Int32 = 1, config: [String: String] = [:]) {
+        public init(_ name: String, partitions: Int32 = 1, replicationFactor: Int32 = 1, config: [String: String] = [:])
+        {
             self.name = name
             self.partitions = partitions
             self.replicationFactor = replicationFactor
@@ -21,7 +22,11 @@ public final class KafkaAdmin: Sendable {
     private let handle: RDKafkaHandle
 
     public init(configuration: KafkaConfig, logger: Logger = Logger(label: "streamrec.kafka.admin")) throws {
-        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: configuration, callbacks: RDKafkaCallbacks(logger: logger))
+        handle = try RDKafkaHandle(
+            RD_KAFKA_PRODUCER,
+            configuration: configuration,
+            callbacks: RDKafkaCallbacks(logger: logger)
+        )
     }
 
     /// Creates the topics; ones that already exist count as success (so startup can always call this).
@@ -33,7 +38,15 @@ public final class KafkaAdmin: Sendable {
         defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
         for topic in topics {
             var errstr = ErrorString()
-            guard let nt = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errstr.buffer, errstr.size) else {
+            guard
+                let nt = rd_kafka_NewTopic_new(
+                    topic.name,
+                    topic.partitions,
+                    topic.replicationFactor,
+                    &errstr.buffer,
+                    errstr.size
+                )
+            else {
                 throw KafkaError.invalidArgument("topic \(topic.name): \(errstr.text)")
             }
             newTopics.append(nt)
@@ -44,10 +57,14 @@ public final class KafkaAdmin: Sendable {
         let options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS)
         defer { rd_kafka_AdminOptions_destroy(options) }
         var errstr = ErrorString()
-        try KafkaError.check(rd_kafka_AdminOptions_set_operation_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
-                             "operation timeout")
-        try KafkaError.check(rd_kafka_AdminOptions_set_request_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
-                             "request timeout")
+        try KafkaError.check(
+            rd_kafka_AdminOptions_set_operation_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
+            "operation timeout"
+        )
+        try KafkaError.check(
+            rd_kafka_AdminOptions_set_request_timeout(options, timeout.rdMilliseconds, &errstr.buffer, errstr.size),
+            "request timeout"
+        )
         let queue = rd_kafka_queue_new(rk)
         defer { rd_kafka_queue_destroy(queue) }
         rd_kafka_CreateTopics(rk, &newTopics, newTopics.count, options, queue)
@@ -56,15 +73,22 @@ public final class KafkaAdmin: Sendable {
             throw KafkaError.timedOut("create topics")
         }
         defer { rd_kafka_event_destroy(event) }
-        try KafkaError.check(rd_kafka_event_error(event), "create topics: \(String(optionalCString: rd_kafka_event_error_string(event)) ?? "")")
+        try KafkaError.check(
+            rd_kafka_event_error(event),
+            "create topics: \(String(optionalCString: rd_kafka_event_error_string(event)) ?? "")"
+        )
         var count = 0
         guard let result = rd_kafka_event_CreateTopics_result(event),
-              let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return }
+            let results = rd_kafka_CreateTopics_result_topics(result, &count)
+        else { return }
         for r in UnsafeBufferPointer(start: results, count: count) {
             let err = rd_kafka_topic_result_error(r)
             guard err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS else { continue }
             let name = String(optionalCString: rd_kafka_topic_result_name(r)) ?? "?"
-            throw KafkaError(err, "create topic \(name): \(String(optionalCString: rd_kafka_topic_result_error_string(r)) ?? "")")
+            throw KafkaError(
+                err,
+                "create topic \(name): \(String(optionalCString: rd_kafka_topic_result_error_string(r)) ?? "")"
+            )
         }
     }
 

@@ -31,8 +31,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         /// elsewhere (session timeout), so committing them would be wrong.
         public var onRevoke: @Sendable (_ partitions: [TopicPartition], _ lost: Bool) -> Void
 
-        public init(onAssign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64],
-                    onRevoke: @escaping @Sendable ([TopicPartition], Bool) -> Void = { _, _ in }) {
+        public init(
+            onAssign: @escaping @Sendable ([TopicPartition]) -> [TopicPartition: Int64],
+            onRevoke: @escaping @Sendable ([TopicPartition], Bool) -> Void = { _, _ in }
+        ) {
             self.onAssign = onAssign
             self.onRevoke = onRevoke
         }
@@ -63,9 +65,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - rebalanceHandler: group mode only; without it partitions start at the committed offsets.
     ///   - onEvent: receives partition EOFs and non-fatal errors (also logged), on the polling thread
     ///     (client-level events are routed to the consumer queue, so `poll` serves them too).
-    public init(configuration: KafkaConfig, rebalanceHandler: RebalanceHandler? = nil,
-                onEvent: (@Sendable (Event) -> Void)? = nil,
-                logger: Logger = Logger(label: "streamrec.kafka.consumer")) throws {
+    public init(
+        configuration: KafkaConfig,
+        rebalanceHandler: RebalanceHandler? = nil,
+        onEvent: (@Sendable (Event) -> Void)? = nil,
+        logger: Logger = Logger(label: "streamrec.kafka.consumer")
+    ) throws {
         var config = configuration.merging(["enable.auto.commit": "false", "enable.auto.offset.store": "false"])
         // librdkafka 2.0 rejects rd_kafka_assign without a group.id (_UNKNOWN_GROUP). Assign mode
         // gets a private, never-joined group id; nothing is committed to it unless `commit` is called.
@@ -98,8 +103,12 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The rebalance callback (see `rd_kafka_conf_set_rebalance_cb`): applies the handler's start
     /// offsets, then assigns — incrementally under the COOPERATIVE protocol, wholesale under EAGER.
-    private static func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: RDKafkaTopicPartitionList.Pointer,
-                                  handler: RebalanceHandler?) -> KafkaError? {
+    private static func rebalance(
+        _ rk: OpaquePointer,
+        _ err: rd_kafka_resp_err_t,
+        _ list: RDKafkaTopicPartitionList.Pointer,
+        handler: RebalanceHandler?
+    ) -> KafkaError? {
         let cooperative = String(optionalCString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"  // else EAGER
         let partitions = RDKafkaTopicPartitionList.entries(of: list).map(\.topicPartition)
         do {
@@ -133,7 +142,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Joins the group and subscribes to `topics` (group mode).
     public func subscribe(topics: [String]) throws {
         try ensureOpen()
-        guard isGroupMember else { throw KafkaError.invalidArgument("subscribe needs group.id; use assign(_:) without a group") }
+        guard isGroupMember else {
+            throw KafkaError.invalidArgument("subscribe needs group.id; use assign(_:) without a group")
+        }
         let list = RDKafkaTopicPartitionList(partitions: topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
         try list.call("subscribe to \(topics)", checkPartitions: false) { rd_kafka_subscribe(rk, $0) }
     }
@@ -169,7 +180,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// polls use a zero timeout, so the per-message cost stays small.
     /// - Throws: `KafkaError` if the consumer is closed, has hit a fatal error, or a rebalance failed.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws -> [KafkaMessage] {
-        try pollLock.withLock { _ throws -> [KafkaMessage] in try pollLocked(maxMessages: maxMessages, timeout: timeout) }
+        try pollLock.withLock { _ throws -> [KafkaMessage] in try pollLocked(maxMessages: maxMessages, timeout: timeout)
+        }
     }
 
     private func pollLocked(maxMessages: Int, timeout: Duration) throws -> [KafkaMessage] {
@@ -186,7 +198,12 @@ public final class KafkaConsumer: @unchecked Sendable {
                 batch.append(KafkaMessage(message))
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
                 let m = message.pointee
-                onEvent?(.partitionEOF(TopicPartition(String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "", m.partition), offset: m.offset))
+                onEvent?(
+                    .partitionEOF(
+                        TopicPartition(String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "", m.partition),
+                        offset: m.offset
+                    )
+                )
             case RD_KAFKA_RESP_ERR__FATAL:
                 throw handle.fatalError() ?? KafkaError(RD_KAFKA_RESP_ERR__FATAL, "consumer")
             case let err:
@@ -196,7 +213,14 @@ public final class KafkaConsumer: @unchecked Sendable {
                 onEvent?(.error(error))
             }
         }
-        if batch.isEmpty, let error = rebalanceError.withLock({ e in defer { e = nil }; return e }) { throw error }
+        if batch.isEmpty,
+            let error = rebalanceError.withLock({ e in
+                defer { e = nil }
+                return e
+            })
+        {
+            throw error
+        }
         return batch
     }
 
@@ -211,7 +235,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The group's committed offsets; partitions with none committed are absent.
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws -> [TopicPartition: Int64] {
+    public func committed(
+        _ partitions: [TopicPartition],
+        timeout: Duration = .seconds(10)
+    ) throws -> [TopicPartition: Int64] {
         try ensureOpen()
         let list = RDKafkaTopicPartitionList(partitions: partitions)
         try list.call("committed") { rd_kafka_committed(rk, $0, timeout.rdMilliseconds) }
@@ -247,14 +274,21 @@ public final class KafkaConsumer: @unchecked Sendable {
     // MARK: Metadata
 
     /// Low (oldest retained) and high (next to be written) offsets, queried from the broker.
-    public func watermarkOffsets(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws -> (low: Int64, high: Int64) {
+    public func watermarkOffsets(
+        topic: String,
+        partition: Int32,
+        timeout: Duration = .seconds(10)
+    ) throws -> (low: Int64, high: Int64) {
         try ensureOpen()
         return try handle.watermarkOffsets(TopicPartition(topic, partition), timeout: timeout)
     }
 
     /// For each partition, the earliest offset whose timestamp is >= the given one (ms since the
     /// epoch); `KafkaOffset.end` when there is none.
-    public func offsetsForTimes(_ timestamps: [TopicPartition: Int64], timeout: Duration = .seconds(10)) throws -> [TopicPartition: Int64] {
+    public func offsetsForTimes(
+        _ timestamps: [TopicPartition: Int64],
+        timeout: Duration = .seconds(10)
+    ) throws -> [TopicPartition: Int64] {
         try ensureOpen()
         return try handle.offsetsForTimes(timestamps, timeout: timeout)
     }
@@ -308,7 +342,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// `leaveGroup()` first to hand them over now.
     public func close() throws {
         try pollLock.withLock { _ throws in
-            guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
+            guard
+                !closed.withLock({ c in
+                    defer { c = true }
+                    return c
+                })
+            else { return }
             try KafkaError.check(rd_kafka_consumer_close(rk), "close")
         }
     }

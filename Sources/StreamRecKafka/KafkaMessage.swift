@@ -24,8 +24,15 @@ public struct KafkaMessage: Hashable, Sendable {
     public var timestamp: Int64?
     public var headers: [KafkaHeader]
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
-                timestamp: Int64? = nil, headers: [KafkaHeader] = []) {
+    public init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        key: [UInt8]?,
+        value: [UInt8],
+        timestamp: Int64? = nil,
+        headers: [KafkaHeader] = []
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -62,7 +69,9 @@ public struct KafkaMessage: Hashable, Sendable {
         var value: UnsafeRawPointer?
         var size = 0
         while rd_kafka_header_get_all(hdrs, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            result.append(KafkaHeader(key: String(optionalCString: name) ?? "", value: copyBytes(value, count: size) ?? []))
+            result.append(
+                KafkaHeader(key: String(optionalCString: name) ?? "", value: copyBytes(value, count: size) ?? [])
+            )
             index += 1
         }
         return result

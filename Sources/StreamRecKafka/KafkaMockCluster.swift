@@ -12,8 +12,11 @@ public final class KafkaMockCluster: @unchecked Sendable {
     public let bootstrapServers: String
 
     public init(brokers: Int32 = 1, logger: Logger = Logger(label: "streamrec.kafka.mock")) throws {
-        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: KafkaConfig(["client.id": "streamrec-mock-host"]),
-                                   callbacks: RDKafkaCallbacks(logger: logger))
+        handle = try RDKafkaHandle(
+            RD_KAFKA_PRODUCER,
+            configuration: KafkaConfig(["client.id": "streamrec-mock-host"]),
+            callbacks: RDKafkaCallbacks(logger: logger)
+        )
         guard let cluster = rd_kafka_mock_cluster_new(handle.rk, brokers) else {
             throw KafkaError.invalidArgument("could not create a mock cluster with \(brokers) brokers")
         }
@@ -25,6 +28,9 @@ public final class KafkaMockCluster: @unchecked Sendable {
 
     /// Creates a topic directly in the mock (unknown topics are otherwise auto-created on first use).
     public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int32 = 1) throws {
-        try KafkaError.check(rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor), "mock create topic \(name)")
+        try KafkaError.check(
+            rd_kafka_mock_topic_create(cluster, name, partitions, replicationFactor),
+            "mock create topic \(name)"
+        )
     }
 }

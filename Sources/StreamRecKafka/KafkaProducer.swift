@@ -42,10 +42,13 @@ public final class KafkaProducer: @unchecked Sendable {
     ///     local queue (`queue.buffering.max.messages`) is full before throwing.
     ///   - deliveryHandler: called once per message, on the thread that calls `poll` (or `send`/`flush`).
     ///   - onError: client errors (broker down, transport failures), served by `poll`/`flush` like reports.
-    public init(configuration: KafkaConfig, queueFullTimeout: Duration = .seconds(10),
-                deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
-                onError: (@Sendable (KafkaError) -> Void)? = nil,
-                logger: Logger = Logger(label: "streamrec.kafka.producer")) throws {
+    public init(
+        configuration: KafkaConfig,
+        queueFullTimeout: Duration = .seconds(10),
+        deliveryHandler: (@Sendable (DeliveryReport) -> Void)? = nil,
+        onError: (@Sendable (KafkaError) -> Void)? = nil,
+        logger: Logger = Logger(label: "streamrec.kafka.producer")
+    ) throws {
         var config = configuration
         if config["enable.idempotence"] == nil { config["enable.idempotence"] = "true" }
         let counters = LockedBox(Counters())
@@ -61,12 +64,22 @@ public final class KafkaProducer: @unchecked Sendable {
                 logger.warning("\(error)", metadata: ["suppressed_since_last": "\(suppressed)"])
             }
             guard let deliveryHandler else { return }
-            deliveryHandler(DeliveryReport(topic: String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "", partition: m.partition,
-                                           offset: m.offset, key: copyBytes(m.key, count: m.key_len),
-                                           value: ok ? nil : copyBytes(m.payload, count: m.len), error: error))
+            deliveryHandler(
+                DeliveryReport(
+                    topic: String(optionalCString: rd_kafka_topic_name(m.rkt)) ?? "",
+                    partition: m.partition,
+                    offset: m.offset,
+                    key: copyBytes(m.key, count: m.key_len),
+                    value: ok ? nil : copyBytes(m.payload, count: m.len),
+                    error: error
+                )
+            )
         }
-        handle = try RDKafkaHandle(RD_KAFKA_PRODUCER, configuration: config,
-                                   callbacks: RDKafkaCallbacks(logger: logger, onError: onError, onDelivery: onDelivery))
+        handle = try RDKafkaHandle(
+            RD_KAFKA_PRODUCER,
+            configuration: config,
+            callbacks: RDKafkaCallbacks(logger: logger, onError: onError, onDelivery: onDelivery)
+        )
         self.counters = counters
         self.queueFullTimeout = queueFullTimeout
         self.logger = logger
@@ -94,8 +107,14 @@ public final class KafkaProducer: @unchecked Sendable {
     ///   - timestamp: ms since the epoch; nil means "now".
     /// - Throws: `KafkaError` for unknown topic/partition, oversized messages, a full queue after
     ///   `queueFullTimeout`, a closed producer, or a fatal producer error (`isFatal`).
-    public func send(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
-                     headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws {
+    public func send(
+        topic: String,
+        partition: Int32? = nil,
+        key: [UInt8]?,
+        value: [UInt8],
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil
+    ) throws {
         try value.withUnsafeBytes { v in
             try withOptionalBytes(key) { k in
                 try send(topic: topic, partition: partition, key: k, value: v, headers: headers, timestamp: timestamp)
@@ -105,8 +124,14 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// ``send(topic:partition:key:value:headers:timestamp:)`` from borrowed bytes (e.g. slices of one
     /// reused buffer): librdkafka copies them, so the caller may reuse the memory once this returns.
-    public func send(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-                     headers: [KafkaHeader] = [], timestamp: Int64? = nil) throws {
+    public func send(
+        topic: String,
+        partition: Int32? = nil,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer,
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil
+    ) throws {
         if closed.withLock({ $0 }) { throw KafkaError.closed("producer") }
         var hdrs: OpaquePointer?
         if !headers.isEmpty {
@@ -117,7 +142,16 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         var retries = Int(queueFullTimeout / .milliseconds(100))
         while true {
-            guard let error = produce(topic: topic, partition: partition, key: key, value: value, headers: hdrs, timestamp: timestamp) else {
+            guard
+                let error = produce(
+                    topic: topic,
+                    partition: partition,
+                    key: key,
+                    value: value,
+                    headers: hdrs,
+                    timestamp: timestamp
+                )
+            else {
                 break  // librdkafka now owns the headers
             }
             if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL, retries > 0 {
@@ -136,8 +170,14 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_poll(rk, 0)
     }
 
-    private func produce(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-                         headers: OpaquePointer?, timestamp: Int64?) -> OpaquePointer? {
+    private func produce(
+        topic: String,
+        partition: Int32?,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer,
+        headers: OpaquePointer?,
+        timestamp: Int64?
+    ) -> OpaquePointer? {
         topic.withCString { topicName in
             // On the stack: this runs once per produced record.
             withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { vus in
@@ -148,7 +188,10 @@ public final class KafkaProducer: @unchecked Sendable {
                     vus[n] = vu
                     n += 1
                 }
-                append { $0.vtype = RD_KAFKA_VTYPE_TOPIC; $0.u.cstr = topicName }
+                append {
+                    $0.vtype = RD_KAFKA_VTYPE_TOPIC
+                    $0.u.cstr = topicName
+                }
                 // A non-NULL pointer keeps an empty value distinct from a null (tombstone) one.
                 append {
                     $0.vtype = RD_KAFKA_VTYPE_VALUE
@@ -162,10 +205,28 @@ public final class KafkaProducer: @unchecked Sendable {
                         $0.u.mem.size = key.count
                     }
                 }
-                append { $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS; $0.u.i = RD_KAFKA_MSG_F_COPY }
-                if let partition { append { $0.vtype = RD_KAFKA_VTYPE_PARTITION; $0.u.i32 = partition } }
-                if let timestamp { append { $0.vtype = RD_KAFKA_VTYPE_TIMESTAMP; $0.u.i64 = timestamp } }
-                if let headers { append { $0.vtype = RD_KAFKA_VTYPE_HEADERS; $0.u.headers = headers } }
+                append {
+                    $0.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    $0.u.i = RD_KAFKA_MSG_F_COPY
+                }
+                if let partition {
+                    append {
+                        $0.vtype = RD_KAFKA_VTYPE_PARTITION
+                        $0.u.i32 = partition
+                    }
+                }
+                if let timestamp {
+                    append {
+                        $0.vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        $0.u.i64 = timestamp
+                    }
+                }
+                if let headers {
+                    append {
+                        $0.vtype = RD_KAFKA_VTYPE_HEADERS
+                        $0.u.headers = headers
+                    }
+                }
                 return rd_kafka_produceva(rk, vus.baseAddress, n)
             }
         }
@@ -201,13 +262,21 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Further sends are refused; `deinit` won't flush.
     public func abandon() {
         closed.withLock { $0 = true }
-        _ = rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING))
+        _ = rd_kafka_purge(
+            rk,
+            Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING)
+        )
         rd_kafka_poll(rk, 0)
     }
 
     /// Flushes, then refuses further sends. Idempotent.
     public func close(flushTimeout: Duration = .seconds(30)) throws {
-        guard !closed.withLock({ c in defer { c = true }; return c }) else { return }
+        guard
+            !closed.withLock({ c in
+                defer { c = true }
+                return c
+            })
+        else { return }
         try flush(timeout: flushTimeout)
     }
 }

@@ -1,4 +1,5 @@
 import CRDKafka
+
 // The partition key type is the core's (snapshots key by it); clients of this module see it as theirs.
 @_exported import struct StreamRecCore.TopicPartition
 

@@ -36,11 +36,17 @@ public struct KafkaEventSource: Sendable {
     }
 
     public func read(logger: Logger = Logger(label: "streamrec.replay.kafka")) throws -> Result {
-        let consumer = try KafkaConsumer(configuration: configuration.merging(["enable.partition.eof": "false"]), logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration.merging(["enable.partition.eof": "false"]),
+            logger: logger
+        )
         defer { try? consumer.close() }
         let partitions = try consumer.partitions(of: topic)
-        guard !partitions.isEmpty else { throw KafkaError.invalidArgument("topic \(topic) has no partitions (does it exist?)") }
-        var start: [TopicPartition: Int64] = [:], end: [TopicPartition: Int64] = [:]
+        guard !partitions.isEmpty else {
+            throw KafkaError.invalidArgument("topic \(topic) has no partitions (does it exist?)")
+        }
+        var start: [TopicPartition: Int64] = [:]
+        var end: [TopicPartition: Int64] = [:]
         for tp in partitions {
             let marks = try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition)
             func resolve(_ bound: Bound) throws -> Int64 {
@@ -67,10 +73,17 @@ public struct KafkaEventSource: Sendable {
         while !remaining.isEmpty {
             let batch = try consumer.poll(maxMessages: 5000, timeout: .milliseconds(500))
             idlePolls = batch.isEmpty ? idlePolls + 1 : 0
-            if idlePolls > 120 { throw KafkaError.timedOut("no progress reading \(topic) for 60 s (\(remaining.count) partitions unfinished)") }
+            if idlePolls > 120 {
+                throw KafkaError.timedOut(
+                    "no progress reading \(topic) for 60 s (\(remaining.count) partitions unfinished)"
+                )
+            }
             for m in batch {
                 let tp = m.topicPartition
-                guard let last = end[tp], m.offset < last else { remaining.remove(tp); continue }
+                guard let last = end[tp], m.offset < last else {
+                    remaining.remove(tp)
+                    continue
+                }
                 result.messages += 1
                 do {
                     result.events.append(try decoder.decode(m.value))

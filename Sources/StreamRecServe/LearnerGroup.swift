@@ -75,8 +75,11 @@ public final class LearnerGroup: Sendable {
     }
 
     /// Users summed (each user lives in one learner), items from the primary (shared), counters summed.
-    func facts() -> (users: Int, items: Int, counters: LearnerCounters, allocatedBytes: Int, modelVersion: String, ranker: String) {
-        var users = 0, bytes = 0
+    func facts() -> (
+        users: Int, items: Int, counters: LearnerCounters, allocatedBytes: Int, modelVersion: String, ranker: String
+    ) {
+        var users = 0
+        var bytes = 0
         var counters = LearnerCounters()
         for member in members {
             member.learner.read { l in

@@ -1,5 +1,5 @@
-import Synchronization
 public import StreamRecCore
+import Synchronization
 
 /// The serving learner shared between the consumer loop (writer) and the HTTP query API (readers).
 ///

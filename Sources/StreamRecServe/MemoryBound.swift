@@ -30,7 +30,8 @@ public struct MemoryBound: Sendable, Equatable {
 
     public var description: String {
         func mib(_ b: Int) -> String { "\(b / (1 << 20)) MiB" }
-        return "users and items at their caps: \(mib(usersAndItemsBytes)) (\(bytesPerUser) B/user, \(bytesPerItem) B/item), "
+        return
+            "users and items at their caps: \(mib(usersAndItemsBytes)) (\(bytesPerUser) B/user, \(bytesPerItem) B/item), "
             + "plus \(Self.bytesPerSeenPair) B per remembered (user, item) pair"
     }
 }

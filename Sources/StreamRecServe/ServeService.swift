@@ -30,8 +30,13 @@ public final class StreamingLearnerService: Service, Sendable {
     /// Test hooks: fatal Kafka client errors raised after a number of events.
     let faultInjection = FaultInjection()
 
-    public init(configuration: ServeConfig, learner: LiveLearner? = nil, status: ServeStatus = ServeStatus(),
-                metrics: StreamRecMetrics? = nil, logger: Logger = Logger(label: "streamrec.serve")) throws {
+    public init(
+        configuration: ServeConfig,
+        learner: LiveLearner? = nil,
+        status: ServeStatus = ServeStatus(),
+        metrics: StreamRecMetrics? = nil,
+        logger: Logger = Logger(label: "streamrec.serve")
+    ) throws {
         self.configuration = configuration
         self.learner = try learner ?? LiveLearner(OnlineLearner(config: configuration.model))
         self.status = status
@@ -69,9 +74,18 @@ public final class StreamingLearnerService: Service, Sendable {
 extension StreamingLearnerService {
     /// Runs the loop; the loop and its clients are released when this returns.
     func runLoop(stop: StopFlag) throws {
-        let loop = try ServeLoop(ServeEnvironment(
-            config: configuration, learner: learner, status: status, metrics: metrics, logger: logger,
-            watchdog: watchdog, faults: faultInjection, stop: stop))
+        let loop = try ServeLoop(
+            ServeEnvironment(
+                config: configuration,
+                learner: learner,
+                status: status,
+                metrics: metrics,
+                logger: logger,
+                watchdog: watchdog,
+                faults: faultInjection,
+                stop: stop
+            )
+        )
         try loop.run()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,11 @@ final class ShutdownWatchdog: Sendable {
     private let logger: Logger
     private let onExpiry: @Sendable () -> Void
 
-    init(seconds: Double, logger: Logger, onExpiry: @escaping @Sendable () -> Void = { exit(ShutdownWatchdog.exitStatus) }) {
+    init(
+        seconds: Double,
+        logger: Logger,
+        onExpiry: @escaping @Sendable () -> Void = { exit(ShutdownWatchdog.exitStatus) }
+    ) {
         self.seconds = seconds
         self.logger = logger
         self.onExpiry = onExpiry
@@ -38,7 +43,8 @@ final class ShutdownWatchdog: Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
             }
             guard !state.withLock({ $0.finished }) else { return }
-            let message = "shutdown did not finish within \(seconds) s (\(reason)); exiting with status \(Self.exitStatus). "
+            let message =
+                "shutdown did not finish within \(seconds) s (\(reason)); exiting with status \(Self.exitStatus). "
                 + "The last durable snapshot and its committed offsets stand; a restart resumes from them."
             logger.critical("\(message)")
             onExpiry()

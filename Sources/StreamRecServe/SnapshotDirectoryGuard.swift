@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,10 +28,14 @@ final class SnapshotDirectoryLock: Sendable {
             var holder = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &holder, holder.count, 0)
             close(fd)
-            let pid = n > 0 ? String(decoding: holder[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            let pid =
+                n > 0
+                ? String(decoding: holder[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             if e == EWOULDBLOCK {
-                throw ServeConfigError("snapshot directory \(directory) is in use by another streamrec process (pid \(pid)); "
-                                         + "each learner needs its own snapshots.directory")
+                throw ServeConfigError(
+                    "snapshot directory \(directory) is in use by another streamrec process (pid \(pid)); "
+                        + "each learner needs its own snapshots.directory"
+                )
             }
             throw ServeConfigError("cannot lock snapshot directory \(directory): \(String(cString: strerror(e)))")
         }
@@ -57,12 +62,16 @@ struct SnapshotIdentity: Codable, Equatable {
         let path = path(in: directory)
         if let data = FileManager.default.contents(atPath: path) {
             guard let recorded = try? JSONDecoder().decode(SnapshotIdentity.self, from: data) else {
-                throw ServeConfigError("\(path) is unreadable; remove it only if this directory belongs to group '\(group)'")
+                throw ServeConfigError(
+                    "\(path) is unreadable; remove it only if this directory belongs to group '\(group)'"
+                )
             }
             guard recorded.group == mine.group, Set(recorded.topics).isSubset(of: mine.topics) else {
-                throw ServeConfigError("snapshot directory \(directory) belongs to group '\(recorded.group)', topics "
-                                         + "\(recorded.topics); this learner is group '\(group)', topics \(mine.topics). "
-                                         + "Use a separate snapshots.directory per group and topic set")
+                throw ServeConfigError(
+                    "snapshot directory \(directory) belongs to group '\(recorded.group)', topics "
+                        + "\(recorded.topics); this learner is group '\(group)', topics \(mine.topics). "
+                        + "Use a separate snapshots.directory per group and topic set"
+                )
             }
             if recorded == mine { return }
         }
@@ -80,8 +89,10 @@ struct SnapshotIdentity: Codable, Equatable {
     static func verify(_ position: SourcePosition, topics: [String], path: String) throws {
         let foreign = Set(position.offsets.map(\.topic)).subtracting(topics).sorted()
         guard foreign.isEmpty else {
-            throw ServeConfigError("snapshot \(path) holds offsets of topics \(foreign), which this learner does not "
-                                     + "consume (\(topics.sorted())); refusing to resume from another learner's state")
+            throw ServeConfigError(
+                "snapshot \(path) holds offsets of topics \(foreign), which this learner does not "
+                    + "consume (\(topics.sorted())); refusing to resume from another learner's state"
+            )
         }
     }
 }

@@ -26,7 +26,9 @@ struct EvaluatePolicyCommand: ParsableCommand {
     var events: String
     @Option(help: "Event log format: auto | jsonl | csv | tsv.")
     var format: LogFormat = .auto
-    @Flag(help: "Use per-slot propensities (target must place the same item in the same slot) instead of list membership.")
+    @Flag(
+        help: "Use per-slot propensities (target must place the same item in the same slot) instead of list membership."
+    )
     var perSlot = false
     @Option(help: "Write the estimates and join statistics as JSON to this path.")
     var report: String?
@@ -36,27 +38,47 @@ struct EvaluatePolicyCommand: ParsableCommand {
         let targets = try readLists(target)
         let log = try readTimeOrderedLog(events, format: format)
         let (joined, stats) = OffPolicyLog.join(logged: logged, target: targets, events: log, perSlot: perSlot)
-        stderr("lists: \(stats.lists) read, \(stats.used) used; skipped: \(stats.withoutPropensities) without propensities, "
-            + "\(stats.withoutSourceOffset) without source_offset, \(stats.withoutOutcome) without a later event, "
-            + "\(stats.repeatOutcomes) with a repeat-consumption outcome, \(stats.withoutTarget) without a target list")
+        stderr(
+            "lists: \(stats.lists) read, \(stats.used) used; skipped: \(stats.withoutPropensities) without propensities, "
+                + "\(stats.withoutSourceOffset) without source_offset, \(stats.withoutOutcome) without a later event, "
+                + "\(stats.repeatOutcomes) with a repeat-consumption outcome, \(stats.withoutTarget) without a target list"
+        )
         guard !joined.isEmpty else { throw CLIError("no list could be evaluated (see the counts above)") }
         let estimates = OffPolicyEstimators.all(joined)
         let rows = estimates.map { e in
-            [e.estimator, String(format: "%.4f", e.value), String(format: "%.4f", e.standardError),
-             String(format: "[%.4f, %.4f]", e.lower, e.upper)]
+            [
+                e.estimator, String(format: "%.4f", e.value), String(format: "%.4f", e.standardError),
+                String(format: "[%.4f, %.4f]", e.lower, e.upper),
+            ]
         }
-        print(ReportTable.markdown(header: ["estimator", "target hit rate", "std. error", "95% CI (normal)"], rows: rows))
+        print(
+            ReportTable.markdown(header: ["estimator", "target hit rate", "std. error", "95% CI (normal)"], rows: rows)
+        )
         let ess = OffPolicyEstimators.effectiveSampleSize(joined)
-        print("\nlogged policy's own hit rate: \(String(format: "%.4f", stats.loggedHitRate)) over \(stats.used) lists "
-            + "(units: \(perSlot ? "slots" : "listed items")); effective sample size for the target: \(String(format: "%.0f", ess))")
+        print(
+            "\nlogged policy's own hit rate: \(String(format: "%.4f", stats.loggedHitRate)) over \(stats.used) lists "
+                + "(units: \(perSlot ? "slots" : "listed items")); effective sample size for the target: \(String(format: "%.0f", ess))"
+        )
         if ess < 0.2 * Double(stats.used) {
-            print("warning: the effective sample size is \(String(format: "%.0f", 100 * ess / Double(stats.used)))% of the lists: "
-                + "the target shows items the logging policy rarely shows, and normal intervals can be too narrow "
-                + "(docs/evaluation.md); log with a larger ε or more lists")
+            print(
+                "warning: the effective sample size is \(String(format: "%.0f", 100 * ess / Double(stats.used)))% of the lists: "
+                    + "the target shows items the logging policy rarely shows, and normal intervals can be too narrow "
+                    + "(docs/evaluation.md); log with a larger ε or more lists"
+            )
         }
         if let path = report {
-            try writeJSON(EvaluatePolicyReport(lists: lists, target: target, events: events, perSlot: perSlot,
-                                               stats: stats, effectiveSampleSize: ess, estimates: estimates), to: path)
+            try writeJSON(
+                EvaluatePolicyReport(
+                    lists: lists,
+                    target: target,
+                    events: events,
+                    perSlot: perSlot,
+                    stats: stats,
+                    effectiveSampleSize: ess,
+                    estimates: estimates
+                ),
+                to: path
+            )
             stderr("report written to \(path)")
         }
     }
@@ -83,7 +105,9 @@ func readLists(_ path: String) throws -> [RecommendationList] {
     for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
         lineNumber += 1
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-        guard line.count <= maxListLineBytes else { throw CLIError("\(path):\(lineNumber): line longer than \(maxListLineBytes) bytes") }
+        guard line.count <= maxListLineBytes else {
+            throw CLIError("\(path):\(lineNumber): line longer than \(maxListLineBytes) bytes")
+        }
         do {
             out.append(try RecommendationList(jsonBytes: Array(line)))
         } catch {
@@ -100,7 +124,9 @@ final class JSONLWriter {
     private(set) var lines = 0
 
     init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw CLIError("cannot create \(path)")
         }
         self.handle = handle

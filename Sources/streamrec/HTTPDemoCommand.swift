@@ -71,29 +71,48 @@ struct HTTPDemoCommand: AsyncParsableCommand {
         let warm = Int(Double(events.count) * warmup)
         let step = PrequentialStep(weights: weights)
         for e in events[..<warm] { step.apply(e, to: &learner) }
-        logger.info("warm-up done", metadata: ["events": "\(warm)", "users": "\(learner.users.count)",
-                                               "items": "\(learner.items.count)"])
+        logger.info(
+            "warm-up done",
+            metadata: [
+                "events": "\(warm)", "users": "\(learner.users.count)",
+                "items": "\(learner.items.count)",
+            ]
+        )
 
         let live = LiveLearner(learner)
         let status = ServeStatus()
         let metrics = StreamRecMetrics(recallK: k)
         metrics.bootstrapGlobalMetricsSystem()
         let feeder = DemoReplayFeeder(
-            events: events, startAt: warm, eventsPerSecond: rate, learner: live, status: status, metrics: metrics,
+            events: events,
+            startAt: warm,
+            eventsPerSecond: rate,
+            learner: live,
+            status: status,
+            metrics: metrics,
             tracker: OnlineRecallTracker(k: k, windowSize: recallWindow, sampling: .everyNth(recallSampleEvery)),
-            weights: weights)
+            weights: weights
+        )
         let server = OperationsServer(
-            configuration: HTTPConfig(host: host, port: port, maxIdBytes: settings.limits.maxIdBytes), learner: live, status: status, metrics: metrics,
-            readiness: ReadinessPolicy(maxTotalLag: maxLag), logger: logger,
+            configuration: HTTPConfig(host: host, port: port, maxIdBytes: settings.limits.maxIdBytes),
+            learner: live,
+            status: status,
+            metrics: metrics,
+            readiness: ReadinessPolicy(maxTotalLag: maxLag),
+            logger: logger,
             onServerRunning: { port in
                 logger.info("listening", metadata: ["url": "http://\(host):\(port)/"])
                 // Unbuffered, so scripts waiting for this line see it at once.
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)/\n".utf8))
-            })
+            }
+        )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: server), .init(service: feeder)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
     }
 }

@@ -3,17 +3,21 @@ import StreamRecCore
 
 /// How a log's ratings become implicit feedback, shared by `replay` and `tune`.
 struct LogOptions: ParsableArguments {
-    @Option(help: """
-        Weight of a rated event: auto (a rating counts as one interaction; other events keep their \
-        weight), rating (the SGD step is scaled by the rating), one (every event counts 1).
-        """)
+    @Option(
+        help: """
+            Weight of a rated event: auto (a rating counts as one interaction; other events keep their \
+            weight), rating (the SGD step is scaled by the rating), one (every event counts 1).
+            """
+    )
     var weightFrom: EventWeights.WeightSource = .auto
     @Option(help: "Keep only rated events with rating >= this (e.g. 4: liked items); unrated events are kept.")
     var minRating: Float?
-    @Option(help: """
-        Unit of the log's timestamps: milliseconds (JSONL/CSV), or seconds (converted). MovieLens u.data \
-        and .inter files are always read as seconds.
-        """)
+    @Option(
+        help: """
+            Unit of the log's timestamps: milliseconds (JSONL/CSV), or seconds (converted). MovieLens u.data \
+            and .inter files are always read as seconds.
+            """
+    )
     var timestampUnit: EventTimeGuard.Unit = .milliseconds
 
     func validate() throws {
@@ -39,7 +43,9 @@ struct LogOptions: ParsableArguments {
         case .milliseconds:
             let share = EventTimeGuard.secondsLookingShare(events)
             if share >= 0.5 {
-                stderr("warning: \(Int(share * 100))% of timestamps look like seconds, not milliseconds; pass --timestamp-unit seconds if the log uses seconds")
+                stderr(
+                    "warning: \(Int(share * 100))% of timestamps look like seconds, not milliseconds; pass --timestamp-unit seconds if the log uses seconds"
+                )
             }
         }
         guard let minRating else { return events }

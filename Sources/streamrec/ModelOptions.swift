@@ -8,7 +8,10 @@ import StreamRecServe
 /// by the same reader as the config file and the environment, so a flag simply overrides them.
 /// Every flag of the table must have a property here, named as the flag in camelCase (a test checks).
 struct ModelOptions: ParsableArguments {
-    @Option(help: "YAML config file (the one `serve` reads): its model, serve.k/ranking, weights and limits apply; flags override it.")
+    @Option(
+        help:
+            "YAML config file (the one `serve` reads): its model, serve.k/ranking, weights and limits apply; flags override it."
+    )
     var config: String?
 
     @Option(help: .init(ModelSettings.help(flag: "factors"))) var factors: String?
@@ -49,8 +52,10 @@ struct ModelOptions: ParsableArguments {
     var modelFlagValues: [String: String] {
         var values: [String: String] = [:]
         for child in Mirror(reflecting: self).children {
-            guard let label = child.label, let option = child.value as? Option<String?>, let value = option.wrappedValue,
-                  let setting = ModelSettings.byFlag[Self.flagName(property: String(label.dropFirst()))] else { continue }
+            guard let label = child.label, let option = child.value as? Option<String?>,
+                let value = option.wrappedValue,
+                let setting = ModelSettings.byFlag[Self.flagName(property: String(label.dropFirst()))]
+            else { continue }
             values["model." + setting.key] = value
         }
         return values
@@ -66,7 +71,8 @@ struct ModelOptions: ParsableArguments {
     /// Model flags whose table row has no property here, or properties naming no row (a test asserts none).
     static var unmatchedFlags: [String] {
         let properties = Mirror(reflecting: ModelOptions()).children.compactMap { child -> String? in
-            guard let label = child.label, child.value is Option<String?>, label != "_config", label != "_itemCatalog" else { return nil }
+            guard let label = child.label, child.value is Option<String?>, label != "_config", label != "_itemCatalog"
+            else { return nil }
             return flagName(property: String(label.dropFirst()))
         }
         let table = Set(ModelSettings.byFlag.keys)
@@ -75,15 +81,20 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         // A property without a table row would be parsed and ignored; a row without a property has no flag.
-        guard Self.unmatchedFlags.isEmpty else { throw ValidationError("model flags out of step with ModelSettings: \(Self.unmatchedFlags)") }
+        guard Self.unmatchedFlags.isEmpty else {
+            throw ValidationError("model flags out of step with ModelSettings: \(Self.unmatchedFlags)")
+        }
     }
 
     /// The settings after flags > `STREAMREC_*` environment > `--config` file > defaults, validated.
     /// `extra` adds the command's own flags that map to config keys (e.g. `-k` → `serve.k`).
     func settings(extra: [String: String] = [:]) async throws -> ServeConfig {
-        let sources = ConfigSources(flags: modelFlagValues.merging(extra) { a, _ in a },
-                                    environment: ProcessInfo.processInfo.environment, filePath: config,
-                                    rejectUnknownEnvironment: false)
+        let sources = ConfigSources(
+            flags: modelFlagValues.merging(extra) { a, _ in a },
+            environment: ProcessInfo.processInfo.environment,
+            filePath: config,
+            rejectUnknownEnvironment: false
+        )
         do {
             return try await ServeConfig.load(sources)
         } catch {
@@ -96,7 +107,9 @@ struct ModelOptions: ParsableArguments {
         guard let path = itemCatalog else { return nil }
         do {
             let (catalog, malformed) = try ItemCatalog.load(path: path)
-            stderr("read item catalog \(path): \(catalog.count) items\(malformed > 0 ? ", \(malformed) malformed lines skipped" : "")")
+            stderr(
+                "read item catalog \(path): \(catalog.count) items\(malformed > 0 ? ", \(malformed) malformed lines skipped" : "")"
+            )
             return catalog
         } catch {
             throw CLIError("cannot read item catalog \(path): \(error)")
@@ -108,4 +121,3 @@ extension ModelConfig.NegativeSampling: ExpressibleByArgument {}
 extension ModelConfig.Loss: ExpressibleByArgument {}
 extension ModelConfig.Ranker: ExpressibleByArgument {}
 extension LogFormat: ExpressibleByArgument {}
-

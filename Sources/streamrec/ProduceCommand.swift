@@ -33,12 +33,24 @@ struct ProduceCommand: ParsableCommand {
         let producer = try KafkaProducer(configuration: config.merging(["linger.ms": "20", "compression.type": "lz4"]))
         let started = Date()
         for event in events {
-            try producer.send(topic: topic, key: Array(event.user.utf8), value: EventEncoder.jsonBytes(event), timestamp: nil)
+            try producer.send(
+                topic: topic,
+                key: Array(event.user.utf8),
+                value: EventEncoder.jsonBytes(event),
+                timestamp: nil
+            )
         }
         try producer.flush(timeout: .seconds(120))
         let seconds = Date().timeIntervalSince(started)
         guard producer.failedCount == 0 else { throw CLIError("\(producer.failedCount) messages failed delivery") }
-        stderr(String(format: "produced %d events to %@ in %.1f s (%.0f events/s)", events.count, topic, seconds,
-                      Double(events.count) / max(seconds, 1e-9)))
+        stderr(
+            String(
+                format: "produced %d events to %@ in %.1f s (%.0f events/s)",
+                events.count,
+                topic,
+                seconds,
+                Double(events.count) / max(seconds, 1e-9)
+            )
+        )
     }
 }

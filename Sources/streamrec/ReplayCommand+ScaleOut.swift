@@ -5,7 +5,10 @@ import StreamRecCore
 /// `replay --learners N --sync-interval D`: the scale-out simulation (issue 10 item 4), kept apart from
 /// the single-learner path so that path stays as it was.
 struct ScaleOutReplayOptions: ParsableArguments {
-    @Option(help: "Simulate N learners behind a partitioned topic (users hashed to partitions like the producer does). 1 = the single-learner figures.")
+    @Option(
+        help:
+            "Simulate N learners behind a partitioned topic (users hashed to partitions like the producer does). 1 = the single-learner figures."
+    )
     var learners: Int?
     @Option(help: "Partitions users are hashed to (default: one per learner); range-assigned to the learners.")
     var partitions: Int?
@@ -15,7 +18,10 @@ struct ScaleOutReplayOptions: ParsableArguments {
     var syncInterval: SyncInterval = SyncInterval(milliseconds: 60_000)
     @Option(help: "How concurrent item deltas merge: sum (parameter-server style) | mean (model averaging).")
     var merge: ItemMergeRule = .sum
-    @Flag(inversion: .prefixedNo, help: "Share the item-neighbour co-occurrence table across learners too (replayed pair ops).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Share the item-neighbour co-occurrence table across learners too (replayed pair ops)."
+    )
     var syncNeighbors = true
 
     var isOn: Bool { learners != nil }
@@ -87,12 +93,25 @@ extension ReplayCommand {
         guard let summary else { return }
         print(ReportTable.render(reports))
         print("")
-        print(ReportTable.markdown(
-            header: ["learners", "partitions", "partitioner", "sync interval", "merge", "neighbours", "sync rounds", "sync bytes", "sync bytes/event"],
-            rows: [["\(summary.learners)", "\(summary.partitions)", summary.partitioner,
-                    summary.syncIntervalMs == 0 ? "0 (never)" : "\(Double(summary.syncIntervalMs) / 1000)s",
-                    summary.merge, summary.syncIntervalMs == 0 || summary.learners == 1 ? "n/a" : summary.shareNeighbors ? "shared" : "local", "\(summary.syncRounds)", "\(summary.syncBytes)",
-                    String(format: "%.1f", summary.syncBytesPerEvent)]]))
+        print(
+            ReportTable.markdown(
+                header: [
+                    "learners", "partitions", "partitioner", "sync interval", "merge", "neighbours", "sync rounds",
+                    "sync bytes", "sync bytes/event",
+                ],
+                rows: [
+                    [
+                        "\(summary.learners)", "\(summary.partitions)", summary.partitioner,
+                        summary.syncIntervalMs == 0 ? "0 (never)" : "\(Double(summary.syncIntervalMs) / 1000)s",
+                        summary.merge,
+                        summary.syncIntervalMs == 0 || summary.learners == 1
+                            ? "n/a" : summary.shareNeighbors ? "shared" : "local", "\(summary.syncRounds)",
+                        "\(summary.syncBytes)",
+                        String(format: "%.1f", summary.syncBytesPerEvent),
+                    ]
+                ]
+            )
+        )
         print("events per learner: \(summary.eventsPerLearner.map(String.init).joined(separator: ", "))")
         if summary.slotMetricsApproximate {
             print("coverage/gini/entropy/tail count each learner's local item slots: approximate with --learners > 1.")

@@ -23,7 +23,10 @@ struct ReplayCommand: AsyncParsableCommand {
     var log: String?
     @Option(help: "Replay a Kafka topic instead of a file (read in assign mode: no consumer group is joined).")
     var kafka: String?
-    @Option(help: "Kafka bootstrap servers for --kafka (default: kafka.bootstrap_servers of --config, else 127.0.0.1:9092; kafka.properties such as SASL settings apply too).")
+    @Option(
+        help:
+            "Kafka bootstrap servers for --kafka (default: kafka.bootstrap_servers of --config, else 127.0.0.1:9092; kafka.properties such as SASL settings apply too)."
+    )
     var brokers: String?
     @Option(help: "Start offset (applied to every partition) for --kafka.")
     var fromOffset: Int64?
@@ -59,17 +62,25 @@ struct ReplayCommand: AsyncParsableCommand {
     var resume = false
     @Option(help: "Stop after consuming N events of the log (a partial run; resume later with --resume).")
     var stopAfter: Int64?
-    @Option(help: "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items). Default: serve.ranking of --config, else approximate.")
+    @Option(
+        help:
+            "MF top-K search: exact (every item) or approximate (IVF item index, exact below 4096 items). Default: serve.ranking of --config, else approximate."
+    )
     var ranking: RankingMode?
     @Option(help: "Approximate ranking: inverted lists probed per query.")
     var probes: Int = ItemIndex.defaultProbes
-    @Option(help: "Approximate ranking: rank the exact list too every N scored events and report the overlap (0 = never).")
+    @Option(
+        help: "Approximate ranking: rank the exact list too every N scored events and report the overlap (0 = never)."
+    )
     var overlapEvery: Int = 50
     @Flag(help: "Skip intra-list diversity (saves O(K² k) per event).")
     var noDiversity = false
     @Option(help: "Unconsumed items sampled per scored event for AUC (0 = no AUC).")
     var aucSamples: Int = 100
-    @Option(help: "Write every scored list (with exploration propensities when --epsilon > 0) as JSONL to this path, for evaluate-policy.")
+    @Option(
+        help:
+            "Write every scored list (with exploration propensities when --epsilon > 0) as JSONL to this path, for evaluate-policy."
+    )
     var listsOut: String?
     @Flag(help: "Never draw a progress bar.")
     var quiet = false
@@ -79,7 +90,9 @@ struct ReplayCommand: AsyncParsableCommand {
         if let k { guard k >= 1 && k <= 1000 else { throw ValidationError("-k must be in 1...1000") } }
         guard warmup >= 0 && warmup < 1 else { throw ValidationError("--warmup must be in [0, 1)") }
         guard window >= 1 else { throw ValidationError("--window must be positive") }
-        guard aucSamples >= 0 && aucSamples <= 100_000 else { throw ValidationError("--auc-samples must be in 0...100000") }
+        guard aucSamples >= 0 && aucSamples <= 100_000 else {
+            throw ValidationError("--auc-samples must be in 0...100000")
+        }
         guard probes >= 1 && probes <= 1_000_000 else { throw ValidationError("--probes must be in 1...1000000") }
         guard overlapEvery >= 0 else { throw ValidationError("--overlap-every must be >= 0") }
         guard (log == nil) != (kafka == nil) else { throw ValidationError("give either a log file or --kafka <topic>") }
@@ -102,14 +115,20 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try await model.settings(extra: ["serve.k": k.map(String.init), "serve.ranking": ranking?.rawValue,
-                                                        "kafka.bootstrap_servers": brokers].compactMapValues { $0 })
+        let settings = try await model.settings(
+            extra: [
+                "serve.k": k.map(String.init), "serve.ranking": ranking?.rawValue,
+                "kafka.bootstrap_servers": brokers,
+            ].compactMapValues { $0 }
+        )
         let k = settings.k
         let rankers = try rankers()
         guard !(rankers.count > 1 && snapshotDir != nil) else {
             throw ValidationError("snapshots need a single --model")
         }
-        guard !(rankers.count > 1 && listsOut != nil) else { throw ValidationError("--lists-out needs a single --model") }
+        guard !(rankers.count > 1 && listsOut != nil) else {
+            throw ValidationError("--lists-out needs a single --model")
+        }
         let events = try logOptions.filter(try loadEvents(kafkaConfig: settings.adminKafkaConfig))  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
@@ -128,7 +147,16 @@ struct ReplayCommand: AsyncParsableCommand {
 
         let catalog = try model.loadCatalog()
         if scaleOutOptions.isOn {
-            return try runScaleOut(events: events, options: options, configs: rankers.map { var c = settings.model; c.ranker = $0; return c }, catalog: catalog)
+            return try runScaleOut(
+                events: events,
+                options: options,
+                configs: rankers.map {
+                    var c = settings.model
+                    c.ranker = $0
+                    return c
+                },
+                catalog: catalog
+            )
         }
         var reports: [ReplayReport] = []
         for ranker in rankers {
@@ -146,8 +174,12 @@ struct ReplayCommand: AsyncParsableCommand {
             session.attach(catalog: catalog)
             session.setProbes(probes)
             let bar = ProgressBar(label: ranker.rawValue, enabled: !quiet)
-            let report = try session.run(events: events, snapshots: store, progress: { done, total in bar.update(done, total) },
-                                         lists: listWriter.map { w in { w.append($0) } })
+            let report = try session.run(
+                events: events,
+                snapshots: store,
+                progress: { done, total in bar.update(done, total) },
+                lists: listWriter.map { w in { w.append($0) } }
+            )
             if let listWriter, let path = listsOut {
                 try listWriter.close()
                 stderr("\(listWriter.lines) lists written to \(path)")
@@ -155,7 +187,9 @@ struct ReplayCommand: AsyncParsableCommand {
             bar.finish()
             reports.append(report)
             if let overlap = report.indexOverlap, let samples = report.indexOverlapSamples {
-                stderr("approximate ranking (\(probes) probes): top-\(k) overlap with exact \(String(format: "%.4f", overlap)) over \(samples) sampled events")
+                stderr(
+                    "approximate ranking (\(probes) probes): top-\(k) overlap with exact \(String(format: "%.4f", overlap)) over \(samples) sampled events"
+                )
             }
             if let store, stopAfter == nil || report.consumedEvents == report.totalEvents {
                 let path = try store.write(session.snapshot())
@@ -172,7 +206,11 @@ struct ReplayCommand: AsyncParsableCommand {
             stderr("per-window metrics written to \(path)")
         }
         if let path = plot {
-            try ReplayPlot.html(reports, title: "streamrec replay: \(source)").write(toFile: path, atomically: true, encoding: .utf8)
+            try ReplayPlot.html(reports, title: "streamrec replay: \(source)").write(
+                toFile: path,
+                atomically: true,
+                encoding: .utf8
+            )
             stderr("plot written to \(path)")
         }
     }
@@ -187,8 +225,12 @@ extension ReplayCommand {
             reader.from = fromOffset.map { .offset($0) } ?? fromTime.map { .time($0) } ?? .beginning
             reader.to = toOffset.map { .offset($0) } ?? toTime.map { .time($0) } ?? .end
             let result = try reader.read()
-            let ranges = result.ranges.sorted { $0.key < $1.key }.map { "\($0.key)[\($0.value.lowerBound)...\($0.value.upperBound)]" }
-            stderr("read \(result.events.count) events from \(topic) \(ranges.joined(separator: " ")) (\(result.malformed) malformed)")
+            let ranges = result.ranges.sorted { $0.key < $1.key }.map {
+                "\($0.key)[\($0.value.lowerBound)...\($0.value.upperBound)]"
+            }
+            stderr(
+                "read \(result.events.count) events from \(topic) \(ranges.joined(separator: " ")) (\(result.malformed) malformed)"
+            )
             for e in result.firstErrors { stderr("  skipped \(e)") }
             return result.events
         }
@@ -220,7 +262,9 @@ func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
     stderr("read \(stats.events) events from \(log) (\(stats.lines) lines, \(stats.malformed) malformed)")
     for example in stats.malformedExamples.prefix(5) { stderr("  skipped \(example)") }
     if stats.malformed > 5 { stderr("  … \(stats.malformed - 5) more malformed lines skipped") }
-    if loaded.wasSorted { stderr("log is not time-ordered: sorting \(loaded.events.count) events by timestamp (stable)") }
+    if loaded.wasSorted {
+        stderr("log is not time-ordered: sorting \(loaded.events.count) events by timestamp (stable)")
+    }
     guard !loaded.events.isEmpty else { throw CLIError("no valid events in \(log)") }
     return loaded.events
 }

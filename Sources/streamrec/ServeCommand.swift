@@ -44,13 +44,19 @@ struct ServeCommand: AsyncParsableCommand {
     var k: Int?
     @Option(parsing: .unconditional, help: "HTTP port for health, metrics and the query API (0 disables HTTP).")
     var httpPort: Int?
-    @Option(parsing: .unconditional, help: "Stop after no message arrived for this many milliseconds (batch runs, demos).")
+    @Option(
+        parsing: .unconditional,
+        help: "Stop after no message arrived for this many milliseconds (batch runs, demos)."
+    )
     var exitWhenIdle: Int64?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
     @Option(help: "MF top-K search: exact | approximate (IVF item index; exact below 4096 items).")
     var ranking: RankingMode?
-    @Option(parsing: .unconditional, help: "Learner threads in this process, each a group member owning some partitions (serve.learners).")
+    @Option(
+        parsing: .unconditional,
+        help: "Learner threads in this process, each a group member owning some partitions (serve.learners)."
+    )
     var learners: Int?
 
     func run() async throws {
@@ -75,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         let settings: ServeConfig
         do {
             settings = try await ServeConfig.load(
-                ConfigSources(flags: flags, environment: ProcessInfo.processInfo.environment, filePath: config))
+                ConfigSources(flags: flags, environment: ProcessInfo.processInfo.environment, filePath: config)
+            )
         } catch {
             throw CLIError("invalid configuration: \(error)")
         }
@@ -95,7 +102,13 @@ struct ServeCommand: AsyncParsableCommand {
         for i in 0..<settings.learners {
             var learnerLogger = logger
             if settings.learners > 1 { learnerLogger[metadataKey: "learner"] = "\(i)" }
-            learnerServices.append(try StreamingLearnerService(configuration: settings.forLearner(i), metrics: metrics, logger: learnerLogger))
+            learnerServices.append(
+                try StreamingLearnerService(
+                    configuration: settings.forLearner(i),
+                    metrics: metrics,
+                    logger: learnerLogger
+                )
+            )
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = learnerServices.map {
             .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup)
@@ -110,12 +123,18 @@ struct ServeCommand: AsyncParsableCommand {
                 remoteLists = view
             }
             let http = OperationsServer(
-                configuration: settings.httpConfig, learners: learners, metrics: metrics,
-                readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag), remoteLists: remoteLists,
-                logger: Logger(label: "streamrec.http"))
+                configuration: settings.httpConfig,
+                learners: learners,
+                metrics: metrics,
+                readiness: ReadinessPolicy(maxTotalLag: settings.http.readinessMaxLag),
+                remoteLists: remoteLists,
+                logger: Logger(label: "streamrec.http")
+            )
             services.append(.init(service: http))
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         try await group.run()
     }
 }

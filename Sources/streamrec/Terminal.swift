@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,8 +33,19 @@ final class ProgressBar {
         let filled = Int(fraction * Double(width))
         let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data(String(format: "\r%@ %@ %5.1f%% %lld/%lld  %.0f ev/s ",
-                                                   label, bar, fraction * 100, done, total, rate).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "\r%@ %@ %5.1f%% %lld/%lld  %.0f ev/s ",
+                    label,
+                    bar,
+                    fraction * 100,
+                    done,
+                    total,
+                    rate
+                ).utf8
+            )
+        )
     }
 
     func finish() {
@@ -46,13 +58,17 @@ enum ReportTable {
     static func render(_ reports: [ReplayReport]) -> String {
         guard let first = reports.first else { return "" }
         let k = first.k
-        let header = ["model", "events", "scored", "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "P@\(k)", "F1@\(k)",
-                      "AUC", "coverage", "novelty", "diversity", "gini", "entropy", "tail", "events/s"]
+        let header = [
+            "model", "events", "scored", "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "P@\(k)", "F1@\(k)",
+            "AUC", "coverage", "novelty", "diversity", "gini", "entropy", "tail", "events/s",
+        ]
         let rows = reports.map { r in
-            [r.ranker, "\(r.consumedEvents)", "\(r.scoredEvents)", f(r.recall), f(r.ndcg), f(r.mrr), f(r.precision),
-             f(r.f1), r.auc.map(f) ?? "n/a", f(r.coverage), String(format: "%.2f", r.novelty),
-             r.diversity.map(f) ?? "n/a", f(r.exposureGini), String(format: "%.2f", r.exposureEntropy),
-             f(r.longTailShare), String(format: "%.0f", r.eventsPerSecond)]
+            [
+                r.ranker, "\(r.consumedEvents)", "\(r.scoredEvents)", f(r.recall), f(r.ndcg), f(r.mrr), f(r.precision),
+                f(r.f1), r.auc.map(f) ?? "n/a", f(r.coverage), String(format: "%.2f", r.novelty),
+                r.diversity.map(f) ?? "n/a", f(r.exposureGini), String(format: "%.2f", r.exposureEntropy),
+                f(r.longTailShare), String(format: "%.0f", r.eventsPerSecond),
+            ]
         }
         let aucNote = first.aucSamples > 0 ? "\(first.aucSamples) sampled unconsumed items per event" : "off"
         return markdown(header: header, rows: rows) + "\n\nAUC: \(aucNote). gini/entropy (bits): exposure over all "
@@ -63,21 +79,29 @@ enum ReportTable {
     static func markdown(header: [String], rows: [[String]]) -> String {
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
-            "| " + cells.enumerated().map { c, s in
-                c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[c] - s.count) + s
-            }.joined(separator: " | ") + " |"
+            "| "
+                + cells.enumerated().map { c, s in
+                    c == 0
+                        ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[c] - s.count) + s
+                }.joined(separator: " | ") + " |"
         }
-        let rule = "|" + widths.enumerated().map { c, w in c == 0 ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":" }.joined(separator: "|") + "|"
+        let rule =
+            "|"
+            + widths.enumerated().map { c, w in
+                c == 0 ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":"
+            }.joined(separator: "|") + "|"
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
 
     static func windowsCSV(_ reports: [ReplayReport]) -> String {
-        var out = "model,end_event,scored,recall,ndcg,mrr,coverage,precision,f1,auc,exposure_gini,exposure_entropy,"
+        var out =
+            "model,end_event,scored,recall,ndcg,mrr,coverage,precision,f1,auc,exposure_gini,exposure_entropy,"
             + "long_tail_share\n"
         for r in reports {
             for w in r.windows {
-                out += "\(r.ranker),\(w.endEvent),\(w.scored),\(f(w.recall)),\(f(w.ndcg)),\(f(w.mrr)),\(f(w.coverage)),"
+                out +=
+                    "\(r.ranker),\(w.endEvent),\(w.scored),\(f(w.recall)),\(f(w.ndcg)),\(f(w.mrr)),\(f(w.coverage)),"
                     + "\(f(w.precision)),\(f(w.f1)),\(w.auc.map(f) ?? ""),\(f(w.exposureGini)),\(f(w.exposureEntropy)),"
                     + "\(f(w.longTailShare))\n"
             }

@@ -96,23 +96,39 @@ struct TuneCommand: AsyncParsableCommand {
         search.options.measureDiversity = false
         search.options.windowSize = Int.max / 2
         let total = search.candidateIndices().count + 1
-        stderr("tuning: current settings + \(total - 1) of \(search.space.gridSize) grid points × \(seeds) seeds, prefix \(prefix) of \(events.count) events (warmup \(warmup)), metric \(metric.rawValue)@\(k)")
+        stderr(
+            "tuning: current settings + \(total - 1) of \(search.space.gridSize) grid points × \(seeds) seeds, prefix \(prefix) of \(events.count) events (warmup \(warmup)), metric \(metric.rawValue)@\(k)"
+        )
         var done = 0
         let trialsRun = try search.run(events: events, base: settings.model, catalog: model.loadCatalog()) { t in
             done += 1
             if !quiet {
-                stderr(String(format: "  [%d/%d] %@%@ = %.4f ± %.4f", done, total, t.isBase ? "(current) " : "",
-                              flags(t.config), t.score, t.spread))
+                stderr(
+                    String(
+                        format: "  [%d/%d] %@%@ = %.4f ± %.4f",
+                        done,
+                        total,
+                        t.isBase ? "(current) " : "",
+                        flags(t.config),
+                        t.score,
+                        t.spread
+                    )
+                )
             }
         }
-        let header = ["rank", "factors", "lr", "reg", "negatives", "loss", "\(metric.rawValue)@\(k) mean", "sd",
-                      "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "events/s"]
+        let header = [
+            "rank", "factors", "lr", "reg", "negatives", "loss", "\(metric.rawValue)@\(k) mean", "sd",
+            "recall@\(k)", "NDCG@\(k)", "MRR@\(k)", "events/s",
+        ]
         let rows = trialsRun.enumerated().map { r, t in
-            ["\(r + 1)\(t.isBase ? " (current)" : "")", "\(t.config.factors)", "\(t.config.learningRate)",
-             "\(t.config.regularization)", "\(t.config.negatives)", t.config.loss.rawValue,
-             String(format: "%.4f", t.score), String(format: "%.4f", t.spread), String(format: "%.4f", t.report.recall),
-             String(format: "%.4f", t.report.ndcg), String(format: "%.4f", t.report.mrr),
-             String(format: "%.0f", t.report.eventsPerSecond)]
+            [
+                "\(r + 1)\(t.isBase ? " (current)" : "")", "\(t.config.factors)", "\(t.config.learningRate)",
+                "\(t.config.regularization)", "\(t.config.negatives)", t.config.loss.rawValue,
+                String(format: "%.4f", t.score), String(format: "%.4f", t.spread),
+                String(format: "%.4f", t.report.recall),
+                String(format: "%.4f", t.report.ndcg), String(format: "%.4f", t.report.mrr),
+                String(format: "%.0f", t.report.eventsPerSecond),
+            ]
         }
         print(ReportTable.markdown(header: header, rows: rows))
         if let best = trialsRun.first {

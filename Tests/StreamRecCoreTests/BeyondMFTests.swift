@@ -1,20 +1,29 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 /// Exploration, sequence-aware scoring, cold start, forgetting and tuning (issue #5).
 @Suite("Beyond plain MF")
 struct BeyondMFTests {
-    static func randomLearner(_ configure: (inout ModelConfig) -> Void = { _ in }, users: Int = 30, items: Int = 120,
-                              events: Int = 2000) throws -> OnlineLearner {
+    static func randomLearner(
+        _ configure: (inout ModelConfig) -> Void = { _ in },
+        users: Int = 30,
+        items: Int = 120,
+        events: Int = 2000
+    ) throws -> OnlineLearner {
         var c = ModelConfig()
         c.factors = 8
         configure(&c)
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 11)
         for t in 0..<events {
-            try l.learn(user: "u\(rng.nextInt(below: users))", item: "i\(rng.nextInt(below: items))",
-                        timestamp: Int64(t) * 1000, weight: 1)
+            try l.learn(
+                user: "u\(rng.nextInt(below: users))",
+                item: "i\(rng.nextInt(below: items))",
+                timestamp: Int64(t) * 1000,
+                weight: 1
+            )
         }
         return l
     }
@@ -34,8 +43,14 @@ struct BeyondMFTests {
         var c = l.config
         configure(&c)
         try c.validate()
-        return OnlineLearner(config: c, users: l.users, items: l.items, store: l.store, model: l.model.withConfig(c),
-                             counters: l.counters)
+        return OnlineLearner(
+            config: c,
+            users: l.users,
+            items: l.items,
+            store: l.store,
+            model: l.model.withConfig(c),
+            counters: l.counters
+        )
     }
 
     // MARK: Exploration
@@ -46,8 +61,10 @@ struct BeyondMFTests {
         let zero = try Self.withRanking(plain) { $0.explorationEpsilon = 0 }
         #expect(Self.lists(zero, k: 10) == Self.lists(plain, k: 10))
         let one = try Self.withRanking(plain) { $0.explorationEpsilon = 1 }
-        let explored = Self.lists(one, k: 10), base = Self.lists(plain, k: 10)
-        var replaced = 0, slots = 0
+        let explored = Self.lists(one, k: 10)
+        let base = Self.lists(plain, k: 10)
+        var replaced = 0
+        var slots = 0
         for (u, (list, plainList)) in zip(explored, base).enumerated() {
             #expect(list.count == plainList.count)
             #expect(Set(list.map(\.index)).count == list.count)
@@ -91,15 +108,22 @@ struct BeyondMFTests {
     @Test("MMR with λ = 1 equals plain top-K; λ < 1 increases intra-list diversity")
     func mmr() throws {
         let plain = try Self.randomLearner(events: 4000)
-        let one = try Self.withRanking(plain) { $0.diversityLambda = 1; $0.diversityCandidates = 40 }
+        let one = try Self.withRanking(plain) {
+            $0.diversityLambda = 1
+            $0.diversityCandidates = 40
+        }
         #expect(Self.lists(one, k: 10) == Self.lists(plain, k: 10))
-        let diverse = try Self.withRanking(plain) { $0.diversityLambda = 0.3; $0.diversityCandidates = 40 }
+        let diverse = try Self.withRanking(plain) {
+            $0.diversityLambda = 0.3
+            $0.diversityCandidates = 40
+        }
         func meanDiversity(_ l: OnlineLearner) -> Double {
             let lists = Self.lists(l, k: 10)
             return lists.map { PrequentialEvaluator.intraListDiversity($0, factors: l.model.itemFactors) }
                 .reduce(0, +) / Double(lists.count)
         }
-        let before = meanDiversity(plain), after = meanDiversity(diverse)
+        let before = meanDiversity(plain)
+        let after = meanDiversity(diverse)
         #expect(after > before + 0.05, "diversity \(before) → \(after)")
         // Re-ranking only reorders candidates: still unconsumed, distinct, k long.
         for (u, list) in Self.lists(diverse, k: 10).enumerated() {
@@ -131,16 +155,17 @@ struct BeyondMFTests {
             var session = try ReplaySession(config: c, options: options)
             let report = try session.run(events: events)
             let l = session.learner
-            var hits = 0, asked = 0
+            var hits = 0
+            var asked = 0
             var selector = TopKSelector(k: 5)
             var out = [ScoredIndex]()
             var recent = [Int32]()
             for u in 0..<Int32(l.users.slotCount) {
                 l.store.recentItems(of: u, into: &recent, limit: 1)
                 guard let last = recent.first, let lastID = l.items.id(at: last),
-                      let lastIndex = SyntheticLogGenerator.index(of: lastID),
-                      let next = l.items.index(of: SyntheticLogGenerator.itemID(generator.successor[lastIndex])),
-                      !l.store.hasSeen(user: u, item: next)
+                    let lastIndex = SyntheticLogGenerator.index(of: lastID),
+                    let next = l.items.index(of: SyntheticLogGenerator.itemID(generator.successor[lastIndex])),
+                    !l.store.hasSeen(user: u, item: next)
                 else { continue }
                 asked += 1
                 l.recommend(userSlot: u, k: 5, selector: &selector, into: &out)
@@ -151,7 +176,10 @@ struct BeyondMFTests {
         let plain = try successorHitRate(context: 0)
         let sequence = try successorHitRate(context: 1)
         #expect(sequence.hits > plain.hits + 0.2, "successor in top-5: plain \(plain.hits), sequence \(sequence.hits)")
-        #expect(sequence.recall > plain.recall * 1.2, "prequential recall: plain \(plain.recall), sequence \(sequence.recall)")
+        #expect(
+            sequence.recall > plain.recall * 1.2,
+            "prequential recall: plain \(plain.recall), sequence \(sequence.recall)"
+        )
     }
 
     @Test("context SGD step moves the context vector along the user-side gradient")
@@ -184,11 +212,20 @@ struct BeyondMFTests {
         var entries: [(item: String, tokens: [String])] = []
         for g in 0..<4 {
             for n in 0..<5 {
-                entries.append(("g\(g)-\(n)", ItemCatalog.tokens(attributes: ["genre": "g\(g)", "shade": "s\(n)"],
-                                                                 text: "words\(g) about group\(g) item\(n)")))
+                entries.append(
+                    (
+                        "g\(g)-\(n)",
+                        ItemCatalog.tokens(
+                            attributes: ["genre": "g\(g)", "shade": "s\(n)"],
+                            text: "words\(g) about group\(g) item\(n)"
+                        )
+                    )
+                )
             }
         }
-        entries.append(("twin", ItemCatalog.tokens(attributes: ["genre": "g2", "shade": "s3"], text: "words2 about group2 item3")))
+        entries.append(
+            ("twin", ItemCatalog.tokens(attributes: ["genre": "g2", "shade": "s3"], text: "words2 about group2 item3"))
+        )
         let catalog = ItemCatalog(entries: entries)
         #expect(catalog.similarity("twin", "g2-3") > 0.99)
         #expect(catalog.similarity("twin", "g2-0") > catalog.similarity("twin", "g1-3"))
@@ -203,14 +240,19 @@ struct BeyondMFTests {
             // Each group's fans consume that group's items: factors cluster by group.
             for t in 0..<6000 {
                 let g = rng.nextInt(below: 4)
-                try l.learn(user: "fan\(g)-\(rng.nextInt(below: 5))", item: "g\(g)-\(rng.nextInt(below: 5))",
-                            timestamp: Int64(t), weight: 1)
+                try l.learn(
+                    user: "fan\(g)-\(rng.nextInt(below: 5))",
+                    item: "g\(g)-\(rng.nextInt(below: 5))",
+                    timestamp: Int64(t),
+                    weight: 1
+                )
             }
             try l.learn(user: "fan2-0", item: "twin", timestamp: 6000, weight: 0)  // registers, no SGD
             return (l, try #require(l.items.index(of: "twin")))
         }
         func cosine(_ l: OnlineLearner, _ a: Int32, _ b: Int32) -> Float {
-            let x = l.model.itemFactors.row(Int(a)), y = l.model.itemFactors.row(Int(b))
+            let x = l.model.itemFactors.row(Int(a))
+            let y = l.model.itemFactors.row(Int(b))
             let dot = zip(x, y).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             return dot / ((x.reduce(0) { $0 + $1 * $1 }).squareRoot() * (y.reduce(0) { $0 + $1 * $1 }).squareRoot())
         }
@@ -235,7 +277,9 @@ struct BeyondMFTests {
         var l = try OnlineLearner(config: c)
         // "old" was popular long ago, "new" is popular within the last 50 positives.
         for t in 0..<200 { try l.learn(user: "a\(t)", item: "old", timestamp: Int64(t), weight: 1) }
-        for t in 0..<50 { try l.learn(user: "b\(t)", item: t % 2 == 0 ? "new" : "x\(t)", timestamp: Int64(200 + t), weight: 1) }
+        for t in 0..<50 {
+            try l.learn(user: "b\(t)", item: t % 2 == 0 ? "new" : "x\(t)", timestamp: Int64(200 + t), weight: 1)
+        }
         #expect(l.recommend(user: "nobody", k: 1).first?.item == "new")
         try l.learn(user: "fresh", item: "x1", timestamp: 300, weight: 1)
         #expect(l.recommend(user: "fresh", k: 1).first?.item == "new")
@@ -360,12 +404,17 @@ struct BeyondMFTests {
 
     // MARK: Config
 
-    @Test("beyond-MF fields round-trip; all but sequence context default to off; every field is in the fingerprint JSON")
+    @Test(
+        "beyond-MF fields round-trip; all but sequence context default to off; every field is in the fingerprint JSON"
+    )
     func configCompatibility() throws {
         let d = ModelConfig()
         #expect(d.canonicalJSON.contains("\"sequenceContext\":3") && d.canonicalJSON.contains("explorationEpsilon"))
-        #expect(d.explorationEpsilon == 0 && d.uncertaintyBonus == 0 && d.diversityLambda == 1 && d.sequenceContext == 3
-            && d.coldStartUserEvents == 0 && d.popularityHalfLife == 0 && d.factorDecayHalfLife == 0 && d.userTTL == 0)
+        #expect(
+            d.explorationEpsilon == 0 && d.uncertaintyBonus == 0 && d.diversityLambda == 1 && d.sequenceContext == 3
+                && d.coldStartUserEvents == 0 && d.popularityHalfLife == 0 && d.factorDecayHalfLife == 0
+                && d.userTTL == 0
+        )
         var c = d
         c.sequenceContext = 0
         c.explorationEpsilon = 0.1

@@ -8,13 +8,24 @@ struct EventTimeGuardTests {
     @Test("year-9999 and far-future timestamps are rejected; small skews and the past pass")
     func future() {
         let g = EventTimeGuard(maxFutureSkewMillis: 3_600_000)
-        #expect(g.check(EventLimits.maxTimestamp, wallClockMillis: now) == .failure(.inTheFuture(EventLimits.maxTimestamp,
-            aheadMillis: EventLimits.maxTimestamp - now, maxSkewMillis: 3_600_000)))
+        #expect(
+            g.check(EventLimits.maxTimestamp, wallClockMillis: now)
+                == .failure(
+                    .inTheFuture(
+                        EventLimits.maxTimestamp,
+                        aheadMillis: EventLimits.maxTimestamp - now,
+                        maxSkewMillis: 3_600_000
+                    )
+                )
+        )
         #expect(g.check(now + 3_600_001, wallClockMillis: now).isFailure)
         #expect(g.check(now + 60_000, wallClockMillis: now) == .success(now + 60_000))
         #expect(g.check(893_286_638_000, wallClockMillis: now) == .success(893_286_638_000))  // MovieLens 1998
         #expect(g.check(0, wallClockMillis: now) == .success(0))
-        #expect(EventTimeGuard(maxFutureSkewMillis: 0).check(EventLimits.maxTimestamp, wallClockMillis: now).isFailure == false)
+        #expect(
+            EventTimeGuard(maxFutureSkewMillis: 0).check(EventLimits.maxTimestamp, wallClockMillis: now).isFailure
+                == false
+        )
     }
 
     @Test("second-resolution timestamps are detected in milliseconds mode and converted in seconds mode")
@@ -34,7 +45,9 @@ struct EventTimeGuardTests {
         config.itemTTL = 86_400_000
         var learner = try OnlineLearner(config: config)
         let guardrail = EventTimeGuard()
-        let events = (0..<200).map { Event(user: "u\($0 % 20)", item: "i\($0 % 30)", timestamp: now - 10_000 + Int64($0)) }
+        let events = (0..<200).map {
+            Event(user: "u\($0 % 20)", item: "i\($0 % 30)", timestamp: now - 10_000 + Int64($0))
+        }
         let attack = Event(user: "mallory", item: "i0", timestamp: EventLimits.maxTimestamp)
         for e in events + [attack] + events {
             guard case .success(let ts) = guardrail.check(e.timestamp, wallClockMillis: now) else { continue }

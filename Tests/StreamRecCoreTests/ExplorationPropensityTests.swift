@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import StreamRecTestSupport
+import Testing
+
 @testable import StreamRecCore
 
 @Suite("Exploration propensities")
@@ -29,14 +30,24 @@ struct ExplorationPropensityTests {
                 for candidate in [greedy[s]] + Array(others) + Array(greedy[..<s]) {
                     var list = greedy
                     list[s] = candidate
-                    total += ExplorationPropensity.slotProbabilities(epsilon: eps, greedy: greedy, list: list,
-                                                                     valid: valid, slots: n)[s]
+                    total +=
+                        ExplorationPropensity.slotProbabilities(
+                            epsilon: eps,
+                            greedy: greedy,
+                            list: list,
+                            valid: valid,
+                            slots: n
+                        )[s]
                 }
                 #expect(abs(total - 1) < 1e-12, "ε \(eps) slot \(s): \(total)")
             }
         }
         // No valid candidate: exploration can't replace anything.
-        #expect(ExplorationPropensity.slotProbabilities(epsilon: 0.5, greedy: [1, 2], list: [1, 2], valid: 0, slots: 2) == [1, 1])
+        #expect(
+            ExplorationPropensity.slotProbabilities(epsilon: 0.5, greedy: [1, 2], list: [1, 2], valid: 0, slots: 2) == [
+                1, 1,
+            ]
+        )
     }
 
     @Test("logged propensities match the frequencies of the real ε-greedy ranker over 3000 seeds")
@@ -44,7 +55,8 @@ struct ExplorationPropensityTests {
         let trials = 3000
         var counts: [String: Int] = [:]
         var reported: [String: Double] = [:]
-        var inList: [String: Int] = [:], reportedInList: [String: Double] = [:]
+        var inList: [String: Int] = [:]
+        var reportedInList: [String: Double] = [:]
         var selector = TopKSelector(k: 4)
         var list: [ScoredIndex] = []
         for seed in 1...UInt64(trials) {
@@ -95,11 +107,17 @@ struct ExplorationPropensityTests {
             let list = RecommendationList(
                 user: "me",
                 items: ranked.indices.map {
-                    ScoredItem(item: learner.items.id(at: ranked[$0].index)!, score: ranked[$0].score, propensity: p?.slot[$0],
-                               listPropensity: p?.list[$0])
+                    ScoredItem(
+                        item: learner.items.id(at: ranked[$0].index)!,
+                        score: ranked[$0].score,
+                        propensity: p?.slot[$0],
+                        listPropensity: p?.list[$0]
+                    )
                 },
-                modelVersion: learner.modelVersion, timestamp: 1,
-                sourceOffset: SourceOffset(topic: "events", partition: 0, offset: 41))
+                modelVersion: learner.modelVersion,
+                timestamp: 1,
+                sourceOffset: SourceOffset(topic: "events", partition: 0, offset: 41)
+            )
             let bytes = list.jsonBytes()
             #expect(try schema.errors(JSONValue(parsing: bytes)) == [])
             #expect(String(decoding: bytes, as: UTF8.self).contains("propensity") == (epsilon > 0))
@@ -108,15 +126,19 @@ struct ExplorationPropensityTests {
             for (n, item) in decoded.items.enumerated() {
                 #expect((item.propensity == nil) == (list.items[n].propensity == nil))
                 if let a = item.propensity, let b = list.items[n].propensity { #expect(abs(a - b) <= 1e-15 * b) }
-                if let a = item.listPropensity, let b = list.items[n].listPropensity { #expect(abs(a - b) <= 1e-15 * b) }
+                if let a = item.listPropensity, let b = list.items[n].listPropensity {
+                    #expect(abs(a - b) <= 1e-15 * b)
+                }
                 decoded.items[n].propensity = list.items[n].propensity
                 decoded.items[n].listPropensity = list.items[n].listPropensity
             }
             #expect(decoded == list)
         }
-        for bad in [#"{"user":"u","items":[{"item":"a","score":1,"propensity":1.5}],"model_version":"v","ts":0}"#,
-                    #"{"user":"u","items":[{"item":"a","score":1,"propensity":"0.5"}],"model_version":"v","ts":0}"#,
-                    #"{"user":"u","items":[{"item":"a","score":1,"list_propensity":-0.1}],"model_version":"v","ts":0}"#] {
+        for bad in [
+            #"{"user":"u","items":[{"item":"a","score":1,"propensity":1.5}],"model_version":"v","ts":0}"#,
+            #"{"user":"u","items":[{"item":"a","score":1,"propensity":"0.5"}],"model_version":"v","ts":0}"#,
+            #"{"user":"u","items":[{"item":"a","score":1,"list_propensity":-0.1}],"model_version":"v","ts":0}"#,
+        ] {
             #expect(try !schema.errors(JSONValue(parsing: Array(bad.utf8))).isEmpty)
             #expect(throws: RecommendationDecodingError.self) { try RecommendationList(jsonBytes: Array(bad.utf8)) }
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Incremental snapshot capture of the factor matrices")
@@ -6,9 +7,9 @@ struct IncrementalSnapshotTests {
     func config() -> ModelConfig {
         var c = ModelConfig()
         c.factors = 12
-        c.sequenceContext = 2          // context rows are written too
-        c.factorDecayHalfLife = 500_000 // decay on touch writes rows outside the SGD step
-        c.maxUsers = 40                 // evictions reset reused user and item slots
+        c.sequenceContext = 2  // context rows are written too
+        c.factorDecayHalfLife = 500_000  // decay on touch writes rows outside the SGD step
+        c.maxUsers = 40  // evictions reset reused user and item slots
         c.maxItems = 150
         return c
     }
@@ -16,8 +17,12 @@ struct IncrementalSnapshotTests {
     func feed(_ l: inout OnlineLearner, from: Int, to: Int) throws {
         var rng = RandomSource(seed: UInt64(from))
         for t in from..<to {
-            _ = try l.learn(user: "u\(rng.nextInt(below: 60))", item: "i\(rng.nextInt(below: 220))",
-                            timestamp: Int64(t) * 1000, weight: 1)
+            _ = try l.learn(
+                user: "u\(rng.nextInt(below: 60))",
+                item: "i\(rng.nextInt(below: 220))",
+                timestamp: Int64(t) * 1000,
+                weight: 1
+            )
         }
     }
 
@@ -61,7 +66,8 @@ struct IncrementalSnapshotTests {
 
     @Test("change tracking does not change what is learned")
     func trackingIsInvisible() throws {
-        var tracked = try OnlineLearner(config: config()), plain = try OnlineLearner(config: config())
+        var tracked = try OnlineLearner(config: config())
+        var plain = try OnlineLearner(config: config())
         _ = FactorShadows(of: &tracked.model)
         try feed(&tracked, from: 0, to: 600)
         try feed(&plain, from: 0, to: 600)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Approximate ranking (IVF item index)")
@@ -10,9 +11,13 @@ struct ItemIndexTests {
     /// Users with clustered tastes (so factors cluster, as learned factors do), every item seen once.
     static func learn(_ l: inout OnlineLearner, events: Range<Int>, items: Int = ItemIndexTests.items) {
         var rng = RandomSource(seed: 11)
-        for _ in 0..<events.lowerBound { _ = rng.next(); _ = rng.next() }
+        for _ in 0..<events.lowerBound {
+            _ = rng.next()
+            _ = rng.next()
+        }
         for t in events {
-            let r1 = rng.next(), r2 = rng.next()
+            let r1 = rng.next()
+            let r2 = rng.next()
             let u = Int(r1 % 150)
             // Item t for the first pass (every item exists), then items from the user's taste cluster.
             let i = t < items ? t : (u % 16) * (items / 16) + Int(r2 % UInt64(items / 16))
@@ -20,7 +25,12 @@ struct ItemIndexTests {
         }
     }
 
-    static func learner(ranking: RankingMode, sequence: Int = 0, neighbors: Int = 0, events: Int = 5_000) throws -> OnlineLearner {
+    static func learner(
+        ranking: RankingMode,
+        sequence: Int = 0,
+        neighbors: Int = 0,
+        events: Int = 5_000
+    ) throws -> OnlineLearner {
         var c = ModelConfig()
         c.factors = 12  // not a multiple of 8: exercises padding of the augmented points
         c.sequenceContext = sequence
@@ -55,20 +65,25 @@ struct ItemIndexTests {
             for i in 0..<l.model.itemCount {
                 for c in 0..<k { x[c] = V[i * l.model.itemFactors.stride + c] }
                 x[k] = l.model.itemBias[i]
-                if x.withUnsafeBufferPointer({ index.nearest($0.baseAddress!) }) == index.list(ofItem: i) { nearest += 1 }
+                if x.withUnsafeBufferPointer({ index.nearest($0.baseAddress!) }) == index.list(ofItem: i) {
+                    nearest += 1
+                }
             }
         }
         return Double(nearest) / Double(l.model.itemCount)
     }
 
-    @Test("approximate lists: high overlap with exact, exact scores, sorted, consumed items excluded",
-          arguments: [(0, 0), (3, 0), (3, 128)])
+    @Test(
+        "approximate lists: high overlap with exact, exact scores, sorted, consumed items excluded",
+        arguments: [(0, 0), (3, 0), (3, 128)]
+    )
     func overlapAndExactScores(sequence: Int, neighbors: Int) throws {
         let l = try Self.learner(ranking: .approximate, sequence: sequence, neighbors: neighbors)
         let index = try #require(l.model.itemIndex)
         #expect(index.isBuilt && index.listCount >= 8)
         var selector = TopKSelector(k: 10)
-        var approx = [ScoredIndex](), exact = [ScoredIndex]()
+        var approx = [ScoredIndex]()
+        var exact = [ScoredIndex]()
         var overlap = 0.0
         let users = l.users.slotCount
         for u in 0..<Int32(users) {
@@ -97,7 +112,8 @@ struct ItemIndexTests {
         var l = try Self.learner(ranking: .approximate)
         l.setRanking(.approximate, probes: 1_000_000)
         var selector = TopKSelector(k: 20)
-        var approx = [ScoredIndex](), exact = [ScoredIndex]()
+        var approx = [ScoredIndex]()
+        var exact = [ScoredIndex]()
         for u in 0..<Int32(l.users.slotCount) {
             l.recommend(userSlot: u, k: 20, selector: &selector, into: &approx)
             l.recommend(userSlot: u, k: 20, selector: &selector, into: &exact, exact: true)
@@ -119,7 +135,8 @@ struct ItemIndexTests {
         // Lanes hold current vectors: probing everything equals exact ranking.
         l.setRanking(.approximate, probes: 1_000_000)
         var selector = TopKSelector(k: 10)
-        var approx = [ScoredIndex](), exact = [ScoredIndex]()
+        var approx = [ScoredIndex]()
+        var exact = [ScoredIndex]()
         for u in stride(from: Int32(0), to: Int32(l.users.slotCount), by: 7) {
             l.recommend(userSlot: u, k: 10, selector: &selector, into: &approx)
             l.recommend(userSlot: u, k: 10, selector: &selector, into: &exact, exact: true)
@@ -142,7 +159,8 @@ struct ItemIndexTests {
         Self.learn(&l, events: 0..<600, items: 500)
         #expect(l.model.itemIndex?.isBuilt == false)
         var selector = TopKSelector(k: 10)
-        var a = [ScoredIndex](), e = [ScoredIndex]()
+        var a = [ScoredIndex]()
+        var e = [ScoredIndex]()
         l.recommend(userSlot: 3, k: 10, selector: &selector, into: &a)
         l.recommend(userSlot: 3, k: 10, selector: &selector, into: &e, exact: true)
         #expect(a == e)
@@ -157,7 +175,9 @@ struct ItemIndexTests {
         for cut in [800, 2_500] {  // before the index exists, and after it was built
             var first = try Self.learner(ranking: .approximate, events: 0)
             Self.learn(&first, events: 0..<cut)
-            let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: SourcePosition(eventsConsumed: Int64(cut)), createdAt: 0))
+            let bytes = SnapshotCodec.encode(
+                LearnerSnapshot(learner: first, position: SourcePosition(eventsConsumed: Int64(cut)), createdAt: 0)
+            )
             var resumed = try SnapshotCodec.decode(bytes).learner
             #expect(resumed == first)
             #expect(resumed.model.itemIndex == first.model.itemIndex)
@@ -166,8 +186,10 @@ struct ItemIndexTests {
             #expect(resumed == straight)
             #expect(resumed.model.itemIndex == straight.model.itemIndex)
             #expect(resumed.model.itemIndex?.isBuilt == true)
-            var s1 = TopKSelector(k: 10), s2 = TopKSelector(k: 10)
-            var a = [ScoredIndex](), b = [ScoredIndex]()
+            var s1 = TopKSelector(k: 10)
+            var s2 = TopKSelector(k: 10)
+            var a = [ScoredIndex]()
+            var b = [ScoredIndex]()
             for u in 0..<Int32(straight.users.slotCount) {
                 straight.recommend(userSlot: u, k: 10, selector: &s1, into: &a)
                 resumed.recommend(userSlot: u, k: 10, selector: &s2, into: &b)
@@ -203,7 +225,12 @@ struct PopularityLeadersTests {
         var out = [ScoredIndex]()
         for t in 0..<6_000 {
             let r = rng.nextUnitDouble()
-            try? l.learn(user: "u\(rng.nextInt(below: 50))", item: "i\(Int(900 * r * r))", timestamp: Int64(t), weight: 1)
+            try? l.learn(
+                user: "u\(rng.nextInt(below: 50))",
+                item: "i\(Int(900 * r * r))",
+                timestamp: Int64(t),
+                weight: 1
+            )
             guard t % 97 == 0 else { continue }
             l.recommend(userSlot: nil, k: k, selector: &selector, into: &out)
             var all = [ScoredIndex]()

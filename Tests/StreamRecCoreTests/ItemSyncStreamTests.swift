@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 /// Asynchronous item-state sharing through one ordered log (what serve's model-sync topic carries).
@@ -38,7 +39,10 @@ struct ItemSyncStreamTests {
                 let pieces = stream.collect(from: learner, maxRecordBytes: maxRecordBytes)
                 for batch in stream.pending.suffix(pieces) {
                     let bytes = ItemDeltaCodec.encode(batch)
-                    #expect(bytes.count <= maxRecordBytes || batch.count + batch.pairOps.count <= 1, "piece over the cap")
+                    #expect(
+                        bytes.count <= maxRecordBytes || batch.count + batch.pairOps.count <= 1,
+                        "piece over the cap"
+                    )
                     log.append((id, bytes))
                 }
                 return pieces > 0
@@ -55,7 +59,9 @@ struct ItemSyncStreamTests {
             while cursor < log.count {
                 let record = log[cursor]
                 let batch = try ItemDeltaCodec.decode(record.value)
-                if try stream.apply(batch, publisherID: record.key, own: record.key == id, to: &learner) { applied += 1 }
+                if try stream.apply(batch, publisherID: record.key, own: record.key == id, to: &learner) {
+                    applied += 1
+                }
                 cursor += 1
                 stream.readPosition = Int64(cursor)
             }
@@ -76,10 +82,13 @@ struct ItemSyncStreamTests {
         Issue.record("sync did not settle")
     }
 
-    func row(_ l: OnlineLearner, _ id: String) -> (factors: [Float], context: [Float], bias: Float, popularity: Float)? {
+    func row(_ l: OnlineLearner, _ id: String) -> (factors: [Float], context: [Float], bias: Float, popularity: Float)?
+    {
         guard let s = l.items.index(of: id) else { return nil }
-        return (l.model.itemFactors.row(Int(s)), l.model.contextFactors.row(Int(s)), l.model.itemBias[Int(s)],
-                l.model.itemPopularity[Int(s)])
+        return (
+            l.model.itemFactors.row(Int(s)), l.model.contextFactors.row(Int(s)), l.model.itemBias[Int(s)],
+            l.model.itemPopularity[Int(s)]
+        )
     }
 
     /// Every node knows every item, rows agree within the tolerance, popularity is the exact event count.
@@ -91,8 +100,12 @@ struct ItemSyncStreamTests {
             #expect(first.popularity == Float(count), "\(item): popularity counts every event once")
             for node in nodes.dropFirst() {
                 let other = try #require(row(node.learner, item), "\(item) unknown at \(node.id)")
-                for c in first.factors.indices { #expect(abs(first.factors[c] - other.factors[c]) <= Self.tolerance, "\(item) factor \(c)") }
-                for c in first.context.indices { #expect(abs(first.context[c] - other.context[c]) <= Self.tolerance, "\(item) context \(c)") }
+                for c in first.factors.indices {
+                    #expect(abs(first.factors[c] - other.factors[c]) <= Self.tolerance, "\(item) factor \(c)")
+                }
+                for c in first.context.indices {
+                    #expect(abs(first.context[c] - other.context[c]) <= Self.tolerance, "\(item) context \(c)")
+                }
                 #expect(abs(first.bias - other.bias) <= Self.tolerance, "\(item) bias")
                 #expect(first.popularity == other.popularity, "\(item) popularity")
             }
@@ -108,7 +121,8 @@ struct ItemSyncStreamTests {
         let events = try log()
         var nodes = [try Node(id: "a", seed: 1), try Node(id: "b", seed: 2), try Node(id: "c", seed: 3)]
         var shared: [(key: String, value: [UInt8])] = []
-        let publishEvery = [37, 53, 71], readEvery = [29, 41, 61]
+        let publishEvery = [37, 53, 71]
+        let readEvery = [29, 41, 61]
         var learned = [0, 0, 0]
         for (n, e) in events.enumerated() {
             let i = n % 3
@@ -159,7 +173,8 @@ struct ItemSyncStreamTests {
         #expect(pieces.map(\.events).reduce(0, +) == batch.events)
         // Pair ops as ids ([item, n, previous…] with indices resolved) are the same sequence.
         func opIds(_ b: ItemDeltaBatch) -> [String] {
-            var out: [String] = [], o = 0
+            var out: [String] = []
+            var o = 0
             while o + 1 < b.pairOps.count {
                 let n = Int(b.pairOps[o + 1])
                 out.append(b.pairIds[Int(b.pairOps[o])])
@@ -176,7 +191,8 @@ struct ItemSyncStreamTests {
 
     @Test("a re-sent batch is applied once; a foreign item's first new record fixes its base everywhere")
     func duplicatesAndNewItems() throws {
-        var a = try Node(id: "a", seed: 1), b = try Node(id: "b", seed: 2)
+        var a = try Node(id: "a", seed: 1)
+        var b = try Node(id: "b", seed: 2)
         // Both create item "x" independently; a's record comes first in the log.
         try a.learn(Event(user: "u", item: "x", timestamp: 1000))
         try b.learn(Event(user: "v", item: "x", timestamp: 1000))
@@ -189,19 +205,29 @@ struct ItemSyncStreamTests {
         #expect(try b.read(shared) == 2)  // a's batch and b's own; the copy is a duplicate
         #expect(try a.read(shared) == 2)
         let before = try #require(row(b.learner, "x"))
-        #expect(try b.stream.apply(try ItemDeltaCodec.decode(shared[0].value), publisherID: "a", own: false, to: &b.learner) == false)
+        #expect(
+            try b.stream.apply(try ItemDeltaCodec.decode(shared[0].value), publisherID: "a", own: false, to: &b.learner)
+                == false
+        )
         #expect(try #require(row(b.learner, "x")).factors == before.factors)
         var nodes = [a, b]
         try settle(&nodes, &shared)
-        try expectConverged(nodes, events: [Event(user: "u", item: "x", timestamp: 1000), Event(user: "v", item: "x", timestamp: 1000),
-                                            Event(user: "w", item: "x", timestamp: 2000)])
+        try expectConverged(
+            nodes,
+            events: [
+                Event(user: "u", item: "x", timestamp: 1000), Event(user: "v", item: "x", timestamp: 1000),
+                Event(user: "w", item: "x", timestamp: 2000),
+            ]
+        )
     }
 
     @Test("the stream state round-trips and rejects corrupt bytes")
     func stateRoundTrip() throws {
         var a = try Node(id: "a", seed: 1)
         for e in try log(200) { try a.learn(e) }
-        var shared: [(key: String, value: [UInt8])] = [("b", ItemDeltaCodec.encode(ItemDeltaBatch(publisher: 0, sequence: 7, dimension: 8, hasContext: true)))]
+        var shared: [(key: String, value: [UInt8])] = [
+            ("b", ItemDeltaCodec.encode(ItemDeltaBatch(publisher: 0, sequence: 7, dimension: 8, hasContext: true)))
+        ]
         try a.read(shared)
         a.publish(to: &shared)
         let bytes = a.stream.encodeState(learner: a.learner)
@@ -229,8 +255,10 @@ struct ItemSyncStreamTests {
             if n % 97 == 0 { try settleOnce(&nodes, &shared) }
         }
         nodes[0].publish(to: &shared)  // capture: collect; the snapshot is durable; produced
-        let captured = (learner: nodes[0].learner, state: nodes[0].stream.encodeState(learner: nodes[0].learner),
-                        position: half)
+        let captured = (
+            learner: nodes[0].learner, state: nodes[0].stream.encodeState(learner: nodes[0].learner),
+            position: half
+        )
         // After the capture a goes on learning and publishes once more (this snapshot never became durable,
         // so that batch was never sent), b reads a's first batch, then a is killed.
         for (n, e) in events[half..<(half + 100)].enumerated() where n % 2 == 0 { try nodes[0].learn(e) }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("LogReader")
@@ -10,9 +11,15 @@ struct LogReaderTests {
         #expect(events.map(\.user) == ["u1", "u2", "u1", "42", "café"])
         #expect(events[3] == Event(user: "42", item: "i2", timestamp: 1_700_000_000_500, type: "rating", weight: 4.5))
         #expect(events[4].item == "中")
-        #expect(stats.lines == 11 && stats.events == 5 && stats.blank == 2 && stats.malformed == 4 && stats.headers == 0)
+        #expect(
+            stats.lines == 11 && stats.events == 5 && stats.blank == 2 && stats.malformed == 4 && stats.headers == 0
+        )
         #expect(stats.malformedExamples.map(\.line) == [6, 7, 8, 10])
-        #expect(stats.malformedExamples.map(\.error.reason.kind) == ["malformedJSON", "malformedJSON", "invalidUTF8", "invalidTimestamp"])
+        #expect(
+            stats.malformedExamples.map(\.error.reason.kind) == [
+                "malformedJSON", "malformedJSON", "invalidUTF8", "invalidTimestamp",
+            ]
+        )
         #expect(stats.malformedExamples[0].description.hasPrefix("line 6: malformed JSON at byte"))
     }
 
@@ -20,16 +27,24 @@ struct LogReaderTests {
         let reader = try LogReader(path: TestPaths.fixture("sample.csv"))
         #expect(reader.format == .csv)
         let (events, stats) = try LogReader.readAll(path: TestPaths.fixture("sample.csv"))
-        #expect(events == [
-            Event(user: "u1", item: "i1", timestamp: 1_700_000_000_000, weight: 5),
-            Event(user: "u,2", item: "i \"quoted\"", timestamp: 1_700_000_000_100),
-            Event(user: "u3", item: "multi\nline", timestamp: 1_700_000_000_200, weight: 3.5),
-            Event(user: "u6", item: "i6", timestamp: 1_700_000_000_300, weight: 2),
-            Event(user: "u8", item: "i8", timestamp: 1_700_000_000_500, weight: 1),
-        ])
-        #expect(stats.lines == 11 && stats.headers == 1 && stats.blank == 1 && stats.events == 5 && stats.malformed == 3)
+        #expect(
+            events == [
+                Event(user: "u1", item: "i1", timestamp: 1_700_000_000_000, weight: 5),
+                Event(user: "u,2", item: "i \"quoted\"", timestamp: 1_700_000_000_100),
+                Event(user: "u3", item: "multi\nline", timestamp: 1_700_000_000_200, weight: 3.5),
+                Event(user: "u6", item: "i6", timestamp: 1_700_000_000_300, weight: 2),
+                Event(user: "u8", item: "i8", timestamp: 1_700_000_000_500, weight: 1),
+            ]
+        )
+        #expect(
+            stats.lines == 11 && stats.headers == 1 && stats.blank == 1 && stats.events == 5 && stats.malformed == 3
+        )
         #expect(stats.malformedExamples.map(\.line) == [7, 8, 10])
-        #expect(stats.malformedExamples.map(\.error.reason.kind) == ["malformedRecord", "invalidTimestamp", "malformedRecord"])
+        #expect(
+            stats.malformedExamples.map(\.error.reason.kind) == [
+                "malformedRecord", "invalidTimestamp", "malformedRecord",
+            ]
+        )
         #expect(stats.malformedExamples[2].error.description.contains("unterminated quoted field"))
     }
 
@@ -39,7 +54,11 @@ struct LogReaderTests {
         #expect(events.last == Event(user: "210", item: "40", timestamp: 891_035_994_000, type: "rating", weight: 3))
         #expect(stats.lines == 16 && stats.events == 12 && stats.blank == 1 && stats.malformed == 3)
         #expect(stats.malformedExamples.map(\.line) == [11, 12, 15])
-        #expect(stats.malformedExamples.map(\.error.reason.kind) == ["malformedRecord", "invalidWeight", "invalidTimestamp"])
+        #expect(
+            stats.malformedExamples.map(\.error.reason.kind) == [
+                "malformedRecord", "invalidWeight", "invalidTimestamp",
+            ]
+        )
 
         #expect(!Event.isSortedByTime(events))
         let sorted = Event.sortedByTime(events)
@@ -61,7 +80,8 @@ struct LogReaderTests {
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cases: [(String, String, LogFormat?)] = [
-            ("a.jsonl", "", .jsonl), ("a.ndjson", "", .jsonl), ("a.CSV", "", .csv), ("u.data", "", .tsv), ("a.tsv", "", .tsv),
+            ("a.jsonl", "", .jsonl), ("a.ndjson", "", .jsonl), ("a.CSV", "", .csv), ("u.data", "", .tsv),
+            ("a.tsv", "", .tsv),
             ("a.log", "\n  {\"user\":\"u\",\"item\":\"i\",\"ts\":1}\n", .jsonl),
             ("b.log", "1\t2\t3\t4\n", .tsv),
             ("c.log", "1::2::3::4\n", .tsv),
@@ -85,12 +105,15 @@ struct LogReaderTests {
     func roundTripsEncoderOutput(format: LogFormat) throws {
         var inputs = RandomInputs(seed: 11)
         let events = (0..<200).map { _ in inputs.event() }
-        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF] // a BOM must be tolerated
+        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]  // a BOM must be tolerated
         if format == .csv {
             bytes += Array((EventEncoder.csvHeader + "\r\n").utf8)
             for event in events { EventEncoder.appendCSV(event, to: &bytes) }
         } else {
-            for event in events { EventEncoder.appendJSON(event, to: &bytes); bytes += [0x0D, 0x0A] }
+            for event in events {
+                EventEncoder.appendJSON(event, to: &bytes)
+                bytes += [0x0D, 0x0A]
+            }
         }
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -111,11 +134,13 @@ struct LogReaderTests {
                 bytes += Array(#"{"user":"u","item":"i","ts":1}"#.utf8)
                     .map { rng.nextInt(below: 8) == 0 ? UInt8(truncatingIfNeeded: rng.next()) : $0 }
             } else {
-                bytes += (0..<rng.nextInt(below: 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }.filter { $0 != 0x0A }
+                bytes += (0..<rng.nextInt(below: 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }.filter {
+                    $0 != 0x0A
+                }
             }
             bytes += rng.nextInt(below: 2) == 0 ? [0x0A] : [0x0D, 0x0A]
         }
-        bytes += Array(#"{"user":"last","item":"i","ts":1}"#.utf8) // no trailing newline
+        bytes += Array(#"{"user":"last","item":"i","ts":1}"#.utf8)  // no trailing newline
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("garbage.bin").path
@@ -126,7 +151,7 @@ struct LogReaderTests {
         #expect(stats.lines == physicalLines)
         #expect(stats.malformed > 0 && stats.malformedExamples.count == min(stats.malformed, LogReadStats.maxExamples))
         #expect(stats.events == events.count)
-        if format != .csv { // CSV records may span lines; JSONL/TSV lines map 1:1 to outcomes
+        if format != .csv {  // CSV records may span lines; JSONL/TSV lines map 1:1 to outcomes
             #expect(stats.events + stats.blank + stats.malformed == physicalLines)
         }
         if format == .jsonl { #expect(events.last?.user == "last") }
@@ -136,17 +161,23 @@ struct LogReaderTests {
 
     @Test("oversized lines are rejected without stopping the read", arguments: [LogFormat.jsonl, .csv, .tsv])
     func rejectsOversizedLines(format: LogFormat) throws {
-        let good: String = switch format {
-        case .jsonl: #"{"user":"u","item":"i","ts":1}"#
-        case .csv: "u,i,1"
-        default: "u\ti\t1\t1"
-        }
-        let huge = format == .csv ? "u,\"" + String(repeating: "x", count: 500) + "\",1" : String(repeating: good, count: 20)
+        let good: String =
+            switch format {
+            case .jsonl: #"{"user":"u","item":"i","ts":1}"#
+            case .csv: "u,i,1"
+            default: "u\ti\t1\t1"
+            }
+        let huge =
+            format == .csv ? "u,\"" + String(repeating: "x", count: 500) + "\",1" : String(repeating: good, count: 20)
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("big").path
         try Data([good, huge, good].joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        let (events, stats) = try LogReader.readAll(path: path, format: format, limits: EventLimits(maxMessageBytes: 100))
+        let (events, stats) = try LogReader.readAll(
+            path: path,
+            format: format,
+            limits: EventLimits(maxMessageBytes: 100)
+        )
         #expect(events.count == 2)
         #expect(stats.malformedExamples.map(\.line) == [2])
         let kind = stats.malformedExamples.first?.error.reason.kind

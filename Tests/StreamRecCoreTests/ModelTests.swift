@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Matrix factorization SGD")
@@ -27,8 +28,11 @@ struct ModelTests {
     func bprHandComputed() throws {
         var m = tinyModel(loss: .bpr)
         try m.bprStep(0, 0, 1, 1)
-        let u: [Double] = [0.5, -0.2], vi: [Double] = [0.3, 0.4], vj: [Double] = [-0.1, 0.2]
-        let lr = 0.1, reg = 0.01
+        let u: [Double] = [0.5, -0.2]
+        let vi: [Double] = [0.3, 0.4]
+        let vj: [Double] = [-0.1, 0.2]
+        let lr = 0.1
+        let reg = 0.01
         let x = (u[0] * vi[0] + u[1] * vi[1]) - (u[0] * vj[0] + u[1] * vj[1]) + (0.05 - -0.02)
         let g = 1 / (1 + exp(x))
         let expectU = (0..<2).map { u[$0] + lr * (g * (vi[$0] - vj[$0]) - reg * u[$0]) }
@@ -47,8 +51,11 @@ struct ModelTests {
     func isgdHandComputed() throws {
         var m = tinyModel(loss: .isgd)
         try m.pointwiseStep(0, 0, target: 1, 2)
-        let u: [Double] = [0.5, -0.2], v: [Double] = [0.3, 0.4]
-        let lr = 0.1, reg = 0.01, w = 2.0
+        let u: [Double] = [0.5, -0.2]
+        let v: [Double] = [0.3, 0.4]
+        let lr = 0.1
+        let reg = 0.01
+        let w = 2.0
         let err = w * (1 - (u[0] * v[0] + u[1] * v[1] + 0.05))
         for c in 0..<2 {
             #expect(abs(Double(m.userFactors.row(0)[c]) - (u[c] + lr * (err * v[c] - reg * u[c]))) < 1e-6)
@@ -67,13 +74,15 @@ struct ModelTests {
         var learner = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 7)
         func pairwiseLoss(_ l: OnlineLearner) -> Double {
-            var total = 0.0, n = 0
+            var total = 0.0
+            var n = 0
             for u in 0..<20 {
                 guard let us = l.users.index(of: "u\(u)") else { continue }
                 let liked = (u < 10 ? 0 : 10)
                 let disliked = (u < 10 ? 10 : 0)
                 for d in 0..<10 {
-                    guard let i = l.items.index(of: "i\(liked + d)"), let j = l.items.index(of: "i\(disliked + d)") else { continue }
+                    guard let i = l.items.index(of: "i\(liked + d)"), let j = l.items.index(of: "i\(disliked + d)")
+                    else { continue }
                     let x = Double(l.model.score(user: us, item: i) - l.model.score(user: us, item: j))
                     total += log(1 + exp(-x))
                     n += 1
@@ -131,8 +140,12 @@ struct ModelTests {
             var l = try OnlineLearner(config: c)
             var rng = RandomSource(seed: 99)
             for t in 0..<2000 {
-                try l.learn(user: "u\(rng.nextInt(below: 50))", item: "i\(rng.nextInt(below: 80))",
-                            timestamp: Int64(t), weight: 1)
+                try l.learn(
+                    user: "u\(rng.nextInt(below: 50))",
+                    item: "i\(rng.nextInt(below: 80))",
+                    timestamp: Int64(t),
+                    weight: 1
+                )
             }
             return l
         }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Item-neighbour blend, .inter logs and rating weights")
@@ -64,7 +65,8 @@ struct NeighborBlendTests {
         blended.neighborWidth = 16
         var a = try ReplaySession(config: plain, options: options)
         var b = try ReplaySession(config: blended, options: options)
-        let ra = try a.run(events: events), rb = try b.run(events: events)
+        let ra = try a.run(events: events)
+        let rb = try b.run(events: events)
         #expect(rb.recall > ra.recall + 0.2, "blend \(rb.recall) vs plain \(ra.recall)")
         #expect(b.learner.model.neighborBlend > 0)
         #expect(a.learner.model.neighbors.allocatedBytes == 0)
@@ -78,11 +80,17 @@ struct NeighborBlendTests {
         var full = try OnlineLearner(config: config)
         for e in events { _ = try? full.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
         var first = try OnlineLearner(config: config)
-        for e in events.prefix(1100) { _ = try? first.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
-        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: SourcePosition(eventsConsumed: 1100), createdAt: 0))
+        for e in events.prefix(1100) {
+            _ = try? first.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1)
+        }
+        let bytes = SnapshotCodec.encode(
+            LearnerSnapshot(learner: first, position: SourcePosition(eventsConsumed: 1100), createdAt: 0)
+        )
         var resumed = try SnapshotCodec.decode(bytes, expectedConfig: config).learner
         #expect(resumed == first)
-        for e in events.dropFirst(1100) { _ = try? resumed.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
+        for e in events.dropFirst(1100) {
+            _ = try? resumed.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1)
+        }
         #expect(resumed == full)
         #expect(full.model.neighbors.rows == full.items.slotCount)
         #expect(full.model.neighborBlend != 1 || full.model.popularityBlend != 0)  // the weights moved
@@ -123,11 +131,13 @@ struct NeighborBlendTests {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         #expect(try LogReader(path: path).format == .tsv)
         let (events, stats) = try LogReader.readAll(path: path)
-        #expect(events == [
-            Event(user: "196", item: "242", timestamp: 881_250_949_000, type: "rating", weight: 3),
-            Event(user: "186", item: "302", timestamp: 891_717_742_000, type: "rating", weight: 4.5),
-            Event(user: "244", item: "51", timestamp: 880_606_923_000, type: "rating", weight: 2),
-        ])
+        #expect(
+            events == [
+                Event(user: "196", item: "242", timestamp: 881_250_949_000, type: "rating", weight: 3),
+                Event(user: "186", item: "302", timestamp: 891_717_742_000, type: "rating", weight: 4.5),
+                Event(user: "244", item: "51", timestamp: 880_606_923_000, type: "rating", weight: 2),
+            ]
+        )
         #expect(stats.headers == 1 && stats.malformed == 1 && stats.malformedExamples.first?.line == 4)
         // Another column order, no rating column.
         let other = dir.appendingPathComponent("other.inter").path

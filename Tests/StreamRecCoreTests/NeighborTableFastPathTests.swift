@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 /// The co-occurrence table's fast paths (issue 9, per-event cost) must give exactly what the plain
@@ -27,27 +28,41 @@ struct NeighborTableFastPathTests {
             guard a != b else { return }
             let base = Int(a) * width
             let gen = generation[Int(b)]
-            var weakest = -1, weakestKey = Float.infinity, free = -1
+            var weakest = -1
+            var weakestKey = Float.infinity
+            var free = -1
             for c in base..<(base + width) {
                 let n = neighbor[c]
-                if n == b && neighborGeneration[c] == gen { weight[c] += w; return }
+                if n == b && neighborGeneration[c] == gen {
+                    weight[c] += w
+                    return
+                }
                 if n < 0 || (mayHaveStale && neighborGeneration[c] != generation[Int(n)]) {
                     if free < 0 { free = c }
                 } else if free < 0 {
                     let key = weight[c] * weight[c] / max(occurrences[Int(n)], 1)
-                    if key < weakestKey { weakestKey = key; weakest = c }
+                    if key < weakestKey {
+                        weakestKey = key
+                        weakest = c
+                    }
                 }
             }
             if free < 0 {
                 guard weakest >= 0, w * w / max(occurrences[Int(b)], 1) >= weakestKey else { return }
                 free = weakest
             }
-            neighbor[free] = b; weight[free] = w; neighborGeneration[free] = gen
+            neighbor[free] = b
+            weight[free] = w
+            neighborGeneration[free] = gen
         }
 
         mutating func reset(_ i: Int32) {
             let base = Int(i) * width
-            for c in base..<(base + width) { neighbor[c] = -1; weight[c] = 0; neighborGeneration[c] = 0 }
+            for c in base..<(base + width) {
+                neighbor[c] = -1
+                weight[c] = 0
+                neighborGeneration[c] = 0
+            }
             occurrences[Int(i)] = 0
             generation[Int(i)] &+= 1
             mayHaveStale = true
@@ -62,7 +77,8 @@ struct NeighborTableFastPathTests {
         var reference = Reference(width: width, items: items)
         var rng = RandomSource(seed: UInt64(width))
         for step in 0..<6_000 {
-            let a = Int32(rng.nextInt(below: items)), b = Int32(rng.nextInt(below: items))
+            let a = Int32(rng.nextInt(below: items))
+            let b = Int32(rng.nextInt(below: items))
             if step % 997 == 500 {
                 table.reset(item: a)
                 reference.reset(a)

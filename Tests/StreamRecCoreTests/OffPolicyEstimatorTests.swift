@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Off-policy estimators")
@@ -12,12 +13,22 @@ struct OffPolicyEstimatorTests {
         // List 1: slot 0 matches the target (p 0.5) and is hit; slot 1 doesn't match.
         // List 2: slot 0 matches (p 0.8), no hit; slot 1 matches (p 0.25) and is hit.
         let lists = [
-            Logged(slots: [Slot(loggingPropensity: 0.5, targetProbability: 1, reward: 1, predictedReward: 0.2),
-                           Slot(loggingPropensity: 0.1, targetProbability: 0, reward: 0, predictedReward: 0.1)],
-                   targetPredictedReward: 0.3, targetSize: 2),
-            Logged(slots: [Slot(loggingPropensity: 0.8, targetProbability: 1, reward: 0, predictedReward: 0.2),
-                           Slot(loggingPropensity: 0.25, targetProbability: 1, reward: 1, predictedReward: 0.5)],
-                   targetPredictedReward: 0.7, targetSize: 2),
+            Logged(
+                slots: [
+                    Slot(loggingPropensity: 0.5, targetProbability: 1, reward: 1, predictedReward: 0.2),
+                    Slot(loggingPropensity: 0.1, targetProbability: 0, reward: 0, predictedReward: 0.1),
+                ],
+                targetPredictedReward: 0.3,
+                targetSize: 2
+            ),
+            Logged(
+                slots: [
+                    Slot(loggingPropensity: 0.8, targetProbability: 1, reward: 0, predictedReward: 0.2),
+                    Slot(loggingPropensity: 0.25, targetProbability: 1, reward: 1, predictedReward: 0.5),
+                ],
+                targetPredictedReward: 0.7,
+                targetSize: 2
+            ),
         ]
         let ips = OffPolicyEstimators.ips(lists)
         #expect(abs(ips.value - (2 + 4) / 2.0) < 1e-12)  // terms 2·1 and 1.25·0 + 4·1
@@ -68,22 +79,43 @@ struct OffPolicyEstimatorTests {
                 for s in 0..<k where rng.nextUnitDouble() < epsilon {  // the product's explore step
                     for _ in 0..<16 {
                         let j = Int32(rng.nextInt(below: items))
-                        if !list.contains(j) { list[s] = j; break }
+                        if !list.contains(j) {
+                            list[s] = j
+                            break
+                        }
                     }
                 }
                 // Item-level units: membership propensities, target probability 1 for the target's items.
-                let p = ExplorationPropensity.listProbabilities(epsilon: epsilon, greedy: greedy[u], list: list,
-                                                                valid: items - k, slots: items)
+                let p = ExplorationPropensity.listProbabilities(
+                    epsilon: epsilon,
+                    greedy: greedy[u],
+                    list: list,
+                    valid: items - k,
+                    slots: items
+                )
                 // Next interaction y ~ θ_u.
-                var x = rng.nextUnitDouble(), y = items - 1
-                for (i, t) in theta[u].enumerated() { x -= t; if x < 0 { y = i; break } }
+                var x = rng.nextUnitDouble()
+                var y = items - 1
+                for (i, t) in theta[u].enumerated() {
+                    x -= t
+                    if x < 0 {
+                        y = i
+                        break
+                    }
+                }
                 let q = { (i: Int32) in 0.7 * theta[u][Int(i)] + 0.01 }
                 return Logged(
                     slots: (0..<k).map { s in
-                        Slot(loggingPropensity: p[s], targetProbability: target[u].contains(list[s]) ? 1 : 0,
-                             reward: Int(list[s]) == y ? 1 : 0, predictedReward: q(list[s]))
+                        Slot(
+                            loggingPropensity: p[s],
+                            targetProbability: target[u].contains(list[s]) ? 1 : 0,
+                            reward: Int(list[s]) == y ? 1 : 0,
+                            predictedReward: q(list[s])
+                        )
                     },
-                    targetPredictedReward: target[u].reduce(0) { $0 + q($1) }, targetSize: Double(k))
+                    targetPredictedReward: target[u].reduce(0) { $0 + q($1) },
+                    targetSize: Double(k)
+                )
             }
         }
     }
@@ -100,16 +132,23 @@ struct OffPolicyEstimatorTests {
             }
         }
         for name in ["IPS", "SNIPS", "DR"] {
-            #expect(covered[name, default: 0] >= 45, "\(name) covered \(covered[name, default: 0])/50, mean |error| \(absErrors[name] ?? 0)")
+            #expect(
+                covered[name, default: 0] >= 45,
+                "\(name) covered \(covered[name, default: 0])/50, mean |error| \(absErrors[name] ?? 0)"
+            )
         }
     }
 
     @Test("the join: outcome = the user's next event after the source offset; repeats, gaps and targets counted")
     func join() throws {
         func list(_ user: String, _ offset: Int64, _ items: [(String, Double?)]) -> RecommendationList {
-            RecommendationList(user: user, items: items.map { ScoredItem(item: $0.0, score: 1, listPropensity: $0.1) },
-                               modelVersion: "v", timestamp: 0,
-                               sourceOffset: SourceOffset(topic: "events", partition: 0, offset: offset))
+            RecommendationList(
+                user: user,
+                items: items.map { ScoredItem(item: $0.0, score: 1, listPropensity: $0.1) },
+                modelVersion: "v",
+                timestamp: 0,
+                sourceOffset: SourceOffset(topic: "events", partition: 0, offset: offset)
+            )
         }
         let events = [("a", "x"), ("b", "y"), ("a", "z"), ("b", "y"), ("a", "w")].map {
             Event(user: $0.0, item: $0.1, timestamp: 0)
@@ -159,7 +198,10 @@ struct OffPolicyEstimatorTests {
             #expect(stats.used == logged.lists.count && stats.withoutTarget == 0)
             #expect(OffPolicyEstimators.effectiveSampleSize(joined) > 0.5 * Double(stats.used))
             for e in OffPolicyEstimators.all(joined) {
-                #expect(e.covers(target.recall), "\(name) \(e.estimator): \(e.value) [\(e.lower), \(e.upper)] vs replayed \(target.recall)")
+                #expect(
+                    e.covers(target.recall),
+                    "\(name) \(e.estimator): \(e.value) [\(e.lower), \(e.upper)] vs replayed \(target.recall)"
+                )
             }
         }
     }

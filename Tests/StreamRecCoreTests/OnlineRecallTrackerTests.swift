@@ -1,6 +1,7 @@
-@testable import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
+@testable import StreamRecCore
 
 @Suite("Online recall tracker")
 struct OnlineRecallTrackerTests {
@@ -44,8 +45,10 @@ struct OnlineRecallTrackerTests {
             #expect(all.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: Int64(i)))
             if half.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: Int64(i)) { count += 1 }
             // Same pair, different ordinal: same decision.
-            #expect(half.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: 0)
-                    == half.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: 99))
+            #expect(
+                half.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: 0)
+                    == half.isSampled(user: "u\(i)", item: "i\(i % 97)", ordinal: 99)
+            )
         }
         #expect(count > 4_700 && count < 5_300)
         #expect(OnlineRecallTracker.hash(user: "ab", item: "c") != OnlineRecallTracker.hash(user: "a", item: "bc"))
@@ -58,7 +61,7 @@ struct OnlineRecallTrackerTests {
         var t = OnlineRecallTracker(k: 2, windowSize: 10, sampling: .everyNth(1))
         #expect(t.observe(user: "newcomer", item: "i1", learner: learner) == .hit(rank: 1))
         #expect(t.observe(user: "newcomer", item: "i2", learner: learner) == .hit(rank: 2))
-        #expect(t.observe(user: "newcomer", item: "i3", learner: learner) == .miss) // outside top-2
+        #expect(t.observe(user: "newcomer", item: "i3", learner: learner) == .miss)  // outside top-2
         #expect(t.observe(user: "u1", item: "i1", learner: learner) == .repeatSkipped)
         #expect(t.observe(user: "u1", item: "never-seen", learner: learner) == .miss)
         // u1 consumed i1, i2, so its top-2 is i3, then i4 or i5.

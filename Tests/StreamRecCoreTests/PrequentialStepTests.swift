@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Test-then-train step and list builder")
@@ -60,8 +61,14 @@ struct PrequentialStepTests {
         let user = learner.users.id(at: 0)!
         learner.recommend(userSlot: 0, k: 5, selector: &selector, into: &ranked)
         let offset = SourceOffset(topic: "t", partition: 2, offset: 7)
-        let list = learner.recommendationList(user: user, userSlot: 0, ranked: ranked, propensitiesFrom: selector,
-                                              timestamp: 9, sourceOffset: offset)
+        let list = learner.recommendationList(
+            user: user,
+            userSlot: 0,
+            ranked: ranked,
+            propensitiesFrom: selector,
+            timestamp: 9,
+            sourceOffset: offset
+        )
         #expect(list.items.map(\.item) == ranked.map { learner.items.id(at: $0.index)! })
         #expect(list.items.map(\.score) == ranked.map(\.score))
         #expect(list.items.allSatisfy { $0.propensity != nil && $0.listPropensity != nil })
@@ -76,12 +83,18 @@ struct PrequentialStepTests {
 
     @Test("cosine helper: 0 for a zero vector, 1 for parallel vectors")
     func cosine() {
-        let a: [Float] = [1, 2, 0, 0, 0, 0, 0, 0], b: [Float] = [2, 4, 0, 0, 0, 0, 0, 0], z = [Float](repeating: 0, count: 8)
+        let a: [Float] = [1, 2, 0, 0, 0, 0, 0, 0]
+        let b: [Float] = [2, 4, 0, 0, 0, 0, 0, 0]
+        let z = [Float](repeating: 0, count: 8)
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 z.withUnsafeBufferPointer { pz in
-                    let na = VectorKernels.norm(pa.baseAddress!, stride: 8), nb = VectorKernels.norm(pb.baseAddress!, stride: 8)
-                    #expect(abs(VectorKernels.cosine(pa.baseAddress!, pb.baseAddress!, normA: na, normB: nb, stride: 8) - 1) < 1e-6)
+                    let na = VectorKernels.norm(pa.baseAddress!, stride: 8)
+                    let nb = VectorKernels.norm(pb.baseAddress!, stride: 8)
+                    #expect(
+                        abs(VectorKernels.cosine(pa.baseAddress!, pb.baseAddress!, normA: na, normB: nb, stride: 8) - 1)
+                            < 1e-6
+                    )
                     #expect(VectorKernels.cosine(pa.baseAddress!, pz.baseAddress!, normA: na, normB: 0, stride: 8) == 0)
                 }
             }
@@ -93,7 +106,9 @@ struct PrequentialStepTests {
 struct PartitionKeyTests {
     @Test("SourcePosition keyed by TopicPartition: map and list forms agree, sorted, encoding unchanged")
     func position() throws {
-        let map: [TopicPartition: Int64] = [TopicPartition("b", 0): 5, TopicPartition("a", 1): 7, TopicPartition("a", 0): 3]
+        let map: [TopicPartition: Int64] = [
+            TopicPartition("b", 0): 5, TopicPartition("a", 1): 7, TopicPartition("a", 0): 3,
+        ]
         let fromMap = SourcePosition(offsets: map)
         var built = SourcePosition()
         built.setOffset(7, topic: "a", partition: 1)

@@ -1,19 +1,29 @@
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Top-K ranking")
 struct RankingTests {
-    func trainedLearner(users: Int = 30, items: Int = 300, events: Int = 3000, ranker: ModelConfig.Ranker = .mf) throws -> OnlineLearner {
+    func trainedLearner(
+        users: Int = 30,
+        items: Int = 300,
+        events: Int = 3000,
+        ranker: ModelConfig.Ranker = .mf
+    ) throws -> OnlineLearner {
         var c = ModelConfig()
         c.factors = 13  // not a multiple of 8: exercises row padding
         c.sequenceContext = 0  // the naive reference below is the plain MF score
-        c.neighborWidth = 0    // (no item-neighbour blend either)
+        c.neighborWidth = 0  // (no item-neighbour blend either)
         c.ranker = ranker
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 5)
         for t in 0..<events {
-            try l.learn(user: "u\(rng.nextInt(below: users))", item: "i\(rng.nextInt(below: items))",
-                        timestamp: Int64(t), weight: 1)
+            try l.learn(
+                user: "u\(rng.nextInt(below: users))",
+                item: "i\(rng.nextInt(below: items))",
+                timestamp: Int64(t),
+                weight: 1
+            )
         }
         return l
     }
@@ -28,7 +38,8 @@ struct RankingTests {
             var all = [ScoredIndex]()
             for i in 0..<Int32(l.model.itemCount) where !l.store.hasSeen(user: u, item: i) {
                 // Naive scalar dot product, independent of the SIMD kernel.
-                let uf = l.model.userFactors.row(Int(u)), vf = l.model.itemFactors.row(Int(i))
+                let uf = l.model.userFactors.row(Int(u))
+                let vf = l.model.itemFactors.row(Int(i))
                 var s: Float = 0
                 for c in 0..<uf.count { s += uf[c] * vf[c] }
                 all.append(ScoredIndex(index: i, score: s + l.model.itemBias[Int(i)]))
@@ -58,7 +69,9 @@ struct RankingTests {
         let l = try trainedLearner()
         let recs = l.recommend(user: "nobody", k: 5)
         let popularity = l.model.itemPopularity
-        let top = popularity.indices.sorted { popularity[$0] > popularity[$1] || (popularity[$0] == popularity[$1] && $0 < $1) }.prefix(5)
+        let top = popularity.indices.sorted {
+            popularity[$0] > popularity[$1] || (popularity[$0] == popularity[$1] && $0 < $1)
+        }.prefix(5)
         #expect(recs.map(\.item) == top.map { l.items.id(at: Int32($0))! })
     }
 

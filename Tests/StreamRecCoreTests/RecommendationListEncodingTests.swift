@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("List encoding straight from ranked slots")
@@ -22,20 +23,38 @@ struct RecommendationListEncodingTests {
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 4)
         for t in 0..<600 {
-            _ = try l.learn(user: "u\(rng.nextInt(below: 12))", item: "i\"\(rng.nextInt(below: 40))", timestamp: Int64(t), weight: 1)
+            _ = try l.learn(
+                user: "u\(rng.nextInt(below: 12))",
+                item: "i\"\(rng.nextInt(below: 40))",
+                timestamp: Int64(t),
+                weight: 1
+            )
         }
-        var selector = TopKSelector(k: 5), ranked: [ScoredIndex] = [], buffer: [UInt8] = []
+        var selector = TopKSelector(k: 5)
+        var ranked: [ScoredIndex] = []
+        var buffer: [UInt8] = []
         let offset = SourceOffset(topic: "events", partition: 3, offset: 123_456_789)
         for (user, slot) in [("u3", l.users.index(of: "u3")), ("nobody", nil)] {
             l.recommend(userSlot: slot, k: 5, selector: &selector, into: &ranked)
             for source in [offset, nil] {
                 let list = RecommendationList(
-                    user: user, items: ranked.map { ScoredItem(item: l.items.id(at: $0.index)!, score: $0.score) },
-                    modelVersion: "v-9", timestamp: 1_700_000_000_123, sourceOffset: source,
-                    fallback: slot == nil ? "popularity" : nil)
+                    user: user,
+                    items: ranked.map { ScoredItem(item: l.items.id(at: $0.index)!, score: $0.score) },
+                    modelVersion: "v-9",
+                    timestamp: 1_700_000_000_123,
+                    sourceOffset: source,
+                    fallback: slot == nil ? "popularity" : nil
+                )
                 buffer.removeAll(keepingCapacity: true)
-                l.appendRecommendationJSON(user: user, userSlot: slot, ranked: ranked, timestamp: 1_700_000_000_123,
-                                           sourceOffset: source, modelVersion: "v-9", to: &buffer)
+                l.appendRecommendationJSON(
+                    user: user,
+                    userSlot: slot,
+                    ranked: ranked,
+                    timestamp: 1_700_000_000_123,
+                    sourceOffset: source,
+                    modelVersion: "v-9",
+                    to: &buffer
+                )
                 #expect(buffer == list.jsonBytes())
                 #expect(try schema.isValid(JSONValue(parsing: buffer)))
                 #expect(try RecommendationList(jsonBytes: buffer) == list)

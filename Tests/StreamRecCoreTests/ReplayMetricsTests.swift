@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Replay metrics: AUC, precision, F1, exposure, long tail")
@@ -30,12 +31,24 @@ struct ReplayMetricsTests {
         for (u, i) in [("a", "x"), ("b", "x"), ("c", "y"), ("d", "z")] {
             try learner.learn(user: u, item: i, timestamp: 0, weight: 1)
         }
-        let x = learner.items.index(of: "x")!, y = learner.items.index(of: "y")!, z = learner.items.index(of: "z")!
+        let x = learner.items.index(of: "x")!
+        let y = learner.items.index(of: "y")!
+        let z = learner.items.index(of: "z")!
         var ev = PrequentialEvaluator(k: 2, windowSize: 2)
-        ev.record(eventIndex: 0, recommended: [.init(index: x, score: 2), .init(index: y, score: 1)], target: y,
-                  learner: learner, measureDiversity: false)  // hit at rank 2
-        ev.record(eventIndex: 1, recommended: [.init(index: x, score: 2), .init(index: z, score: 1)], target: nil,
-                  learner: learner, measureDiversity: false)  // miss
+        ev.record(
+            eventIndex: 0,
+            recommended: [.init(index: x, score: 2), .init(index: y, score: 1)],
+            target: y,
+            learner: learner,
+            measureDiversity: false
+        )  // hit at rank 2
+        ev.record(
+            eventIndex: 1,
+            recommended: [.init(index: x, score: 2), .init(index: z, score: 1)],
+            target: nil,
+            learner: learner,
+            measureDiversity: false
+        )  // miss
         #expect(ev.totals.recall == 0.5)
         #expect(ev.totals.precision(k: 2) == 0.25)  // 1 hit / (K=2 · 2 lists)
         #expect(abs(ev.totals.f1(k: 2) - 1.0 / 3) < 1e-12)  // (F1 = 2/(K+1) for the hit + 0) / 2
@@ -71,7 +84,8 @@ struct ReplayMetricsTests {
         for (u, i, w) in [("a", "x", 3), ("b", "y", 2), ("c", "z", 1), ("d", "w", 1), ("u", "x", 1), ("u", "y", 1)] {
             try learner.learn(user: u, item: i, timestamp: 0, weight: Float(w))
         }
-        let x = learner.items.index(of: "x")!, z = learner.items.index(of: "z")!
+        let x = learner.items.index(of: "x")!
+        let z = learner.items.index(of: "z")!
         var auc = SampledAUC(samples: 50, seed: 1)
         // Unknown user: x (popularity 4) beats every other item.
         #expect(auc.measure(learner: learner, userSlot: nil, target: x) == 1)
@@ -102,7 +116,9 @@ struct ReplayMetricsTests {
             #expect(abs(report.precision - report.recall / 10) < 1e-12)
             #expect(report.windows.allSatisfy { $0.auc != nil })
         }
-        let mf = try #require(auc[.mf]), pop = try #require(auc[.popularity]), rnd = try #require(auc[.random])
+        let mf = try #require(auc[.mf])
+        let pop = try #require(auc[.popularity])
+        let rnd = try #require(auc[.random])
         #expect(mf > pop && pop > 0.6, "mf \(mf), popularity \(pop)")
         #expect(abs(rnd - 0.5) < 0.03, "random \(rnd)")
 

@@ -5,7 +5,9 @@ import Testing
 @Suite("replay plot")
 struct ReplayPlotTests {
     func reports() throws -> [ReplayReport] {
-        let events = try SyntheticLogGenerator.generate(SyntheticLogConfig(users: 100, items: 60, events: 2_000, topics: 4))
+        let events = try SyntheticLogGenerator.generate(
+            SyntheticLogConfig(users: 100, items: 60, events: 2_000, topics: 4)
+        )
         var options = ReplayOptions()
         options.k = 5
         options.windowSize = 300
@@ -28,9 +30,11 @@ struct ReplayPlotTests {
         let charts = 8  // recall, NDCG, precision, F1, AUC, exposure Gini, exposure entropy, long-tail share
         #expect(html.components(separatedBy: "<svg ").count - 1 == charts)
         #expect(html.components(separatedBy: "</svg>").count - 1 == charts)
-        for title in ["recall@5 per window", "NDCG@5 per window", "precision@5 per window", "F1@5 per window",
-                      "sampled AUC per window (100 unconsumed items per event)", "exposure Gini per window",
-                      "exposure entropy (bits) per window", "top-1% most popular"] {
+        for title in [
+            "recall@5 per window", "NDCG@5 per window", "precision@5 per window", "F1@5 per window",
+            "sampled AUC per window (100 unconsumed items per event)", "exposure Gini per window",
+            "exposure entropy (bits) per window", "top-1% most popular",
+        ] {
             #expect(html.contains(title), "missing chart \(title)")
         }
         #expect(!html.contains("<script"))

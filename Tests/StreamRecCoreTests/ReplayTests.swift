@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Prequential replay")
@@ -38,7 +39,9 @@ struct ReplayTests {
             #expect(report.scoredEvents > 0 && report.scoredEvents + report.repeatEventsSkipped == Int64(events.count))
             recall[ranker] = report.recall
         }
-        let mf = try #require(recall[.mf]), pop = try #require(recall[.popularity]), rnd = try #require(recall[.random])
+        let mf = try #require(recall[.mf])
+        let pop = try #require(recall[.popularity])
+        let rnd = try #require(recall[.random])
         #expect(mf > pop * 1.3, "mf \(mf) vs popularity \(pop)")
         #expect(pop > rnd * 1.5, "popularity \(pop) vs random \(rnd)")
     }
@@ -87,11 +90,15 @@ struct ReplayTests {
     @Test("metrics follow their definitions on a hand-built case")
     func metricDefinitions() throws {
         var learner = try OnlineLearner(config: config(.popularity))
-        for (u, i) in [("a", "x"), ("b", "x"), ("c", "y")] { try learner.learn(user: u, item: i, timestamp: 0, weight: 1) }
+        for (u, i) in [("a", "x"), ("b", "x"), ("c", "y")] {
+            try learner.learn(user: u, item: i, timestamp: 0, weight: 1)
+        }
         var ev = PrequentialEvaluator(k: 2, windowSize: 2)
-        let x = learner.items.index(of: "x")!, y = learner.items.index(of: "y")!
+        let x = learner.items.index(of: "x")!
+        let y = learner.items.index(of: "y")!
         let list = [ScoredIndex(index: x, score: 2), ScoredIndex(index: y, score: 1)]
-        ev.record(eventIndex: 0, recommended: list, target: y, learner: learner, measureDiversity: false)  // hit at rank 2
+        // A hit at rank 2.
+        ev.record(eventIndex: 0, recommended: list, target: y, learner: learner, measureDiversity: false)
         ev.record(eventIndex: 1, recommended: list, target: nil, learner: learner, measureDiversity: false)  // miss
         #expect(ev.totals.recall == 0.5)
         #expect(abs(ev.totals.ndcg - (1 / log2(3.0)) / 2) < 1e-12)

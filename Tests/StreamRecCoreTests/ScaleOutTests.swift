@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Scale-out: partitioner, item-state sync, simulated learners")
@@ -26,7 +27,10 @@ struct ScaleOutTests {
             #expect(Int32(bitPattern: KafkaPartitioner.murmur2(Array(key.utf8))) == expected, "\(key)")
         }
         #expect(KafkaPartitioner.crc32.partition(key: "", partitions: 4) == nil)
-        #expect(KafkaPartitioner.murmur2.partition(key: "foobar", partitions: 7) == Int((UInt32(bitPattern: -790_332_482) & 0x7fff_ffff) % 7))
+        #expect(
+            KafkaPartitioner.murmur2.partition(key: "foobar", partitions: 7)
+                == Int((UInt32(bitPattern: -790_332_482) & 0x7fff_ffff) % 7)
+        )
     }
 
     @Test("range assignment gives every partition to exactly one learner, contiguous and balanced")
@@ -78,8 +82,11 @@ struct ScaleOutTests {
         c2.seed = 99
         var b = try OnlineLearner(config: c2)
         for (n, e) in events.enumerated() {
-            if n % 2 == 0 { try a.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
-            else { try b.learn(user: "b" + e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
+            if n % 2 == 0 {
+                try a.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1)
+            } else {
+                try b.learn(user: "b" + e.user, item: e.item, timestamp: e.timestamp, weight: 1)
+            }
         }
         var ra = ItemSyncReplica(publisher: 0, merge: merge)
         var rb = ItemSyncReplica(publisher: 1, merge: merge)
@@ -89,13 +96,20 @@ struct ScaleOutTests {
         return [a, b]
     }
 
-    func itemRow(_ l: OnlineLearner, _ id: String) -> (factors: [Float], context: [Float], bias: Float, popularity: Float)? {
+    func itemRow(
+        _ l: OnlineLearner,
+        _ id: String
+    ) -> (factors: [Float], context: [Float], bias: Float, popularity: Float)? {
         guard let s = l.items.index(of: id) else { return nil }
-        return (l.model.itemFactors.row(Int(s)), l.model.contextFactors.row(Int(s)), l.model.itemBias[Int(s)],
-                l.model.itemPopularity[Int(s)])
+        return (
+            l.model.itemFactors.row(Int(s)), l.model.contextFactors.row(Int(s)), l.model.itemBias[Int(s)],
+            l.model.itemPopularity[Int(s)]
+        )
     }
 
-    @Test("after a sync round both learners hold identical item rows, popularity summed, and the round is deterministic")
+    @Test(
+        "after a sync round both learners hold identical item rows, popularity summed, and the round is deterministic"
+    )
     func mergeAgreesAndIsDeterministic() throws {
         let events = try log(events: 600)
         let first = try twoLearnersSynced(events)
@@ -104,10 +118,14 @@ struct ScaleOutTests {
         let ids = Set(events.map(\.item))
         #expect(first[0].items.count == ids.count && first[1].items.count == ids.count)
         for id in ids {
-            let x = try #require(itemRow(first[0], id)), y = try #require(itemRow(first[1], id))
+            let x = try #require(itemRow(first[0], id))
+            let y = try #require(itemRow(first[1], id))
             #expect(x.factors == y.factors && x.context == y.context && x.bias == y.bias, "\(id)")
             #expect(x.popularity == y.popularity)
-            #expect(x.popularity == Float(events.filter { $0.item == id }.count), "\(id): counts add up across learners")
+            #expect(
+                x.popularity == Float(events.filter { $0.item == id }.count),
+                "\(id): counts add up across learners"
+            )
         }
         #expect(first[0].model.neighborBlend == first[1].model.neighborBlend)
         // A second round with more learning keeps them in step; with nothing learned it publishes nothing.
@@ -184,7 +202,8 @@ struct ScaleOutTests {
         scale.syncInterval = 30_000
         var first = try ScaleOutReplay(config: config(), options: options, scaleOut: scale)
         var second = try ScaleOutReplay(config: config(), options: options, scaleOut: scale)
-        let r1 = first.run(events: events), r2 = second.run(events: events)
+        let r1 = first.run(events: events)
+        let r2 = second.run(events: events)
         #expect(stripTiming(r1.report) == stripTiming(r2.report))
         #expect(r1.summary == r2.summary)
         #expect(first.learners == second.learners)
@@ -219,7 +238,8 @@ struct ScaleOutTests {
         let (a, b) = (sim.learners[0], sim.learners[1])
         var checked = 0
         for id in Set(events.map(\.item)) {
-            let sa = try #require(a.items.index(of: id)), sb = try #require(b.items.index(of: id))
+            let sa = try #require(a.items.index(of: id))
+            let sb = try #require(b.items.index(of: id))
             #expect(a.model.neighbors.occurrences[Int(sa)] == b.model.neighbors.occurrences[Int(sb)], "\(id)")
             checked += 1
         }

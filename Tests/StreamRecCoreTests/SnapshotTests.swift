@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Snapshots")
@@ -13,8 +14,12 @@ struct SnapshotTests {
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: seed)
         for t in 0..<events {
-            try l.learn(user: "u\(rng.nextInt(below: 60))", item: "i\(rng.nextInt(below: 90))",
-                        timestamp: Int64(t), weight: 1)
+            try l.learn(
+                user: "u\(rng.nextInt(below: 60))",
+                item: "i\(rng.nextInt(below: 90))",
+                timestamp: Int64(t),
+                weight: 1
+            )
         }
         return l
     }
@@ -28,9 +33,19 @@ struct SnapshotTests {
     @Test("round trip is bit-identical")
     func roundTrip() throws {
         let l = try learner(events: 1500)
-        let pos = SourcePosition(eventsConsumed: 1500, offsets: [.init(topic: "ev", partition: 1, offset: 9),
-                                                                 .init(topic: "ev", partition: 0, offset: 7)])
-        let snap = LearnerSnapshot(learner: l, position: pos, createdAt: 123, extensions: ["replay.metrics": [1, 2, 3], "a": []])
+        let pos = SourcePosition(
+            eventsConsumed: 1500,
+            offsets: [
+                .init(topic: "ev", partition: 1, offset: 9),
+                .init(topic: "ev", partition: 0, offset: 7),
+            ]
+        )
+        let snap = LearnerSnapshot(
+            learner: l,
+            position: pos,
+            createdAt: 123,
+            extensions: ["replay.metrics": [1, 2, 3], "a": []]
+        )
         let bytes = SnapshotCodec.encode(snap)
         let back = try SnapshotCodec.decode(bytes)
         #expect(back == snap)
@@ -69,7 +84,8 @@ struct SnapshotTests {
         var c = ModelConfig()
         c.factors = 6
         if beyond { c = Self.beyondConfig() }
-        let catalog = beyond
+        let catalog =
+            beyond
             ? ItemCatalog(entries: (0..<70).map { ("i\($0)", ["g\($0 % 5)", "w\($0 % 7)"]) }) : nil
         var events: [(String, String)] = []
         var rng = RandomSource(seed: 4)
@@ -79,12 +95,18 @@ struct SnapshotTests {
         for (t, e) in events.enumerated() { try full.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
         var first = try OnlineLearner(config: c)
         first.attach(catalog: catalog)
-        for (t, e) in events.prefix(777).enumerated() { try first.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
-        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: first, position: .init(eventsConsumed: 777), createdAt: 0))
+        for (t, e) in events.prefix(777).enumerated() {
+            try first.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1)
+        }
+        let bytes = SnapshotCodec.encode(
+            LearnerSnapshot(learner: first, position: .init(eventsConsumed: 777), createdAt: 0)
+        )
         var resumed = try SnapshotCodec.decode(bytes, expectedConfig: c).learner
         resumed.attach(catalog: catalog)
         #expect(resumed == first)
-        for (t, e) in events.enumerated().dropFirst(777) { try resumed.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1) }
+        for (t, e) in events.enumerated().dropFirst(777) {
+            try resumed.learn(user: e.0, item: e.1, timestamp: Int64(t), weight: 1)
+        }
         #expect(resumed == full)
         if beyond {
             // The features really ran: state the plain model doesn't have is populated.
@@ -93,13 +115,17 @@ struct SnapshotTests {
             #expect(full.counters.userExpirations > 0 && full.counters.itemExpirations > 0)
             #expect(full.counters.catalogInitializedItems > 0)
             // Ranking (with exploration) is a pure function of the state: identical lists.
-            for u in ["u1", "u7", "u20", "nobody"] { #expect(resumed.recommend(user: u, k: 10).map(\.item) == full.recommend(user: u, k: 10).map(\.item)) }
+            for u in ["u1", "u7", "u20", "nobody"] {
+                #expect(resumed.recommend(user: u, k: 10).map(\.item) == full.recommend(user: u, k: 10).map(\.item))
+            }
         }
     }
 
     @Test("truncated and corrupted snapshots are rejected with clear errors")
     func corruption() throws {
-        let bytes = SnapshotCodec.encode(LearnerSnapshot(learner: try learner(events: 300), position: .init(), createdAt: 0))
+        let bytes = SnapshotCodec.encode(
+            LearnerSnapshot(learner: try learner(events: 300), position: .init(), createdAt: 0)
+        )
         for cut in [0, 5, 20, bytes.count / 2, bytes.count - 1] {
             #expect(throws: SnapshotError.self) { try SnapshotCodec.decode(Array(bytes.prefix(cut))) }
         }
@@ -116,10 +142,15 @@ struct SnapshotTests {
             _ = try SnapshotCodec.decode(bad)
             Issue.record("corrupted snapshot decoded")
         } catch {
-            guard case .checksumMismatch = error.kind else { Issue.record("wrong kind \(error)"); return }
+            guard case .checksumMismatch = error.kind else {
+                Issue.record("wrong kind \(error)")
+                return
+            }
             #expect(error.description.contains("checksum mismatch"))
         }
-        #expect(throws: SnapshotError(.notASnapshot)) { try SnapshotCodec.decode(Array("hello world, not a snapshot".utf8)) }
+        #expect(throws: SnapshotError(.notASnapshot)) {
+            try SnapshotCodec.decode(Array("hello world, not a snapshot".utf8))
+        }
     }
 
     @Test("config mismatch is refused")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("Id dictionaries and the user store")
@@ -6,7 +7,9 @@ struct StoreTests {
     @Test("least recently active id is evicted at the cap and its slot reused")
     func lruEviction() {
         var d = IdDictionary(capacity: 3)
-        _ = d.touch("a"); _ = d.touch("b"); _ = d.touch("c")
+        _ = d.touch("a")
+        _ = d.touch("b")
+        _ = d.touch("c")
         _ = d.touch("a")  // b is now least recent
         let t = d.touch("d")
         #expect(t.isNew && t.evictedId == "b" && t.index == 1)
@@ -54,7 +57,8 @@ struct StoreTests {
         var reference = Set<UInt64>()
         var rng = RandomSource(seed: 11)
         for _ in 0..<20_000 {
-            let u = Int32(rng.nextInt(below: 40)), i = Int32(rng.nextInt(below: 40))
+            let u = Int32(rng.nextInt(below: 40))
+            let i = Int32(rng.nextInt(below: 40))
             if rng.nextInt(below: 3) == 0 {
                 p.remove(u, i)
                 reference.remove(PairSet.key(u, i))
@@ -77,7 +81,9 @@ struct SeenSetCapTests {
         var config = ModelConfig()
         config.maxSeenPerUser = 3
         var learner = try OnlineLearner(config: config)
-        for (t, item) in ["a", "b", "c", "d", "e"].enumerated() { try learner.learn(user: "u", item: item, timestamp: Int64(t), weight: 1) }
+        for (t, item) in ["a", "b", "c", "d", "e"].enumerated() {
+            try learner.learn(user: "u", item: item, timestamp: Int64(t), weight: 1)
+        }
         #expect(learner.counters.seenForgotten == 2)
         // "a" was forgotten: consuming it again counts as new, and is counted as forgetting again.
         let again = try learner.learn(user: "u", item: "a", timestamp: 9, weight: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("SyntheticLogGenerator")
@@ -45,11 +46,22 @@ struct SyntheticLogGeneratorTests {
         #expect(events.first!.timestamp >= config.startTimestamp)
         let meanGap = Double(events.last!.timestamp - config.startTimestamp) / Double(config.events)
         #expect(abs(meanGap - config.meanGapMillis) < 0.05 * config.meanGapMillis)
-        #expect(events.allSatisfy { (0..<config.users).contains(SyntheticLogGenerator.index(of: $0.user)!) && $0.user.hasPrefix("u") })
-        #expect(events.allSatisfy { (0..<config.items).contains(SyntheticLogGenerator.index(of: $0.item)!) && $0.item.hasPrefix("i") })
+        #expect(
+            events.allSatisfy {
+                (0..<config.users).contains(SyntheticLogGenerator.index(of: $0.user)!) && $0.user.hasPrefix("u")
+            }
+        )
+        #expect(
+            events.allSatisfy {
+                (0..<config.items).contains(SyntheticLogGenerator.index(of: $0.item)!) && $0.item.hasPrefix("i")
+            }
+        )
         let types = Dictionary(grouping: events, by: { $0.type! }).mapValues { Double($0.count) / Double(events.count) }
         #expect(Set(types.keys) == ["view", "click", "purchase"])
-        #expect(abs(types["view"]! - 0.75) < 0.02 && abs(types["click"]! - 0.2) < 0.02 && abs(types["purchase"]! - 0.05) < 0.01)
+        #expect(
+            abs(types["view"]! - 0.75) < 0.02 && abs(types["click"]! - 0.2) < 0.02
+                && abs(types["purchase"]! - 0.05) < 0.01
+        )
         // Activity is skewed: the busiest 10% of users produce far more than 10% of events.
         let perUser = Dictionary(grouping: events, by: \.user).values.map(\.count).sorted(by: >)
         #expect(Double(perUser.prefix(config.users / 10).reduce(0, +)) > 0.25 * Double(events.count))
@@ -65,7 +77,8 @@ struct SyntheticLogGeneratorTests {
         #expect(Double(top) > 0.3 * Double(events.count))
         var flat = Self.small
         flat.popularitySkew = 0
-        let flatCounts = Dictionary(grouping: try SyntheticLogGenerator.generate(flat), by: \.item).values.map(\.count).sorted(by: >)
+        let flatCounts = Dictionary(grouping: try SyntheticLogGenerator.generate(flat), by: \.item).values.map(\.count)
+            .sorted(by: >)
         #expect(Double(flatCounts.prefix(flat.items / 10).reduce(0, +)) < 0.2 * Double(events.count))
     }
 
@@ -75,10 +88,22 @@ struct SyntheticLogGeneratorTests {
         let generator = try SyntheticLogGenerator(config: config)
         let events = generator.generate()
         // Topics partition the catalog into near-equal parts.
-        #expect(generator.topicItems.map(\.count).allSatisfy { $0 == config.items / config.topics || $0 == config.items / config.topics + 1 })
+        #expect(
+            generator.topicItems.map(\.count).allSatisfy {
+                $0 == config.items / config.topics || $0 == config.items / config.topics + 1
+            }
+        )
         #expect(generator.topicItems.flatMap { $0 }.sorted() == Array(0..<config.items))
-        #expect(generator.topicItems.indices.allSatisfy { topic in generator.topicItems[topic].allSatisfy { generator.itemTopic[$0] == topic } })
-        #expect(generator.userInterests.allSatisfy { (1...config.maxTopicsPerUser).contains($0.topics.count) && Set($0.topics).count == $0.topics.count })
+        #expect(
+            generator.topicItems.indices.allSatisfy { topic in
+                generator.topicItems[topic].allSatisfy { generator.itemTopic[$0] == topic }
+            }
+        )
+        #expect(
+            generator.userInterests.allSatisfy {
+                (1...config.maxTopicsPerUser).contains($0.topics.count) && Set($0.topics).count == $0.topics.count
+            }
+        )
         #expect(generator.userInterests.allSatisfy { abs($0.weights.reduce(0, +) - 1) < 1e-9 })
         let share = Double(events.count { Self.inInterests(generator, $0, drifted: false) }) / Double(events.count)
         // concentration 0.9 plus the noise that lands in the user's topics by chance.
@@ -95,18 +120,26 @@ struct SyntheticLogGeneratorTests {
         let driftedUsers = Set(generator.driftedInterests.indices.filter { generator.driftedInterests[$0] != nil })
         #expect(driftedUsers.count == 300)
         for user in driftedUsers {
-            #expect(Set(generator.driftedInterests[user]!.topics).isDisjoint(with: generator.userInterests[user].topics))
+            #expect(
+                Set(generator.driftedInterests[user]!.topics).isDisjoint(with: generator.userInterests[user].topics)
+            )
         }
         func originalShare(drifted: Bool, _ range: Range<Int>) -> Double {
-            let selected = events[range].filter { driftedUsers.contains(SyntheticLogGenerator.index(of: $0.user)!) == drifted }
+            let selected = events[range].filter {
+                driftedUsers.contains(SyntheticLogGenerator.index(of: $0.user)!) == drifted
+            }
             return Double(selected.count { Self.inInterests(generator, $0, drifted: false) }) / Double(selected.count)
         }
-        let before = 0..<generator.driftEventIndex, after = generator.driftEventIndex..<events.count
+        let before = 0..<generator.driftEventIndex
+        let after = generator.driftEventIndex..<events.count
         #expect(originalShare(drifted: true, before) > 0.85)
         #expect(originalShare(drifted: true, after) < 0.15)
         #expect(originalShare(drifted: false, after) > 0.85)
         let afterDrift = events[after].filter { driftedUsers.contains(SyntheticLogGenerator.index(of: $0.user)!) }
-        #expect(Double(afterDrift.count { Self.inInterests(generator, $0, drifted: true) }) / Double(afterDrift.count) > 0.85)
+        #expect(
+            Double(afterDrift.count { Self.inInterests(generator, $0, drifted: true) }) / Double(afterDrift.count)
+                > 0.85
+        )
     }
 
     /// The point of the planted structure: knowing a user's topics (what MF should learn) must beat
@@ -117,7 +150,8 @@ struct SyntheticLogGeneratorTests {
         let generator = try SyntheticLogGenerator(config: config)
         let events = generator.generate()
         let lastIndex = Dictionary(events.indices.map { (events[$0].user, $0) }, uniquingKeysWith: max)
-        var seen: [String: Set<Int>] = [:], counts = [Int](repeating: 0, count: config.items)
+        var seen: [String: Set<Int>] = [:]
+        var counts = [Int](repeating: 0, count: config.items)
         for (index, event) in events.enumerated() where lastIndex[event.user] != index {
             let item = SyntheticLogGenerator.index(of: event.item)!
             seen[event.user, default: []].insert(item)
@@ -125,7 +159,8 @@ struct SyntheticLogGeneratorTests {
         }
         let ranking = counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
         var rng = RandomSource(seed: 1)
-        var hits = (random: 0, popularity: 0, topics: 0), trials = 0
+        var hits = (random: 0, popularity: 0, topics: 0)
+        var trials = 0
         for (user, index) in lastIndex where (seen[user]?.count ?? 0) >= 2 {
             let target = SyntheticLogGenerator.index(of: events[index].item)!
             let consumed = seen[user]!
@@ -134,12 +169,18 @@ struct SyntheticLogGeneratorTests {
             trials += 1
             let candidates = ranking.filter { !consumed.contains($0) }
             if candidates.prefix(10).contains(target) { hits.popularity += 1 }
-            if candidates.filter({ topics.contains(generator.itemTopic[$0]) }).prefix(10).contains(target) { hits.topics += 1 }
-            if (0..<10).contains(where: { _ in candidates[rng.nextInt(below: candidates.count)] == target }) { hits.random += 1 }
+            if candidates.filter({ topics.contains(generator.itemTopic[$0]) }).prefix(10).contains(target) {
+                hits.topics += 1
+            }
+            if (0..<10).contains(where: { _ in candidates[rng.nextInt(below: candidates.count)] == target }) {
+                hits.random += 1
+            }
         }
         #expect(trials > 300)
-        let rate = (random: Double(hits.random) / Double(trials), popularity: Double(hits.popularity) / Double(trials),
-                    topics: Double(hits.topics) / Double(trials))
+        let rate = (
+            random: Double(hits.random) / Double(trials), popularity: Double(hits.popularity) / Double(trials),
+            topics: Double(hits.topics) / Double(trials)
+        )
         #expect(rate.topics > 1.5 * rate.popularity, "\(rate)")
         #expect(rate.popularity > 2 * rate.random, "\(rate)")
     }
@@ -151,7 +192,8 @@ struct SyntheticLogGeneratorTests {
         let generator = try SyntheticLogGenerator(config: config)
         #expect(generator.successor.indices.allSatisfy { generator.successor[$0] != $0 })
         var previous: [String: Int] = [:]
-        var transitions = 0, planted = 0
+        var transitions = 0
+        var planted = 0
         for event in generator.generate() {
             let item = SyntheticLogGenerator.index(of: event.item)!
             if let last = previous[event.user] {
@@ -182,7 +224,10 @@ struct SyntheticLogGeneratorTests {
         var cases: [SyntheticLogConfig] = []
         for change in [
             { (c: inout SyntheticLogConfig) in c.users = 0 },
-            { $0.items = 3; $0.topics = 4 },
+            {
+                $0.items = 3
+                $0.topics = 4
+            },
             { $0.topics = 0 },
             { $0.events = -1 },
             { $0.driftFraction = 1.5 },

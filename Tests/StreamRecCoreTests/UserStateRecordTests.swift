@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamRecCore
 
 @Suite("User state records: export, import, remove (issue 10 item 1)")
@@ -27,8 +28,10 @@ struct UserStateRecordTests {
         return l
     }
 
-    @Test("import into a learner lacking the user (shared item state) gives the same list and identical learning after",
-          arguments: [0, 3])
+    @Test(
+        "import into a learner lacking the user (shared item state) gives the same list and identical learning after",
+        arguments: [0, 3]
+    )
     func moveUserBetweenLearners(sequence: Int) throws {
         let events = try Self.events()
         let a0 = try Self.trained(Self.config(sequence: sequence), events[0..<2000])
@@ -51,7 +54,8 @@ struct UserStateRecordTests {
             _ = try? a.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1)
             _ = try? b.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1)
         }
-        let ua = try #require(a.users.index(of: user)), ub = try #require(b.users.index(of: user))
+        let ua = try #require(a.users.index(of: user))
+        let ub = try #require(b.users.index(of: user))
         #expect(a.model.userFactors.row(Int(ua)) == b.model.userFactors.row(Int(ub)))
         #expect(a.model.itemFactors == b.model.itemFactors)
         #expect(a.model.rng == b.model.rng)
@@ -68,7 +72,9 @@ struct UserStateRecordTests {
         try b.importUser(record)
         #expect(b.exportUser(user) == record)
         #expect(Set(b.items.ids.filter { !$0.isEmpty }) == Set(record.seen).union(record.history.map(\.item)))
-        for item in record.seen { #expect(b.store.hasSeen(user: b.users.index(of: user)!, item: b.items.index(of: item)!)) }
+        for item in record.seen {
+            #expect(b.store.hasSeen(user: b.users.index(of: user)!, item: b.items.index(of: item)!))
+        }
         // Upsert: a different state for the same user replaces it.
         var other = record
         other.factors = other.factors.map { $0 * 2 }
@@ -118,7 +124,10 @@ struct UserStateRecordTests {
         let bytes = try #require(a.exportUser(a.users.ids.first { !$0.isEmpty }!)).encoded()
         #expect(try UserStateRecord(decoding: bytes) == a.exportUser(a.users.ids.first { !$0.isEmpty }!))
         func error(_ b: [UInt8]) -> String {
-            do { _ = try UserStateRecord(decoding: b); return "accepted" } catch { return error.description }
+            do {
+                _ = try UserStateRecord(decoding: b)
+                return "accepted"
+            } catch { return error.description }
         }
         var flipped = bytes
         flipped[bytes.count / 2] ^= 0x40
@@ -129,7 +138,8 @@ struct UserStateRecordTests {
         #expect(error(Array("SRIS".utf8) + bytes.dropFirst(4)).contains("bad magic"))
         // A well-formed checksum over lying counts is still refused, without allocating for them.
         var lying = Array(bytes.dropLast(4))
-        let countAt = 4 + 1 + 8 + 2 + bytes[13...14].withUnsafeBytes { Int($0.loadUnaligned(as: UInt16.self)) } + 2 + 4 * 8 + 20
+        let countAt =
+            4 + 1 + 8 + 2 + bytes[13...14].withUnsafeBytes { Int($0.loadUnaligned(as: UInt16.self)) } + 2 + 4 * 8 + 20
         lying.replaceSubrange(countAt..<(countAt + 4), with: [0xFF, 0xFF, 0xFF, 0x7F])
         let crc = CRC32C.checksum(lying)
         withUnsafeBytes(of: crc.littleEndian) { lying.append(contentsOf: $0) }

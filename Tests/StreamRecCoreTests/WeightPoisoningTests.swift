@@ -14,10 +14,22 @@ struct WeightPoisoningTests {
         c.seed = 11
         let events = try SyntheticLogGenerator.generate(c)
         var learner = try OnlineLearner(config: ModelConfig())
-        for e in events { _ = try? learner.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e)) }
+        for e in events {
+            _ = try? learner.learn(
+                user: e.user,
+                item: e.item,
+                timestamp: e.timestamp,
+                weight: weights.effectiveWeight(e)
+            )
+        }
         // A producer-side weight (no type): a `rating` would count 1 anyway (``EventWeights/WeightSource/auto``).
         let attack = Event(user: "attacker", item: item, timestamp: events.last!.timestamp + 1, weight: weight)
-        _ = try? learner.learn(user: attack.user, item: attack.item, timestamp: attack.timestamp, weight: weights.effectiveWeight(attack))
+        _ = try? learner.learn(
+            user: attack.user,
+            item: attack.item,
+            timestamp: attack.timestamp,
+            weight: weights.effectiveWeight(attack)
+        )
         var count = 0
         for u in 0..<c.users {
             let user = "u\(u)"
@@ -33,12 +45,21 @@ struct WeightPoisoningTests {
         let ordinary = try Self.topOneCount(after: 1, item: item, weights: weights)
         let poisoned = try Self.topOneCount(after: 1000, item: item, weights: weights)
         // The cap makes the heaviest event count as `maxExplicitWeight` ordinary ones, not 1000.
-        #expect(poisoned <= ordinary + 400 / 50, "weight 1000 made \(item) #1 for \(poisoned) of 400 users (weight 1: \(ordinary))")
+        #expect(
+            poisoned <= ordinary + 400 / 50,
+            "weight 1000 made \(item) #1 for \(poisoned) of 400 users (weight 1: \(ordinary))"
+        )
         // Without the cap (the behaviour before it), the same event takes over lists: the check above
         // is not vacuous.
-        let uncapped = try Self.topOneCount(after: 1000, item: item, weights: EventWeights(maxExplicitWeight: .infinity))
+        let uncapped = try Self.topOneCount(
+            after: 1000,
+            item: item,
+            weights: EventWeights(maxExplicitWeight: .infinity)
+        )
         #expect(uncapped > poisoned + 400 / 50, "uncapped weight 1000: \(uncapped) of 400 users; capped: \(poisoned)")
-        print("weight poisoning: #1 for \(ordinary) users after weight 1, \(poisoned) after capped weight 1000, \(uncapped) uncapped")
+        print(
+            "weight poisoning: #1 for \(ordinary) users after weight 1, \(poisoned) after capped weight 1000, \(uncapped) uncapped"
+        )
     }
 
     @Test("explicit weights are capped; type weights and small ratings are unchanged")

@@ -8,23 +8,34 @@ import Testing
 /// * unset, the suite is disabled — unless `STREAMREC_REQUIRE_BROKER=1` (CI), which runs it anyway
 ///   so that a missing or unreachable broker fails the tests instead of silently skipping them.
 enum BrokerEnvironment {
-    static let brokers = ProcessInfo.processInfo.environment["STREAMREC_KAFKA_BROKERS"].flatMap { $0.isEmpty ? nil : $0 }
+    static let brokers = ProcessInfo.processInfo.environment["STREAMREC_KAFKA_BROKERS"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
     static let required = ProcessInfo.processInfo.environment["STREAMREC_REQUIRE_BROKER"] == "1"
     static let enabled = brokers != nil || required
 }
 
-@Suite("Real broker (STREAMREC_KAFKA_BROKERS)",
-       .enabled(if: BrokerEnvironment.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "Real broker (STREAMREC_KAFKA_BROKERS)",
+    .enabled(if: BrokerEnvironment.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct BrokerIntegrationTests {
     let bootstrap: String
     let admin: KafkaAdmin
 
     init() throws {
-        bootstrap = try #require(BrokerEnvironment.brokers, "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset")
+        bootstrap = try #require(
+            BrokerEnvironment.brokers,
+            "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset"
+        )
         admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     }
 
-    func consumer(group: String, instance: String? = nil, handler: KafkaConsumer.RebalanceHandler? = nil) throws -> KafkaConsumer {
+    func consumer(
+        group: String,
+        instance: String? = nil,
+        handler: KafkaConsumer.RebalanceHandler? = nil
+    ) throws -> KafkaConsumer {
         var config = KafkaConfig(bootstrapServers: bootstrap, properties: ["auto.offset.reset": "earliest"])
         config.groupID = group
         config.groupInstanceID = instance
@@ -48,8 +59,10 @@ struct BrokerIntegrationTests {
     @Test func createsTopicsIncludingCompactedAndToleratesExisting() throws {
         let events = uniqueName("it-events")
         let recs = uniqueName("it-recs-compacted")
-        let topics = [KafkaAdmin.NewTopic(events, partitions: 3),
-                      KafkaAdmin.NewTopic(recs, partitions: 2, config: ["cleanup.policy": "compact"])]
+        let topics = [
+            KafkaAdmin.NewTopic(events, partitions: 3),
+            KafkaAdmin.NewTopic(recs, partitions: 2, config: ["cleanup.policy": "compact"]),
+        ]
         try admin.createTopics(topics)
         try admin.createTopics(topics)  // TOPIC_ALREADY_EXISTS counts as success
         let listed = try admin.listTopics()
@@ -113,7 +126,13 @@ struct BrokerIntegrationTests {
         let assignedToFirst = Recorder<[TopicPartition]>()
 
         // Dynamic members: static ones deliberately do not send LeaveGroup on close.
-        let first = try consumer(group: group, handler: .init(onAssign: { assignedToFirst.append($0); return [:] }))
+        let first = try consumer(
+            group: group,
+            handler: .init(onAssign: {
+                assignedToFirst.append($0)
+                return [:]
+            })
+        )
         try first.subscribe(topics: [topic])
         #expect(try awaitAssignment(first).assignment == all)
         #expect(assignedToFirst.values.flatMap { $0 }.sorted() == all)

@@ -16,7 +16,14 @@ struct ConfigAndErrorTests {
         var config = KafkaConfig(bootstrapServers: "broker-a:9092", properties: Self.secrets)
         config["security.protocol"] = "SASL_SSL"
         config["sasl.username"] = "alice"
-        let renderings = [config.description, String(reflecting: config), "\(config)", { var s = ""; dump(config, to: &s); return s }()]
+        let renderings = [
+            config.description, String(reflecting: config), "\(config)",
+            {
+                var s = ""
+                dump(config, to: &s)
+                return s
+            }(),
+        ]
         for rendering in renderings {
             for secret in Self.secrets.values { #expect(!rendering.contains(secret), "leaked in: \(rendering)") }
             #expect(rendering.contains("sasl.password"))
@@ -31,14 +38,19 @@ struct ConfigAndErrorTests {
 
     @Test func unknownKeyIsNamedButValueIsNot() throws {
         let config = KafkaConfig(bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "value-xyz"])
-        let error = try #require(throws: KafkaError.self) { try KafkaProducer(configuration: config, logger: quietLogger) }
+        let error = try #require(throws: KafkaError.self) {
+            try KafkaProducer(configuration: config, logger: quietLogger)
+        }
         #expect(error.kind == .configuration)
         #expect(error.message.contains("no.such.property"))
         #expect(!error.description.contains("value-xyz"))
     }
 
     @Test func invalidValueForSecretKeyIsNamedButNotShown() throws {
-        let config = KafkaConfig(bootstrapServers: "127.0.0.1:1", properties: ["session.timeout.ms": "password-not-a-number"])
+        let config = KafkaConfig(
+            bootstrapServers: "127.0.0.1:1",
+            properties: ["session.timeout.ms": "password-not-a-number"]
+        )
         let error = try #require(throws: KafkaError.self) {
             try KafkaConsumer(configuration: config.merging(["group.id": "g"]), logger: quietLogger)
         }
@@ -53,7 +65,11 @@ struct ConfigAndErrorTests {
         config.clientID = "c"
         config.groupID = "g"
         config.groupInstanceID = "i"
-        #expect(config.properties == ["bootstrap.servers": "b:1", "client.id": "c", "group.id": "g", "group.instance.id": "i"])
+        #expect(
+            config.properties == [
+                "bootstrap.servers": "b:1", "client.id": "c", "group.id": "g", "group.instance.id": "i",
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -83,7 +99,10 @@ struct ConfigAndErrorTests {
     }
 
     @Test func subscribeWithoutGroupIsRejected() throws {
-        let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: "127.0.0.1:1"), logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfig(bootstrapServers: "127.0.0.1:1"),
+            logger: quietLogger
+        )
         let error = try #require(throws: KafkaError.self) { try consumer.subscribe(topics: ["t"]) }
         #expect(error.kind == .invalidArgument)
         #expect(!consumer.isGroupMember)

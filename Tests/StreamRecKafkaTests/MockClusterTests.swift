@@ -14,7 +14,10 @@ struct MockClusterTests {
     }
 
     func consumerConfig(group: String? = nil, _ extra: [String: String] = [:]) -> KafkaConfig {
-        var config = KafkaConfig(bootstrapServers: cluster.bootstrapServers, properties: ["auto.offset.reset": "earliest"])
+        var config = KafkaConfig(
+            bootstrapServers: cluster.bootstrapServers,
+            properties: ["auto.offset.reset": "earliest"]
+        )
         config.groupID = group
         return config.merging(extra)
     }
@@ -41,9 +44,14 @@ struct MockClusterTests {
     @Test func deliveryHandlerSeesSuccessesAndFailures() throws {
         try cluster.createTopic(topic, partitions: 2)
         let reports = Recorder<KafkaProducer.DeliveryReport>()
-        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
-                                                                           properties: ["message.timeout.ms": "5000"]),
-                                         deliveryHandler: { reports.append($0) }, logger: quietLogger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfig(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: ["message.timeout.ms": "5000"]
+            ),
+            deliveryHandler: { reports.append($0) },
+            logger: quietLogger
+        )
         try producer.send(topic: topic, partition: 1, key: bytes("k"), value: bytes("v"))
         try producer.send(topic: topic, partition: 7, key: nil, value: bytes("to a partition that does not exist"))
         try producer.flush(timeout: .seconds(30))
@@ -81,11 +89,18 @@ struct MockClusterTests {
         let revoked = Recorder<[TopicPartition]>()
         let starts = [TopicPartition(topic, 0): Int64(7), TopicPartition(topic, 1): Int64(4)]
         let handler = KafkaConsumer.RebalanceHandler(
-            onAssign: { partitions in assigned.append(partitions); return starts },
-            onRevoke: { partitions, _ in revoked.append(partitions) })
+            onAssign: { partitions in
+                assigned.append(partitions)
+                return starts
+            },
+            onRevoke: { partitions, _ in revoked.append(partitions) }
+        )
         let config = consumerConfig(group: uniqueName("group"), ["partition.assignment.strategy": strategy])
-        let consumer = try KafkaConsumer(configuration: config, rebalanceHandler: handler,
-                                         logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: config,
+            rebalanceHandler: handler,
+            logger: quietLogger
+        )
         try consumer.subscribe(topics: [topic])
         let messages = try drain(consumer, count: 3 + 6)
         #expect(assigned.values.first?.sorted() == starts.keys.sorted())
@@ -123,8 +138,11 @@ struct MockClusterTests {
         try cluster.createTopic(topic, partitions: 1)
         try produce(2, to: topic, bootstrap: cluster.bootstrapServers)
         let events = Recorder<KafkaConsumer.Event>()
-        let consumer = try KafkaConsumer(configuration: consumerConfig(group: nil, ["enable.partition.eof": "true"]),
-                                         onEvent: { events.append($0) }, logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfig(group: nil, ["enable.partition.eof": "true"]),
+            onEvent: { events.append($0) },
+            logger: quietLogger
+        )
         try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning])
         #expect(try drain(consumer, count: 2).count == 2)
         for _ in 0..<50 where events.values.isEmpty { _ = try consumer.poll(timeout: .milliseconds(100)) }
@@ -145,7 +163,10 @@ struct MockClusterTests {
         #expect(error.kind == .closed)
         #expect(throws: KafkaError.self) { try consumer.commit([TopicPartition(topic, 0): 1]) }
 
-        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers), logger: quietLogger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers),
+            logger: quietLogger
+        )
         try producer.close()
         try producer.close()
         #expect(throws: KafkaError.self) { try producer.send(topic: topic, key: nil, value: [1]) }
@@ -153,18 +174,27 @@ struct MockClusterTests {
 
     @Test func queueFullIsAbsorbedByPollingAndRetrying() throws {
         try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
-                                                                           properties: ["queue.buffering.max.messages": "5"]),
-                                         logger: quietLogger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfig(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: ["queue.buffering.max.messages": "5"]
+            ),
+            logger: quietLogger
+        )
         for i in 0..<200 { try producer.send(topic: topic, key: nil, value: bytes("m\(i)")) }
         try producer.flush(timeout: .seconds(30))
         #expect(producer.deliveredCount == 200)
         #expect(producer.failedCount == 0)
 
         // The same burst without the retry budget hits the full queue.
-        let impatient = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: cluster.bootstrapServers,
-                                                                            properties: ["queue.buffering.max.messages": "5"]),
-                                          queueFullTimeout: .zero, logger: quietLogger)
+        let impatient = try KafkaProducer(
+            configuration: KafkaConfig(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: ["queue.buffering.max.messages": "5"]
+            ),
+            queueFullTimeout: .zero,
+            logger: quietLogger
+        )
         let error = try #require(throws: KafkaError.self) {
             for i in 0..<200 { try impatient.send(topic: topic, key: nil, value: bytes("m\(i)")) }
         }

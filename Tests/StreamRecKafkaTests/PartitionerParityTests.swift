@@ -29,7 +29,10 @@ struct PartitionerParityTests {
         }
     }
 
-    @Test("crc32 and murmur2 agree with rd_kafka_msg_partitioner_consistent / _murmur2 on every key", arguments: KafkaPartitioner.allCases)
+    @Test(
+        "crc32 and murmur2 agree with rd_kafka_msg_partitioner_consistent / _murmur2 on every key",
+        arguments: KafkaPartitioner.allCases
+    )
     func parity(_ partitioner: KafkaPartitioner) {
         for partitions in [1, 2, 3, 4, 7, 16, 100] {
             var mismatches = 0
@@ -39,7 +42,10 @@ struct PartitionerParityTests {
                 used.insert(theirs)
                 if partitioner.partition(key: key, partitions: partitions) != Int(theirs) { mismatches += 1 }
             }
-            #expect(mismatches == 0, "\(partitioner) with \(partitions) partitions: \(mismatches) of \(Self.keys.count) keys differ")
+            #expect(
+                mismatches == 0,
+                "\(partitioner) with \(partitions) partitions: \(mismatches) of \(Self.keys.count) keys differ"
+            )
             #expect(used.count == partitions, "the keys spread over every partition")
         }
     }

@@ -9,15 +9,18 @@ let quietLogger: Logger = {
     return logger
 }()
 
-
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 func text(_ bytes: [UInt8]?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
 
 /// Polls until `count` messages arrived or `maxPolls` polls (of `pollTimeout` each) found too few.
 /// Bounded by poll count, not by wall-clock assertions.
-func drain(_ consumer: KafkaConsumer, count: Int, maxPolls: Int = 300,
-           pollTimeout: Duration = .milliseconds(100)) throws -> [KafkaMessage] {
+func drain(
+    _ consumer: KafkaConsumer,
+    count: Int,
+    maxPolls: Int = 300,
+    pollTimeout: Duration = .milliseconds(100)
+) throws -> [KafkaMessage] {
     var messages: [KafkaMessage] = []
     for _ in 0..<maxPolls where messages.count < count {
         messages += try consumer.poll(maxMessages: count - messages.count, timeout: pollTimeout)
@@ -27,7 +30,10 @@ func drain(_ consumer: KafkaConsumer, count: Int, maxPolls: Int = 300,
 
 /// Polls until the consumer has an assignment (group join finished) or `maxPolls` ran out;
 /// returns it with the messages polled meanwhile.
-func awaitAssignment(_ consumer: KafkaConsumer, maxPolls: Int = 300) throws -> (assignment: [TopicPartition], messages: [KafkaMessage]) {
+func awaitAssignment(
+    _ consumer: KafkaConsumer,
+    maxPolls: Int = 300
+) throws -> (assignment: [TopicPartition], messages: [KafkaMessage]) {
     var messages: [KafkaMessage] = []
     for _ in 0..<maxPolls {
         messages += try consumer.poll(timeout: .milliseconds(100))
@@ -39,11 +45,22 @@ func awaitAssignment(_ consumer: KafkaConsumer, maxPolls: Int = 300) throws -> (
 
 /// Sends `count` keyed messages `key-i` / `value-i` and flushes; returns the producer for its counters.
 @discardableResult
-func produce(_ count: Int, to topic: String, bootstrap: String, partition: Int32? = nil,
-             headers: [KafkaHeader] = []) throws -> KafkaProducer {
+func produce(
+    _ count: Int,
+    to topic: String,
+    bootstrap: String,
+    partition: Int32? = nil,
+    headers: [KafkaHeader] = []
+) throws -> KafkaProducer {
     let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     for i in 0..<count {
-        try producer.send(topic: topic, partition: partition, key: bytes("key-\(i)"), value: bytes("value-\(i)"), headers: headers)
+        try producer.send(
+            topic: topic,
+            partition: partition,
+            key: bytes("key-\(i)"),
+            value: bytes("value-\(i)"),
+            headers: headers
+        )
     }
     try producer.flush(timeout: .seconds(30))
     return producer

@@ -1,7 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import StreamRecServe
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +44,9 @@ struct BackgroundWorkerTests {
         let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         let worker = BackgroundWorker(name: "test-nice", niceIncrement: 10)
         let log = Log()
-        worker.async { log.niceValues.withLock { $0.append(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) } }
+        worker.async {
+            log.niceValues.withLock { $0.append(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)) }
+        }
         worker.waitUntilIdle()
         let workerNice = log.niceValues.withLock { $0.first }
         #expect(workerNice == min(19, before + 10))

@@ -3,15 +3,21 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecTestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Broker outages against a private broker (own port and data dir), as in ``BrokerRestartTests``.
-@Suite("serve under broker outages", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "serve under broker outages",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct BrokerOutageTests {
-    func broker(_ verb: String, port: Int, home: String) throws { try BrokerRestartTests().broker(verb, port: port, home: home) }
+    func broker(_ verb: String, port: Int, home: String) throws {
+        try BrokerRestartTests().broker(verb, port: port, home: home)
+    }
 
     /// Stops the broker at once (SIGKILL). The launcher's graceful stop waits 60 s while clients are
     /// connected and then kills it anyway; this is the same outage without the wait.
@@ -19,7 +25,10 @@ struct BrokerOutageTests {
         let pidText = try String(contentsOfFile: home + "/broker.pid", encoding: .utf8)
         let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         Glibc.kill(pid, SIGKILL)
-        for _ in 0..<100 { if Glibc.kill(pid, 0) != 0 { break }; Thread.sleep(forTimeInterval: 0.05) }
+        for _ in 0..<100 {
+            if Glibc.kill(pid, 0) != 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     /// GET via curl (bounded): status code and body, nil if the server didn't answer.
@@ -34,7 +43,8 @@ struct BrokerOutageTests {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard let newline = text.lastIndex(of: "\n"), let code = Int(text[text.index(after: newline)...]), code > 0 else { return nil }
+        guard let newline = text.lastIndex(of: "\n"), let code = Int(text[text.index(after: newline)...]), code > 0
+        else { return nil }
         let body = (try? JSONSerialization.jsonObject(with: Data(text[..<newline].utf8))) as? [String: Any] ?? [:]
         return (code, body)
     }
@@ -44,7 +54,8 @@ struct BrokerOutageTests {
     @Test("a busy learner survives a broker outage: /stats and /readyz show it, every event applied once, quiet log")
     func busyLearnerOutage() throws {
         _ = try ServeBroker.bootstrap()
-        let port = Self.freePort(), httpPort = Self.freePort()
+        let port = Self.freePort()
+        let httpPort = Self.freePort()
         let home = try temporaryDirectory()
         try broker("start", port: port, home: home)
         defer { try? broker("stop", port: port, home: home) }
@@ -54,12 +65,20 @@ struct BrokerOutageTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
-        var args = serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq, group: n.group, snapshots: dir,
-                                  extra: ["--snapshot-every", "4000"])
+        var args = serveArguments(
+            bootstrap: bootstrap,
+            topic: n.topic,
+            recs: n.recs,
+            dlq: n.dlq,
+            group: n.group,
+            snapshots: dir,
+            extra: ["--snapshot-every", "4000"]
+        )
         args[args.firstIndex(of: "--http-port")! + 1] = "\(httpPort)"
         let p = try ServeProcess(arguments: args, logPath: dir + "/serve.log")
         defer { if p.process.isRunning { p.kill9() } }
-        let stats = "http://127.0.0.1:\(httpPort)/stats", ready = "http://127.0.0.1:\(httpPort)/readyz"
+        let stats = "http://127.0.0.1:\(httpPort)/stats"
+        let ready = "http://127.0.0.1:\(httpPort)/readyz"
         func consumed() -> Int { ((Self.get(stats)?.body["status"] as? [String: Any])?["eventsConsumed"] as? Int) ?? 0 }
         // Busy: well into the backlog, far from its end.
         var atOutage = 0
@@ -71,11 +90,18 @@ struct BrokerOutageTests {
         #expect(atOutage >= 2_000 && atOutage < events.count, "learner not mid-backlog: \(atOutage)")
         let linesBefore = p.log.split(separator: "\n").count
         try killBroker(home: home)
-        var sawDisconnected = false, sawNotReady = false
+        var sawDisconnected = false
+        var sawNotReady = false
         let outageEnd = Date().addingTimeInterval(20)
         while Date() < outageEnd {
-            if let s = Self.get(stats), (s.body["status"] as? [String: Any])?["brokerConnected"] as? Bool == false { sawDisconnected = true }
-            if let r = Self.get(ready), r.status == 503, (r.body["failing"] as? [String])?.contains("broker_connected") == true { sawNotReady = true }
+            if let s = Self.get(stats), (s.body["status"] as? [String: Any])?["brokerConnected"] as? Bool == false {
+                sawDisconnected = true
+            }
+            if let r = Self.get(ready), r.status == 503,
+                (r.body["failing"] as? [String])?.contains("broker_connected") == true
+            {
+                sawNotReady = true
+            }
             Thread.sleep(forTimeInterval: 0.25)
         }
         #expect(sawDisconnected, "/stats kept brokerConnected: true during the outage")
@@ -84,13 +110,20 @@ struct BrokerOutageTests {
         try broker("start", port: port, home: home)
         var current = p
         for _ in 0..<1800 {
-            if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap), c >= Int64(events.count) { break }
+            if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap),
+                c >= Int64(events.count)
+            {
+                break
+            }
             if !current.process.isRunning {
                 // After a broker restart a static member may be fenced (FENCED_INSTANCE_ID, a fatal
                 // *consumer* error) when a commit of the old generation races the rejoin. serve re-creates
                 // its consumer in-process (tested deterministically in ServeHardeningIntegrationTests);
                 // only repeated fencing (> 3 a minute) exits for the supervisor, emulated here once.
-                #expect(current === p && current.log.contains("FENCED_INSTANCE_ID"), "serve died after the broker came back:\n\(current.log.suffix(3000))")
+                #expect(
+                    current === p && current.log.contains("FENCED_INSTANCE_ID"),
+                    "serve died after the broker came back:\n\(current.log.suffix(3000))"
+                )
                 guard current === p else { break }
                 current = try ServeProcess(arguments: args, logPath: dir + "/serve-restarted.log")
             }
@@ -121,11 +154,23 @@ struct BrokerOutageTests {
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
         let config = dir + "/serve.yaml"
-        try "serve:\n  shutdown_timeout_seconds: 3.0\nsnapshots:\n  every_seconds: 0.0\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
-                                                           group: n.group, snapshots: dir,
-                                                           extra: ["--snapshot-every", "1000000", "--config", config]),
-                                 logPath: dir + "/serve.log")
+        try "serve:\n  shutdown_timeout_seconds: 3.0\nsnapshots:\n  every_seconds: 0.0\n".write(
+            toFile: config,
+            atomically: true,
+            encoding: .utf8
+        )
+        let p = try ServeProcess(
+            arguments: serveArguments(
+                bootstrap: bootstrap,
+                topic: n.topic,
+                recs: n.recs,
+                dlq: n.dlq,
+                group: n.group,
+                snapshots: dir,
+                extra: ["--snapshot-every", "1000000", "--config", config]
+            ),
+            logPath: dir + "/serve.log"
+        )
         defer { if p.process.isRunning { p.kill9() } }
         // No snapshot is due during the run (every_seconds 0, every_events far above the log), so whatever
         // has been learned when the broker dies must go into the final snapshot, whose offset commit can't
@@ -133,7 +178,8 @@ struct BrokerOutageTests {
         // could cover the whole log, leaving the final one nothing to get stuck on.) Lists reaching the
         // recommendations topic show that the events are being learned.
         for _ in 0..<600 {
-            let users = (try? readAll(n.recs, bootstrap: bootstrap))
+            let users =
+                (try? readAll(n.recs, bootstrap: bootstrap))
                 .map { Set($0.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }).count } ?? 0
             if users >= 100 { break }
             Thread.sleep(forTimeInterval: 0.1)

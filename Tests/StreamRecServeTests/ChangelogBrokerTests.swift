@@ -1,18 +1,23 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
-@testable import StreamRecServe
 import StreamRecTestSupport
 import Testing
+
+@testable import StreamRecServe
 
 /// The user-state changelog against the real broker: learner A consumes a 4-partition topic alone and
 /// stops; learner B (another snapshot directory, same group) gets all 4 partitions, restores their users
 /// from the changelog with exactly A's state, continues at A's offsets, and learns the rest.
-@Suite("user-state changelog against a real broker", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "user-state changelog against a real broker",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct ChangelogBrokerTests {
     struct Names {
-        let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"), group = uniqueName("group")
+        let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"),
+            group = uniqueName("group")
         var changelog: String { group + ".user-state" }
     }
 
@@ -57,11 +62,18 @@ struct ChangelogBrokerTests {
             }.start()
         }
 
-        func stop() -> [ServeStatus.PartitionState] { lock.withLock { stopped = true; return last } }
+        func stop() -> [ServeStatus.PartitionState] {
+            lock.withLock {
+                stopped = true
+                return last
+            }
+        }
     }
 
     /// Runs a learner until it idles out; returns it and the last sample of its four partitions.
-    func run(_ config: ServeConfig) async throws -> (service: StreamingLearnerService, partitions: [ServeStatus.PartitionState]) {
+    func run(
+        _ config: ServeConfig
+    ) async throws -> (service: StreamingLearnerService, partitions: [ServeStatus.PartitionState]) {
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: config, status: status, logger: quietLogger)
         let sampler = PartitionSampler(status)
@@ -79,17 +91,22 @@ struct ChangelogBrokerTests {
         let bootstrap = try ServeBroker.bootstrap()
         let n = Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-        try admin.createTopics([.init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
-                                .init(n.dlq, partitions: 1)])
+        try admin.createTopics([
+            .init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
+            .init(n.dlq, partitions: 1),
+        ])
         let log = try sampleEvents(1600, users: 60, items: 150)
-        let first = Array(log[0..<1000]), rest = Array(log[1000...])
+        let first = Array(log[0..<1000])
+        let rest = Array(log[1000...])
         try produce(first, to: n.topic, bootstrap: bootstrap)
 
         // A learns the first 1000 events alone, then stops (final snapshot → changelog → commit, leaves).
-        let dirA = try temporaryDirectory(), dirB = try temporaryDirectory()
+        let dirA = try temporaryDirectory()
+        let dirB = try temporaryDirectory()
         let a = try await run(configuration(n, bootstrap: bootstrap, snapshots: dirA))
         let aLearner = a.service.learner.read { $0 }
-        let aPositions = try #require(try SnapshotStore(directory: dirA).loadNewestGood()).snapshot.position.offsetsByPartition
+        let aPositions = try #require(try SnapshotStore(directory: dirA).loadNewestGood()).snapshot.position
+            .offsetsByPartition
         #expect(aPositions.values.reduce(0, +) == Int64(first.count))
         #expect(a.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(first.count))
 
@@ -105,7 +122,9 @@ struct ChangelogBrokerTests {
         for p in b1.partitions { #expect(p.position == aPositions[p.key], "\(p.key)") }
         #expect(b1.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(first.count))
         let text = b1.service.metrics.render()
-        let restored = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ") }
+        let restored = text.split(separator: "\n").first {
+            $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ")
+        }
         #expect(restored?.hasSuffix(" \(users.count)") == true || restored?.hasSuffix(" \(users.count).0") == true)
 
         // B learns the rest; the changelog's final checkpoints account for every event exactly once.
@@ -121,11 +140,17 @@ struct ChangelogBrokerTests {
         #expect(b3.service.learner.read { $0.users.count } == Set(log.map(\.user)).count)
         #expect(b3.partitions.compactMap(\.learnedEvents).reduce(0, +) == Int64(log.count))
         for p in b3.partitions { #expect(p.position == checkpoints[p.key]?.next, "\(p.key)") }
-        let kept = b3.service.metrics.render().split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ") }
+        let kept = b3.service.metrics.render().split(separator: "\n").first {
+            $0.hasPrefix(StreamRecMetrics.ChangelogName.restoredUsers + " ")
+        }
         #expect(kept?.hasSuffix(" 0") == true || kept?.hasSuffix(" 0.0") == true)
 
-        let restoreSeconds = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreSeconds + " ") }
-        let records = text.split(separator: "\n").first { $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreRecords + " ") }
+        let restoreSeconds = text.split(separator: "\n").first {
+            $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreSeconds + " ")
+        }
+        let records = text.split(separator: "\n").first {
+            $0.hasPrefix(StreamRecMetrics.ChangelogName.restoreRecords + " ")
+        }
         print("changelog restore: \(restoreSeconds ?? "?"), \(records ?? "?"), users \(users.count)")
     }
 }
@@ -133,7 +158,8 @@ struct ChangelogBrokerTests {
 extension ChangelogBrokerTests {
     /// The changelog's newest checkpoint per partition, checked for what exactly once means: one for each
     /// of the 4 partitions, each at its partition's end, learned counts adding up to `events`.
-    func coveringCheckpoints(_ n: Names, bootstrap: String, events: Int) throws -> [TopicPartition: ChangelogCheckpoint] {
+    func coveringCheckpoints(_ n: Names, bootstrap: String, events: Int) throws -> [TopicPartition: ChangelogCheckpoint]
+    {
         var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
         for m in try readAll(n.changelog, bootstrap: bootstrap) where ChangelogCheckpoint.isCheckpointKey(m.key) {
             let cp = try ChangelogCheckpoint(decoding: m.value)
@@ -143,19 +169,25 @@ extension ChangelogBrokerTests {
         #expect(checkpoints.values.map(\.learned).reduce(0, +) == Int64(events))
         let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         defer { try? consumer.close() }
-        for (tp, cp) in checkpoints { #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high)) }
+        for (tp, cp) in checkpoints {
+            #expect(cp.next == (try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition).high))
+        }
         return checkpoints
     }
 }
 
 extension ChangelogBrokerTests {
-    @Test("two learners in one group, one joining mid-stream: rebalances keep or move partitions, every event learned exactly once")
+    @Test(
+        "two learners in one group, one joining mid-stream: rebalances keep or move partitions, every event learned exactly once"
+    )
     func joinMidStream() async throws {
         let bootstrap = try ServeBroker.bootstrap()
         let n = Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-        try admin.createTopics([.init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
-                                .init(n.dlq, partitions: 1)])
+        try admin.createTopics([
+            .init(n.topic, partitions: 4), .init(n.recs, partitions: 4, config: ["cleanup.policy": "compact"]),
+            .init(n.dlq, partitions: 1),
+        ])
         let log = try sampleEvents(1600, users: 80, items: 150, seed: 9)
         try produce(Array(log[0..<1000]), to: n.topic, bootstrap: bootstrap)
 
@@ -187,8 +219,11 @@ extension ChangelogBrokerTests {
 /// Restore throughput (run on demand: `STREAMREC_CHANGELOG_BENCH_USERS=20000`): a changelog with every
 /// user of a trained learner on 4 partitions, restored by the participant's assignment hook into an empty
 /// learner, beside the baseline of loading the same learner from a local snapshot file.
-@Suite("user-state changelog restore throughput", .serialized,
-       .enabled(if: ServeBroker.enabled && ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] != nil))
+@Suite(
+    "user-state changelog restore throughput",
+    .serialized,
+    .enabled(if: ServeBroker.enabled && ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] != nil)
+)
 struct ChangelogRestoreBench {
     @Test("restore records/s vs snapshot load")
     func restoreThroughput() throws {
@@ -198,7 +233,8 @@ struct ChangelogRestoreBench {
         var trained = try OnlineLearner(config: ModelConfig())
         for e in events { _ = try? trained.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: 1) }
 
-        let group = uniqueName("bench"), topic = uniqueName("events")
+        let group = uniqueName("bench")
+        let topic = uniqueName("events")
         var config = ServeConfig()
         config.kafka.bootstrapServers = bootstrap
         config.kafka.groupID = group
@@ -213,19 +249,35 @@ struct ChangelogRestoreBench {
         for id in ids {
             let value = trained.exportUser(id)!.encoded()
             bytes += value.count
-            try producer.send(topic: changelogTopic, partition: Int32(crc32Partition(id, 4)), key: Array(id.utf8), value: value)
+            try producer.send(
+                topic: changelogTopic,
+                partition: Int32(crc32Partition(id, 4)),
+                key: Array(id.utf8),
+                value: value
+            )
         }
         let partitions = (0..<4).map { TopicPartition(topic, Int32($0)) }
         for tp in partitions {
-            try producer.send(topic: changelogTopic, partition: tp.partition, key: ChangelogCheckpoint.key(tp),
-                              value: ChangelogCheckpoint(topicPartition: tp, next: 1, learned: 1).encoded())
+            try producer.send(
+                topic: changelogTopic,
+                partition: tp.partition,
+                key: ChangelogCheckpoint.key(tp),
+                value: ChangelogCheckpoint(topicPartition: tp, next: 1, learned: 1).encoded()
+            )
         }
         try producer.flush(timeout: .seconds(120))
 
         let learner = LiveLearner(try OnlineLearner(config: ModelConfig()))
-        let env = ServeEnvironment(config: config, learner: learner, status: ServeStatus(), metrics: StreamRecMetrics(recallK: 10),
-                                   logger: quietLogger, watchdog: ShutdownWatchdog(seconds: 600, logger: quietLogger, onExpiry: {}),
-                                   faults: FaultInjection(), stop: StopFlag())
+        let env = ServeEnvironment(
+            config: config,
+            learner: learner,
+            status: ServeStatus(),
+            metrics: StreamRecMetrics(recallK: 10),
+            logger: quietLogger,
+            watchdog: ShutdownWatchdog(seconds: 600, logger: quietLogger, onExpiry: {}),
+            faults: FaultInjection(),
+            stop: StopFlag()
+        )
         let changelog = try UserStateChangelog(env: env)
         // The broker read alone (consumer start-up + fetch), then the whole hook (read + decode + import).
         let tr = ContinuousClock.now
@@ -246,8 +298,21 @@ struct ChangelogRestoreBench {
         let t2 = ContinuousClock.now
         _ = try store.loadNewestGood()
         let load = (ContinuousClock.now - t2) / .seconds(1)
-        print(String(format: "changelog restore bench: %d users (%d record bytes, %.0f B/user): restore %.2f s = %.0f users/s, %.1f MB/s (broker read alone %.2f s); "
-                     + "baseline snapshot of the whole learner: write %.2f s, load %.2f s", ids.count, bytes, Double(bytes) / Double(ids.count),
-                     restore, Double(ids.count) / restore, Double(bytes) / restore / 1e6, readOnly, write, load))
+        print(
+            String(
+                format:
+                    "changelog restore bench: %d users (%d record bytes, %.0f B/user): restore %.2f s = %.0f users/s, %.1f MB/s (broker read alone %.2f s); "
+                    + "baseline snapshot of the whole learner: write %.2f s, load %.2f s",
+                ids.count,
+                bytes,
+                Double(bytes) / Double(ids.count),
+                restore,
+                Double(ids.count) / restore,
+                Double(bytes) / restore / 1e6,
+                readOnly,
+                write,
+                load
+            )
+        )
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import StreamRecCore
 import StreamRecKafka
-@testable import StreamRecServe
 import StreamRecTestSupport
 import Testing
+
+@testable import StreamRecServe
 
 @Suite("user-state changelog: settings and record formats")
 struct ChangelogConfigTests {
@@ -19,19 +20,30 @@ struct ChangelogConfigTests {
         let d = try await load("kafka:\n  group_id: learners\n")
         #expect(!d.changelog.enabled && d.changelog.restoreTimeoutMillis == 60_000)
         #expect(d.changelog.topicName(groupID: d.kafka.groupID) == "learners.user-state")
-        let c = try await load("changelog:\n  enabled: true\n  topic: state\n  restore_timeout_ms: 5000\n",
-                               environment: ["STREAMREC_CHANGELOG_RESTORE_TIMEOUT_MS": "7000"])
-        #expect(c.changelog.enabled && c.changelog.topicName(groupID: "g") == "state" && c.changelog.restoreTimeoutMillis == 7000)
+        let c = try await load(
+            "changelog:\n  enabled: true\n  topic: state\n  restore_timeout_ms: 5000\n",
+            environment: ["STREAMREC_CHANGELOG_RESTORE_TIMEOUT_MS": "7000"]
+        )
+        #expect(
+            c.changelog.enabled && c.changelog.topicName(groupID: "g") == "state"
+                && c.changelog.restoreTimeoutMillis == 7000
+        )
     }
 
-    @Test("bad values are start-up errors naming the setting", arguments: [
-        ("changelog:\n  restore_timeout_ms: 5", "changelog.restore_timeout_ms"),
-        ("changelog:\n  enabled: true\n  topic: \"a b\"", "changelog.topic"),
-        ("changelog:\n  enabled: true\n  topic: events", "changelog.topic"),
-        ("changelog:\n  enabled: true\nkafka:\n  group_id: \"g:1\"", "changelog.topic"),
-        ("changelog:\n  enable: true", "changelog.enable"),
-        ("changelog:\n  enabled: true\n  topic: shared\nsync:\n  enabled: true\n  topic: shared", "changelog.topic"),
-    ])
+    @Test(
+        "bad values are start-up errors naming the setting",
+        arguments: [
+            ("changelog:\n  restore_timeout_ms: 5", "changelog.restore_timeout_ms"),
+            ("changelog:\n  enabled: true\n  topic: \"a b\"", "changelog.topic"),
+            ("changelog:\n  enabled: true\n  topic: events", "changelog.topic"),
+            ("changelog:\n  enabled: true\nkafka:\n  group_id: \"g:1\"", "changelog.topic"),
+            ("changelog:\n  enable: true", "changelog.enable"),
+            (
+                "changelog:\n  enabled: true\n  topic: shared\nsync:\n  enabled: true\n  topic: shared",
+                "changelog.topic"
+            ),
+        ]
+    )
     func rejects(text: String, setting: String) async throws {
         let error = await #expect(throws: (any Error).self) { try await load(text) }
         #expect("\(error.map { "\($0)" } ?? "")".contains(setting))
@@ -53,8 +65,10 @@ struct ChangelogConfigTests {
     @Test("the snapshot section round-trips; the reader keeps the latest user record before the newest checkpoint")
     func sectionAndDigest() throws {
         var s = ChangelogSnapshotSection()
-        s.partitions = [.init(topicPartition: TopicPartition("e", 0), learned: 10, held: true, pending: ["a", "b"]),
-                        .init(topicPartition: TopicPartition("e", 1))]
+        s.partitions = [
+            .init(topicPartition: TopicPartition("e", 0), learned: 10, held: true, pending: ["a", "b"]),
+            .init(topicPartition: TopicPartition("e", 1)),
+        ]
         s.slotPartition = [0, -1, 1, 0]
         #expect(try ChangelogSnapshotSection(decoding: s.encoded()) == s)
 

@@ -1,8 +1,9 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
-@testable import StreamRecServe
 import Testing
+
+@testable import StreamRecServe
 
 /// The changelog participant's bookkeeping without a broker: which users a capture freezes for which
 /// partition, what the snapshot section carries across a restart, and what revocation drops.
@@ -13,13 +14,27 @@ struct ChangelogParticipantTests {
         c.kafka.bootstrapServers = "127.0.0.1:1"  // the producer is created, never used here
         c.kafka.groupID = "g"
         c.changelog.enabled = true
-        return ServeEnvironment(config: c, learner: learner, status: ServeStatus(), metrics: StreamRecMetrics(recallK: 10),
-                                logger: quietLogger, watchdog: ShutdownWatchdog(seconds: 60, logger: quietLogger, onExpiry: {}),
-                                faults: FaultInjection(), stop: StopFlag())
+        return ServeEnvironment(
+            config: c,
+            learner: learner,
+            status: ServeStatus(),
+            metrics: StreamRecMetrics(recallK: 10),
+            logger: quietLogger,
+            watchdog: ShutdownWatchdog(seconds: 60, logger: quietLogger, onExpiry: {}),
+            faults: FaultInjection(),
+            stop: StopFlag()
+        )
     }
 
     /// Learns `user` × `item` from partition `p` through the participant's per-event hook.
-    func learn(_ changelog: UserStateChangelog, _ learner: LiveLearner, user: String, item: String, partition p: Int32, offset: Int64) {
+    func learn(
+        _ changelog: UserStateChangelog,
+        _ learner: LiveLearner,
+        user: String,
+        item: String,
+        partition p: Int32,
+        offset: Int64
+    ) {
         let event = Event(user: user, item: item, timestamp: 1_000 + offset)
         let message = KafkaMessage(topic: "events", partition: p, offset: offset, key: Array(user.utf8), value: [])
         learner.update { l in
@@ -30,28 +45,37 @@ struct ChangelogParticipantTests {
         }
     }
 
-    @Test("a capture freezes each partition's changed users and counts; a restart gets them back; revocation drops only that partition's users")
+    @Test(
+        "a capture freezes each partition's changed users and counts; a restart gets them back; revocation drops only that partition's users"
+    )
     func bookkeeping() throws {
         let learner = LiveLearner(try OnlineLearner(config: ModelConfig()))
         let changelog = try UserStateChangelog(env: environment(learner))
-        let p0 = TopicPartition("events", 0), p1 = TopicPartition("events", 1)
+        let p0 = TopicPartition("events", 0)
+        let p1 = TopicPartition("events", 1)
         changelog.assignedPartitions = [p0, p1]
         changelog.held = [p0, p1]
         for i in 0..<30 {
             let p = Int32(i % 2)
             learn(changelog, learner, user: "u\(i % 6)-p\(p)", item: "i\(i % 7)", partition: p, offset: Int64(i / 2))
         }
-        var snap = learner.read { LearnerSnapshot(learner: $0, position: SourcePosition(offsets: [p0: 15, p1: 15]), createdAt: 0) }
+        var snap = learner.read {
+            LearnerSnapshot(learner: $0, position: SourcePosition(offsets: [p0: 15, p1: 15]), createdAt: 0)
+        }
         changelog.capturing(&snap)
         #expect(changelog.pending[p0] == Set(["u0-p0", "u2-p0", "u4-p0"]))
         #expect(changelog.pending[p1] == Set(["u1-p1", "u3-p1", "u5-p1"]))
-        let section = try ChangelogSnapshotSection(decoding: try #require(snap.extensions[ChangelogSnapshotSection.key]))
+        let section = try ChangelogSnapshotSection(
+            decoding: try #require(snap.extensions[ChangelogSnapshotSection.key])
+        )
         #expect(section.partitions.map(\.learned) == [15, 15])
         #expect(section.partitions.allSatisfy { $0.held })
 
         // Users changed after the capture are the next capture's; unwritten ones stay pending.
         learn(changelog, learner, user: "late", item: "i1", partition: 1, offset: 15)
-        var next = learner.read { LearnerSnapshot(learner: $0, position: SourcePosition(offsets: [p0: 15, p1: 16]), createdAt: 0) }
+        var next = learner.read {
+            LearnerSnapshot(learner: $0, position: SourcePosition(offsets: [p0: 15, p1: 16]), createdAt: 0)
+        }
         changelog.capturing(&next)
         #expect(changelog.pending[p1]?.contains("late") == true && changelog.pending[p1]?.count == 4)
 

@@ -8,7 +8,10 @@ import Testing
 @Suite("commands read the serve config file")
 struct CommandConfigTests {
     /// Runs the built `streamrec` with `arguments`, without the caller's STREAMREC_* variables.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func run(
+        _ arguments: [String],
+        environment extra: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Paths.streamrecBinary())
         process.arguments = arguments
@@ -26,7 +29,9 @@ struct CommandConfigTests {
     /// A small CSV log (user,item,ts): 30 users over 40 items.
     static func log(in dir: String) throws -> String {
         var lines: [String] = []
-        for i in 0..<600 { lines.append("u\((i * 7) % 30),i\((i * 13 + i / 30) % 40),\(1_700_000_000_000 + Int64(i) * 1000)") }
+        for i in 0..<600 {
+            lines.append("u\((i * 7) % 30),i\((i * 13 + i / 30) % 40),\(1_700_000_000_000 + Int64(i) * 1000)")
+        }
         let path = dir + "/log.csv"
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -36,9 +41,16 @@ struct CommandConfigTests {
     static func replayedConfig(_ extra: [String], environment: [String: String] = [:]) throws -> ModelConfig {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "model:\n  factors: 8\n  negatives: 2\nserve:\n  ranking: exact\n".write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
-        let r = try run(["replay", try log(in: dir), "--quiet", "--config", dir + "/c.yaml", "--snapshot-dir", dir + "/snaps"] + extra,
-                        environment: environment)
+        try "model:\n  factors: 8\n  negatives: 2\nserve:\n  ranking: exact\n".write(
+            toFile: dir + "/c.yaml",
+            atomically: true,
+            encoding: .utf8
+        )
+        let r = try run(
+            ["replay", try log(in: dir), "--quiet", "--config", dir + "/c.yaml", "--snapshot-dir", dir + "/snaps"]
+                + extra,
+            environment: environment
+        )
         #expect(r.status == 0, "\(r.output)")
         let loaded = try SnapshotStore(directory: dir + "/snaps").loadNewestGood()
         return try #require(loaded?.snapshot.learner.config)
@@ -63,15 +75,22 @@ struct CommandConfigTests {
         #expect(r.output.contains("unknown config key 'model.factorz'"), "\(r.output)")
     }
 
-    @Test("every model flag of the table is offered by replay, tune and http-demo", arguments: ["replay", "tune", "http-demo"])
+    @Test(
+        "every model flag of the table is offered by replay, tune and http-demo",
+        arguments: ["replay", "tune", "http-demo"]
+    )
     func flagsFromTable(command: String) throws {
         let r = try Self.run([command, "--help"])
-        for flag in ModelSettings.all.compactMap(\.flag) { #expect(r.output.contains("--\(flag) "), "--\(flag) missing from \(command) --help") }
+        for flag in ModelSettings.all.compactMap(\.flag) {
+            #expect(r.output.contains("--\(flag) "), "--\(flag) missing from \(command) --help")
+        }
         #expect(r.output.contains("--config"))
     }
 
-    @Test("replay --kafka takes kafka.bootstrap_servers (and properties) from --config",
-          .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+    @Test(
+        "replay --kafka takes kafka.bootstrap_servers (and properties) from --config",
+        .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    )
     func replayKafkaFromConfig() throws {
         let bootstrap = try ServeBroker.bootstrap()
         let topic = uniqueName("cfg-replay")

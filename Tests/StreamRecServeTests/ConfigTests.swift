@@ -6,6 +6,7 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 /// Writes `text` to a temporary file with `suffix`; the caller removes it.
@@ -19,7 +20,8 @@ func temporaryConfig(_ text: String, suffix: String = ".yaml") throws -> String 
 struct ConfigTests {
     @Test("file, then environment override; model keys map to ModelConfig; secrets come from env")
     func layering() async throws {
-        let path = try temporaryConfig("""
+        let path = try temporaryConfig(
+            """
             kafka:
               bootstrap_servers: "file:9092"
               event_topics: [clicks, views]
@@ -34,18 +36,24 @@ struct ConfigTests {
               every_events: 5000
             serve:
               k: 20
-            """)
+            """
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let c = try await ServeConfig.load(path: path, environment: [
-            "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": "env:9092",
-            "STREAMREC_MODEL_NEGATIVES": "8",
-            "STREAMREC_KAFKA_PROP_SASL_PASSWORD": "hunter2",
-            "STREAMREC_HTTP_SERVICE_HOST": "10.0.0.1",  // a Kubernetes service link: ignored
-            "HOME": "/root",
-        ])
+        let c = try await ServeConfig.load(
+            path: path,
+            environment: [
+                "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": "env:9092",
+                "STREAMREC_MODEL_NEGATIVES": "8",
+                "STREAMREC_KAFKA_PROP_SASL_PASSWORD": "hunter2",
+                "STREAMREC_HTTP_SERVICE_HOST": "10.0.0.1",  // a Kubernetes service link: ignored
+                "HOME": "/root",
+            ]
+        )
         #expect(c.kafka.bootstrapServers == "env:9092")
         #expect(c.kafka.eventTopics == ["clicks", "views"])
-        #expect(c.model.factors == 16 && c.model.learningRate == 0.02 && c.model.loss == .isgd && c.model.negatives == 8)
+        #expect(
+            c.model.factors == 16 && c.model.learningRate == 0.02 && c.model.loss == .isgd && c.model.negatives == 8
+        )
         #expect(c.model.userTTL == 2 * 86_400_000)
         #expect(c.snapshots.everyEvents == 5000 && c.k == 20)
         #expect(c.ignoredEnvironment == ["STREAMREC_HTTP_SERVICE_HOST"])
@@ -60,10 +68,13 @@ struct ConfigTests {
     func precedence() async throws {
         let path = try temporaryConfig("model:\n  factors: 16\n  negatives: 6\n  seed: 7\nserve:\n  k: 20\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let c = try await ServeConfig.load(ConfigSources(
-            flags: ["model.factors": "24", "kafka.event_topics": "a,b"],
-            environment: ["STREAMREC_MODEL_FACTORS": "20", "STREAMREC_MODEL_NEGATIVES": "5"],
-            filePath: path))
+        let c = try await ServeConfig.load(
+            ConfigSources(
+                flags: ["model.factors": "24", "kafka.event_topics": "a,b"],
+                environment: ["STREAMREC_MODEL_FACTORS": "20", "STREAMREC_MODEL_NEGATIVES": "5"],
+                filePath: path
+            )
+        )
         #expect(c.model.factors == 24)  // flag over environment over file
         #expect(c.model.negatives == 5)  // environment over file
         #expect(c.model.seed == 7 && c.k == 20)  // file over defaults
@@ -73,7 +84,8 @@ struct ConfigTests {
 
     @Test("librdkafka property tables from file and environment, consumer and producer too")
     func propertyTables() async throws {
-        let path = try temporaryConfig("""
+        let path = try temporaryConfig(
+            """
             kafka:
               consumer_properties:
                 auto.offset.reset: latest
@@ -82,23 +94,36 @@ struct ConfigTests {
                   ms: 20
             weights:
               like: 4
-            """)
+            """
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let c = try await ServeConfig.load(path: path, environment: [
-            "STREAMREC_KAFKA_PROPERTIES_SASL_USERNAME": "u", "STREAMREC_KAFKA_CONSUMER_PROPERTIES_FETCH_MAX_BYTES": "1000",
-            "STREAMREC_WEIGHTS_ADD_TO_CART": "4.5",
-        ])
+        let c = try await ServeConfig.load(
+            path: path,
+            environment: [
+                "STREAMREC_KAFKA_PROPERTIES_SASL_USERNAME": "u",
+                "STREAMREC_KAFKA_CONSUMER_PROPERTIES_FETCH_MAX_BYTES": "1000",
+                "STREAMREC_WEIGHTS_ADD_TO_CART": "4.5",
+            ]
+        )
         #expect(c.kafka.properties == ["sasl.username": "u"])
-        #expect(c.consumerKafkaConfig["auto.offset.reset"] == "latest" && c.consumerKafkaConfig["fetch.max.bytes"] == "1000")
+        #expect(
+            c.consumerKafkaConfig["auto.offset.reset"] == "latest" && c.consumerKafkaConfig["fetch.max.bytes"] == "1000"
+        )
         #expect(c.producerKafkaConfig["linger.ms"] == "20")
-        #expect(c.weights.byType["like"] == 4 && c.weights.byType["add_to_cart"] == 4.5 && c.weights.byType["view"] == 1)
+        #expect(
+            c.weights.byType["like"] == 4 && c.weights.byType["add_to_cart"] == 4.5 && c.weights.byType["view"] == 1
+        )
     }
 
-    @Test("unknown keys and bad values are clear errors", arguments: [
-        "kafka:\n  bootstrap: x", "model:\n  factorz: 3", "nope:\n  a: 1", "serve:\n  k: 0", "model:\n  factors: 0",
-        "snapshots:\n  every_events: many", "model:\n  loss: hinge", "model:\n  user_ttl: soon", "model:\n  seed: -1",
-        "kafka: [a]", "- a",
-    ])
+    @Test(
+        "unknown keys and bad values are clear errors",
+        arguments: [
+            "kafka:\n  bootstrap: x", "model:\n  factorz: 3", "nope:\n  a: 1", "serve:\n  k: 0", "model:\n  factors: 0",
+            "snapshots:\n  every_events: many", "model:\n  loss: hinge", "model:\n  user_ttl: soon",
+            "model:\n  seed: -1",
+            "kafka: [a]", "- a",
+        ]
+    )
     func rejects(text: String) async throws {
         let path = try temporaryConfig(text)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -125,17 +150,22 @@ struct ConfigTests {
         #expect(c.http.host == "127.0.0.1")
         #expect(c.model == ModelConfig())  // the example spells out the defaults
         let file = try ConfigFile(path: path)
-        for s in ModelSettings.all { #expect(file.keys.contains("model." + s.key), "model.\(s.key) missing from the example") }
+        for s in ModelSettings.all {
+            #expect(file.keys.contains("model." + s.key), "model.\(s.key) missing from the example")
+        }
     }
 
     @Test("the model table lists every ModelConfig field once, under its snake_case key")
     func modelTableComplete() throws {
-        let fields = try JSONSerialization.jsonObject(with: Data(ModelConfig().canonicalJSON.utf8)) as? [String: Any] ?? [:]
+        let fields =
+            try JSONSerialization.jsonObject(with: Data(ModelConfig().canonicalJSON.utf8)) as? [String: Any] ?? [:]
         let keys = ModelSettings.all.map(\.key)
         #expect(Set(keys).count == keys.count)
         let camel = keys.map { key in
-            key.split(separator: "_").enumerated().map { i, p in i == 0 ? String(p) : p.prefix(1).uppercased() + p.dropFirst() }
-                .joined().lowercased()
+            key.split(separator: "_").enumerated().map { i, p in
+                i == 0 ? String(p) : p.prefix(1).uppercased() + p.dropFirst()
+            }
+            .joined().lowercased()
         }
         #expect(Set(camel) == Set(fields.keys.map { $0.lowercased() }))
     }
@@ -149,7 +179,10 @@ struct ConfigTests {
         flags["model.item_ttl"] = "90s"
         flags["model.use_item_bias"] = "false"
         let c = try await ServeConfig.load(ConfigSources(flags: flags))
-        #expect(c.model.factors == 7 && c.model.negativeSampling == .popularity && c.model.itemTTL == 90_000 && !c.model.useItemBias)
+        #expect(
+            c.model.factors == 7 && c.model.negativeSampling == .popularity && c.model.itemTTL == 90_000
+                && !c.model.useItemBias
+        )
     }
 
     @Test("kafka.leave_group_on_shutdown: on by default, off from the file or the environment")
@@ -158,7 +191,10 @@ struct ConfigTests {
         let path = try temporaryConfig("kafka:\n  leave_group_on_shutdown: false\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try await !ServeConfig.load(path: path, environment: [:]).kafka.leaveGroupOnShutdown)
-        let env = try await ServeConfig.load(path: nil, environment: ["STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN": "false"])
+        let env = try await ServeConfig.load(
+            path: nil,
+            environment: ["STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN": "false"]
+        )
         #expect(!env.kafka.leaveGroupOnShutdown)
         await #expect(throws: (any Error).self) {
             try await ServeConfig.load(path: nil, environment: ["STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN": "sometimes"])
@@ -171,13 +207,24 @@ struct ConfigTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let c = try await ServeConfig.load(path: path, environment: [:])
         #expect(c.httpConfig.maxIdBytes == 16 && c.limits.maxIdBytes == 16)
-        let api = OperationsAPI(configuration: c.httpConfig, learner: LiveLearner(try makeLearner()), status: ServeStatus(),
-                                metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy())
+        let api = OperationsAPI(
+            configuration: c.httpConfig,
+            learner: LiveLearner(try makeLearner()),
+            status: ServeStatus(),
+            metrics: StreamRecMetrics(recallK: 10),
+            readiness: ReadinessPolicy()
+        )
         try await Application(router: api.makeRouter()).test(.router) { client in
-            let long = try await client.execute(uri: "/users/" + String(repeating: "x", count: 17) + "/recommendations", method: .get)
+            let long = try await client.execute(
+                uri: "/users/" + String(repeating: "x", count: 17) + "/recommendations",
+                method: .get
+            )
             #expect(long.status == .badRequest)
             #expect(String(buffer: long.body).contains("longer than 16 bytes"))
-            let fits = try await client.execute(uri: "/users/" + String(repeating: "x", count: 16) + "/recommendations", method: .get)
+            let fits = try await client.execute(
+                uri: "/users/" + String(repeating: "x", count: 16) + "/recommendations",
+                method: .get
+            )
             #expect(fits.status != .badRequest)
         }
     }
@@ -185,21 +232,31 @@ struct ConfigTests {
 
 @Suite("serve configuration: secrets")
 struct ConfigSecretTests {
-    @Test("credential-like values are read as secrets: swift-configuration's access log and the Kafka config redact them")
+    @Test(
+        "credential-like values are read as secrets: swift-configuration's access log and the Kafka config redact them"
+    )
     func secretsRedacted() async throws {
-        let path = try temporaryConfig("""
+        let path = try temporaryConfig(
+            """
             kafka:
               properties:
                 security.protocol: SSL
                 ssl.key.password: file-secret-4711
                 sasl.jaas.config: jaas-secret-0815
-            """)
+            """
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
         let accessLog = AccessRecorder()
-        let c = try await ServeConfig.load(ConfigSources(
-            environment: ["STREAMREC_KAFKA_PROP_SASL_PASSWORD": "env-secret-1234",
-                          "STREAMREC_KAFKA_PROPERTIES_SASL_OAUTHBEARER_CLIENT_SECRET": "env-secret-5678"],
-            filePath: path, accessReporter: accessLog))
+        let c = try await ServeConfig.load(
+            ConfigSources(
+                environment: [
+                    "STREAMREC_KAFKA_PROP_SASL_PASSWORD": "env-secret-1234",
+                    "STREAMREC_KAFKA_PROPERTIES_SASL_OAUTHBEARER_CLIENT_SECRET": "env-secret-5678",
+                ],
+                filePath: path,
+                accessReporter: accessLog
+            )
+        )
         let consumer = c.consumerKafkaConfig
         #expect(consumer["ssl.key.password"] == "file-secret-4711" && consumer["sasl.password"] == "env-secret-1234")
         let secrets = ["file-secret-4711", "jaas-secret-0815", "env-secret-1234", "env-secret-5678"]
@@ -234,12 +291,16 @@ final class AccessRecorder: AccessReporter, @unchecked Sendable {
 
 @Suite("configuration docs")
 struct ConfigDocsTests {
-    @Test("docs/configuration.md holds the model settings table generated from ModelSettings (UPDATE_DOCS=1 rewrites it)")
+    @Test(
+        "docs/configuration.md holds the model settings table generated from ModelSettings (UPDATE_DOCS=1 rewrites it)"
+    )
     func modelTableInDocs() throws {
         let path = Paths.packageRoot.appendingPathComponent("docs/configuration.md").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let begin = "<!-- model-settings:begin -->\n", end = "<!-- model-settings:end -->"
-        let head = try #require(text.range(of: begin)), tail = try #require(text.range(of: end))
+        let begin = "<!-- model-settings:begin -->\n"
+        let end = "<!-- model-settings:end -->"
+        let head = try #require(text.range(of: begin))
+        let tail = try #require(text.range(of: end))
         let expected = ModelSettings.markdownTable() + "\n"
         if ProcessInfo.processInfo.environment["UPDATE_DOCS"] == "1" {
             try (String(text[..<head.upperBound]) + expected + String(text[tail.lowerBound...]))

@@ -1,9 +1,10 @@
 import Foundation
 import StreamRecCore
-@testable import StreamRecServe
-import Synchronization
 import StreamRecTestSupport
+import Synchronization
 import Testing
+
+@testable import StreamRecServe
 
 @Suite("fault handling without a broker: directory lock, identity, readiness, watchdog, metrics")
 struct FaultHandlingTests {
@@ -29,9 +30,13 @@ struct FaultHandlingTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks"])
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks"])
-        #expect(throws: ServeConfigError.self) { try SnapshotIdentity.claim(directory: dir, group: "other", topics: ["clicks"]) }
+        #expect(throws: ServeConfigError.self) {
+            try SnapshotIdentity.claim(directory: dir, group: "other", topics: ["clicks"])
+        }
         try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["clicks", "views"])  // adding a topic is fine
-        #expect(throws: ServeConfigError.self) { try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["views"]) }
+        #expect(throws: ServeConfigError.self) {
+            try SnapshotIdentity.claim(directory: dir, group: "g", topics: ["views"])
+        }
         let position = SourcePosition(offsets: [.init(topic: "clicks", partition: 0, offset: 5)])
         try SnapshotIdentity.verify(position, topics: ["clicks"], path: "p")
         #expect(throws: ServeConfigError.self) { try SnapshotIdentity.verify(position, topics: ["views"], path: "p") }
@@ -53,7 +58,10 @@ struct FaultHandlingTests {
         s.snapshotOverdue = true
         let report = ReadinessPolicy().evaluate(s)
         #expect(report.failing == [ReadinessPolicy.CheckName.snapshot])
-        #expect(report.checks.first { $0.name == ReadinessPolicy.CheckName.snapshot }?.detail.contains("No space left") == true)
+        #expect(
+            report.checks.first { $0.name == ReadinessPolicy.CheckName.snapshot }?.detail.contains("No space left")
+                == true
+        )
     }
 
     @Test("the watchdog fires when shutdown overruns, and not when it finishes in time")
@@ -76,7 +84,9 @@ struct FaultHandlingTests {
         var config = ModelConfig()
         config.maxSeenPerUser = 2
         var learner = try OnlineLearner(config: config)
-        for (t, item) in ["a", "b", "c", "d"].enumerated() { try learner.learn(user: "u", item: item, timestamp: Int64(t), weight: 1) }
+        for (t, item) in ["a", "b", "c", "d"].enumerated() {
+            try learner.learn(user: "u", item: item, timestamp: Int64(t), weight: 1)
+        }
         #expect(learner.counters.seenForgotten == 2)
         var s = ServeStatus.Snapshot()
         s.snapshotFailures = 4

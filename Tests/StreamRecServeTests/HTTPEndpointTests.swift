@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
-import Logging
 
 /// Every endpoint through HummingbirdTesting's `.router` framework (no sockets).
 @Suite("Operations HTTP API")
@@ -18,8 +19,14 @@ struct HTTPEndpointTests {
 
         init(ranker: ModelConfig.Ranker = .mf) throws {
             learner = LiveLearner(try makeLearner(ranker: ranker))
-            api = OperationsAPI(configuration: HTTPConfig(), learner: learner, status: status, metrics: metrics,
-                                readiness: ReadinessPolicy(maxTotalLag: 10), now: { 1_700_000_000_000 })
+            api = OperationsAPI(
+                configuration: HTTPConfig(),
+                learner: learner,
+                status: status,
+                metrics: metrics,
+                readiness: ReadinessPolicy(maxTotalLag: 10),
+                now: { 1_700_000_000_000 }
+            )
         }
 
         func get(_ uri: String) async throws -> TestResponse {
@@ -103,12 +110,15 @@ struct HTTPEndpointTests {
         #expect(try RecommendationList(jsonBytes: Array(buffer: encoded.body)).user == "a b/c")
     }
 
-    @Test("bad input gets 400 with a JSON error", arguments: [
-        "/users/u1/recommendations?k=abc", "/users/u1/recommendations?k=0", "/users/u1/recommendations?k=1001",
-        "/users/u1/recommendations?k=-3", "/users/u1/recommendations?k=2.5", "/items/i1/similar?k=x",
-        "/items/i1/similar?k=5000", "/users/" + String(repeating: "x", count: 257) + "/recommendations",
-        "/items/" + String(repeating: "y", count: 257) + "/similar",
-    ])
+    @Test(
+        "bad input gets 400 with a JSON error",
+        arguments: [
+            "/users/u1/recommendations?k=abc", "/users/u1/recommendations?k=0", "/users/u1/recommendations?k=1001",
+            "/users/u1/recommendations?k=-3", "/users/u1/recommendations?k=2.5", "/items/i1/similar?k=x",
+            "/items/i1/similar?k=5000", "/users/" + String(repeating: "x", count: 257) + "/recommendations",
+            "/items/" + String(repeating: "y", count: 257) + "/similar",
+        ]
+    )
     func badInput(uri: String) async throws {
         let r = try await Fixture().get(uri)
         #expect(r.status == .badRequest)
@@ -140,7 +150,8 @@ struct HTTPEndpointTests {
             for id in ["i2", "i3", "i4", "i5"] {
                 let v = l.model.itemFactors.row(Int(l.items.index(of: id)!))
                 let dot = zip(q, v).map(*).reduce(0, +)
-                let cos = dot / (q.map { $0 * $0 }.reduce(0, +).squareRoot() * v.map { $0 * $0 }.reduce(0, +).squareRoot())
+                let cos =
+                    dot / (q.map { $0 * $0 }.reduce(0, +).squareRoot() * v.map { $0 * $0 }.reduce(0, +).squareRoot())
                 if cos > top.1 { top = (id, cos) }
             }
             return top
@@ -156,7 +167,10 @@ struct HTTPEndpointTests {
     @Test("/stats carries status, samples and learner counts")
     func stats() async throws {
         let f = try Fixture()
-        f.status.update { $0.eventsLearned = 11; $0.onlineRecall = 0.25 }
+        f.status.update {
+            $0.eventsLearned = 11
+            $0.onlineRecall = 0.25
+        }
         f.status.record(.init(t: 1, eventsPerSecond: 100, lag: 7, onlineRecall: 0.25))
         let r = try await f.get("/stats")
         #expect(r.status == .ok)
@@ -187,7 +201,9 @@ struct HTTPEndpointTests {
         let f = try Fixture()
         try await Application(router: f.api.makeRouter()).test(.router) { client in
             try await client.execute(uri: "/users/u1/recommendations?k=2", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/users/u1/recommendations?k=0", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/users/u1/recommendations?k=0", method: .get) {
+                #expect($0.status == .badRequest)
+            }
             let notFound = try await client.execute(uri: "/no/such/path", method: .get)
             #expect(notFound.status == .notFound)
             #expect(try Self.json(notFound)["error"] as? String != nil)

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,11 +14,19 @@ import Glibc
 @Suite("Operations HTTP API: methods and timeouts")
 struct HTTPHardeningTests {
     static func api(idleTimeout: Double = 10) throws -> OperationsAPI {
-        OperationsAPI(configuration: HTTPConfig(idleTimeoutSeconds: idleTimeout), learner: LiveLearner(try makeLearner()),
-                      status: ServeStatus(), metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy())
+        OperationsAPI(
+            configuration: HTTPConfig(idleTimeoutSeconds: idleTimeout),
+            learner: LiveLearner(try makeLearner()),
+            status: ServeStatus(),
+            metrics: StreamRecMetrics(recallK: 10),
+            readiness: ReadinessPolicy()
+        )
     }
 
-    @Test("non-GET methods get 405 with Allow: GET, HEAD", arguments: [HTTPRequest.Method.post, .put, .delete, .patch, .options])
+    @Test(
+        "non-GET methods get 405 with Allow: GET, HEAD",
+        arguments: [HTTPRequest.Method.post, .put, .delete, .patch, .options]
+    )
     func methodNotAllowed(method: HTTPRequest.Method) async throws {
         try await Application(router: try Self.api().makeRouter()).test(.router) { client in
             for uri in ["/healthz", "/users/u1/recommendations", "/metrics"] {
@@ -52,7 +62,9 @@ struct HTTPHardeningTests {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return false }
         _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
@@ -68,16 +80,25 @@ struct HTTPHardeningTests {
 
     @Test("half-sent headers and idle keep-alive connections are closed after the idle timeout")
     func slowloris() async throws {
-        let app = OperationsServer(configuration: HTTPConfig(port: 0, idleTimeoutSeconds: 1),
-                                   learner: LiveLearner(try makeLearner()), status: ServeStatus(),
-                                   metrics: StreamRecMetrics(recallK: 10), readiness: ReadinessPolicy(), logger: quietLogger)
-            .makeApplication()
+        let app = OperationsServer(
+            configuration: HTTPConfig(port: 0, idleTimeoutSeconds: 1),
+            learner: LiveLearner(try makeLearner()),
+            status: ServeStatus(),
+            metrics: StreamRecMetrics(recallK: 10),
+            readiness: ReadinessPolicy(),
+            logger: quietLogger
+        )
+        .makeApplication()
         try await app.test(.live) { client in
             let port = try #require(client.port)
             // Blocking sockets on their own threads: blocking the cooperative pool would stall the server's
             // request handling (which runs on it) and keep the keep-alive connection busy, not idle.
-            async let halfHeader = Self.onThread { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 30) }
-            async let idle = Self.onThread { Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 30) }
+            async let halfHeader = Self.onThread {
+                Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", within: 30)
+            }
+            async let idle = Self.onThread {
+                Self.closedByServer(port: port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", within: 30)
+            }
             #expect(await halfHeader, "a half-sent header kept the connection open")
             #expect(await idle, "an idle keep-alive connection stayed open")
         }

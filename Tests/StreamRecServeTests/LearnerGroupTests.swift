@@ -4,6 +4,7 @@ import HummingbirdTesting
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 /// `serve.learners`: per-learner configuration, the merged status and per-user routing of the HTTP API.
@@ -11,9 +12,16 @@ import Testing
 struct LearnerGroupTests {
     @Test("serve.learners is read, validated, and each learner gets its own member id and snapshot directory")
     func perLearnerConfig() async throws {
-        let c = try await ServeConfig.load(ConfigSources(flags: ["serve.learners": "3", "kafka.instance_id": "pod-7",
-                                                                 "snapshots.directory": "/var/lib/sr", "sync.enabled": "true"],
-                                                         environment: [:], filePath: nil))
+        let c = try await ServeConfig.load(
+            ConfigSources(
+                flags: [
+                    "serve.learners": "3", "kafka.instance_id": "pod-7",
+                    "snapshots.directory": "/var/lib/sr", "sync.enabled": "true",
+                ],
+                environment: [:],
+                filePath: nil
+            )
+        )
         #expect(c.learners == 3)
         let second = c.forLearner(1)
         #expect(second.kafka.instanceID == "pod-7-1")
@@ -27,12 +35,20 @@ struct LearnerGroupTests {
         #expect(second.sync.resolvedLearnerID(second.kafka) == "pod-7-1")
         for bad in ["0", "65", "-1"] {
             await #expect(throws: (any Error).self) {
-                try await ServeConfig.load(ConfigSources(flags: ["serve.learners": bad, "sync.enabled": "true"], environment: [:], filePath: nil))
+                try await ServeConfig.load(
+                    ConfigSources(
+                        flags: ["serve.learners": bad, "sync.enabled": "true"],
+                        environment: [:],
+                        filePath: nil
+                    )
+                )
             }
         }
         // Several learners without item-state sharing: refused, naming the key to turn on.
         do {
-            _ = try await ServeConfig.load(ConfigSources(flags: ["serve.learners": "2"], environment: [:], filePath: nil))
+            _ = try await ServeConfig.load(
+                ConfigSources(flags: ["serve.learners": "2"], environment: [:], filePath: nil)
+            )
             Issue.record("serve.learners = 2 without sync was accepted")
         } catch {
             #expect("\(error)".contains("serve.learners") && "\(error)".contains("sync.enabled"))
@@ -41,19 +57,28 @@ struct LearnerGroupTests {
 
     @Test("merged status: counts summed, partitions of all learners, ready only when every learner is")
     func mergedStatus() throws {
-        let a = ServeStatus(), b = ServeStatus()
+        let a = ServeStatus()
+        let b = ServeStatus()
         a.update { s in
-            s.started = true; s.snapshotLoaded = true; s.brokerConnected = true
-            s.eventsLearned = 10; s.eventsConsumed = 11
+            s.started = true
+            s.snapshotLoaded = true
+            s.brokerConnected = true
+            s.eventsLearned = 10
+            s.eventsConsumed = 11
             s.partitions = [.init(topic: "events", partition: 2, position: 5)]
         }
         b.update { s in
-            s.started = true; s.snapshotLoaded = true; s.brokerConnected = false
-            s.eventsLearned = 7; s.eventsConsumed = 7
+            s.started = true
+            s.snapshotLoaded = true
+            s.brokerConnected = false
+            s.eventsLearned = 7
+            s.eventsConsumed = 7
             s.partitions = [.init(topic: "events", partition: 0, position: 9)]
         }
-        let group = LearnerGroup([.init(learner: LiveLearner(try makeLearner()), status: a),
-                                  .init(learner: LiveLearner(try makeLearner()), status: b)])
+        let group = LearnerGroup([
+            .init(learner: LiveLearner(try makeLearner()), status: a),
+            .init(learner: LiveLearner(try makeLearner()), status: b),
+        ])
         let m = group.status
         #expect(m.eventsLearned == 17 && m.eventsConsumed == 18)
         #expect(m.partitions.map(\.partition) == [0, 2])
@@ -67,14 +92,17 @@ struct LearnerGroupTests {
     func routing() async throws {
         var config = ModelConfig()
         config.factors = 8
-        var first = try OnlineLearner(config: config), second = try OnlineLearner(config: config)
+        var first = try OnlineLearner(config: config)
+        var second = try OnlineLearner(config: config)
         for t in 0..<20 {
             try first.learn(user: "alice", item: "i\(t % 7)", timestamp: Int64(t), weight: 1)
             try second.learn(user: "bob", item: "i\(t % 5)", timestamp: Int64(t), weight: 1)
             try second.learn(user: "dan", item: "i\(t % 9)", timestamp: Int64(t), weight: 1)
         }
-        let group = LearnerGroup([.init(learner: LiveLearner(first), status: ServeStatus()),
-                                  .init(learner: LiveLearner(second), status: ServeStatus())])
+        let group = LearnerGroup([
+            .init(learner: LiveLearner(first), status: ServeStatus()),
+            .init(learner: LiveLearner(second), status: ServeStatus()),
+        ])
         #expect(group.learner(forUser: "bob") === group.members[1].learner)
         #expect(group.learner(forUser: "alice") === group.members[0].learner)
         #expect(group.learner(forUser: "carol") === group.primary)
@@ -82,8 +110,12 @@ struct LearnerGroupTests {
         #expect(f.users == 3)
         #expect(f.counters.events == 60)
 
-        let api = OperationsAPI(configuration: HTTPConfig(), learners: group, metrics: StreamRecMetrics(recallK: 10),
-                                readiness: ReadinessPolicy(maxTotalLag: 10))
+        let api = OperationsAPI(
+            configuration: HTTPConfig(),
+            learners: group,
+            metrics: StreamRecMetrics(recallK: 10),
+            readiness: ReadinessPolicy(maxTotalLag: 10)
+        )
         let response = try await Application(router: api.makeRouter()).test(.router) { client in
             try await client.execute(uri: "/users/bob/recommendations", method: .get)
         }

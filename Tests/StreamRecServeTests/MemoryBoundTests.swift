@@ -1,6 +1,7 @@
 import StreamRecCore
-@testable import StreamRecServe
 import Testing
+
+@testable import StreamRecServe
 
 @Suite("memory bound under a flood of new ids")
 struct MemoryBoundTests {
@@ -21,8 +22,10 @@ struct MemoryBoundTests {
         #expect(learner.allocatedBytes <= atCaps + atCaps / 10, "\(atCaps) → \(learner.allocatedBytes) bytes")
         let bound = MemoryBound(config)
         // Arrays may hold up to twice their contents while growing; pairs are one per user here.
-        #expect(learner.allocatedBytes <= 2 * (bound.usersAndItemsBytes + 2000 * MemoryBound.bytesPerSeenPair),
-                "\(learner.allocatedBytes) bytes vs bound \(bound.description)")
+        #expect(
+            learner.allocatedBytes <= 2 * (bound.usersAndItemsBytes + 2000 * MemoryBound.bytesPerSeenPair),
+            "\(learner.allocatedBytes) bytes vs bound \(bound.description)"
+        )
     }
 
     @Test("the default bound is stated and finite")

@@ -1,10 +1,11 @@
-import StreamRecCore
-import StreamRecTestSupport
-import Testing
-@testable import StreamRecServe
 import Foundation
 import Logging
+import StreamRecCore
 import StreamRecKafka
+import StreamRecTestSupport
+import Testing
+
+@testable import StreamRecServe
 
 @Suite("StreamRecMetrics")
 struct MetricsTests {
@@ -17,14 +18,21 @@ struct MetricsTests {
         let status = ServeStatus()
         let metrics = StreamRecMetrics(recallK: 5)
         let feeder = DemoReplayFeeder(
-            events: events, startAt: 0, eventsPerSecond: 0, topic: "events", learner: live, status: status,
-            metrics: metrics, tracker: OnlineRecallTracker(k: 5, windowSize: 100, sampling: .everyNth(1)),
-            timingSampleEvery: 1)
+            events: events,
+            startAt: 0,
+            eventsPerSecond: 0,
+            topic: "events",
+            learner: live,
+            status: status,
+            metrics: metrics,
+            tracker: OnlineRecallTracker(k: 5, windowSize: 100, sampling: .everyNth(1)),
+            timingSampleEvery: 1
+        )
         #expect(feeder.apply(count: 4) == 4)
         #expect(feeder.apply(count: 100) == events.count - 4)
         #expect(feeder.apply(count: 1) == 0)
         metrics.recordDeadLettered(topic: "events", count: 2)
-        metrics.recordConsumed(topic: "events", count: 2) // the two malformed messages were consumed too
+        metrics.recordConsumed(topic: "events", count: 2)  // the two malformed messages were consumed too
         metrics.recordRecommendationsProduced(count: 7)
         metrics.refresh(status: status.current, learner: live.read { .init($0) }, now: 0)
 
@@ -57,13 +65,16 @@ struct MetricsTests {
         metrics.recordTopK(.milliseconds(30), source: .stream)
         let text = metrics.render()
         #expect(text.contains("# TYPE streamrec_sgd_update_duration_seconds histogram"))
-        var sgd: [Double: Double] = [:], topK: [Double: Double] = [:]
+        var sgd: [Double: Double] = [:]
+        var topK: [Double: Double] = [:]
         for (k, v) in parsePrometheus(text) {
             guard let range = k.range(of: "le=\"") else { continue }
             let le = k[range.upperBound...].prefix { $0 != "\"" }
             let bound = le == "+Inf" ? Double.infinity : Double(le)!
             if k.hasPrefix("streamrec_sgd_update_duration_seconds_bucket") { sgd[bound] = v }
-            if k.hasPrefix("streamrec_topk_duration_seconds_bucket") && k.contains("source=\"stream\"") { topK[bound] = v }
+            if k.hasPrefix("streamrec_topk_duration_seconds_bucket") && k.contains("source=\"stream\"") {
+                topK[bound] = v
+            }
         }
         #expect(sgd.count == StreamRecMetrics.sgdBuckets.count + 1)
         #expect(sgd[0.000002] == 0)
@@ -80,18 +91,24 @@ struct MetricsTests {
     @Test("evictions are exported as deltas; snapshot gauges follow the status")
     func evictionsAndSnapshots() throws {
         let metrics = StreamRecMetrics()
-        let learner = try makeLearner(maxUsers: 2) // 4 users through 2 slots
+        let learner = try makeLearner(maxUsers: 2)  // 4 users through 2 slots
         let evictions = learner.counters.userEvictions
         #expect(evictions >= 2)
         var status = ServeStatus.Snapshot()
         metrics.refresh(status: status, learner: .init(learner), now: 10_000)
-        metrics.refresh(status: status, learner: .init(learner), now: 10_000) // no double counting
+        metrics.refresh(status: status, learner: .init(learner), now: 10_000)  // no double counting
         var s = parsePrometheus(metrics.render())
         #expect(s[key("streamrec_evictions_total", [("kind", "user")])] == Double(evictions))
         #expect(s[key("streamrec_evictions_total", [("kind", "item")])] == 0)
         #expect(s[key("streamrec_snapshot_age_seconds")] == -1)
 
-        status.lastSnapshot = .init(path: "/s/snapshot-1.srsnap", writtenAt: 4_000, durationSeconds: 0.5, bytes: 1234, events: 9)
+        status.lastSnapshot = .init(
+            path: "/s/snapshot-1.srsnap",
+            writtenAt: 4_000,
+            durationSeconds: 0.5,
+            bytes: 1234,
+            events: 9
+        )
         metrics.recordSnapshotWritten(bytes: 1234, duration: .milliseconds(500))
         metrics.refresh(status: status, learner: .init(learner), now: 10_000)
         s = parsePrometheus(metrics.render())
@@ -103,7 +120,8 @@ struct MetricsTests {
 
     @Test("two instances keep separate registries")
     func isolation() {
-        let a = StreamRecMetrics(), b = StreamRecMetrics()
+        let a = StreamRecMetrics()
+        let b = StreamRecMetrics()
         a.recordLearned(topic: "t", count: 5)
         #expect(parsePrometheus(a.render())[key("streamrec_events_learned_total", [("topic", "t")])] == 5)
         #expect(parsePrometheus(b.render())[key("streamrec_events_learned_total", [("topic", "t")])] == nil)
@@ -113,7 +131,12 @@ struct MetricsTests {
     func logLevel() {
         #expect(LoggingBootstrap.resolveLevel(configured: nil, environment: [:]) == .info)
         #expect(LoggingBootstrap.resolveLevel(configured: .debug, environment: [:]) == .debug)
-        #expect(LoggingBootstrap.resolveLevel(configured: .debug, environment: ["STREAMREC_LOG_LEVEL": "ERROR"]) == .error)
-        #expect(LoggingBootstrap.resolveLevel(configured: .warning, environment: ["STREAMREC_LOG_LEVEL": "loud"]) == .warning)
+        #expect(
+            LoggingBootstrap.resolveLevel(configured: .debug, environment: ["STREAMREC_LOG_LEVEL": "ERROR"]) == .error
+        )
+        #expect(
+            LoggingBootstrap.resolveLevel(configured: .warning, environment: ["STREAMREC_LOG_LEVEL": "loud"])
+                == .warning
+        )
     }
 }

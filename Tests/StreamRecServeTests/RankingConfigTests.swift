@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("Ranking mode configuration")

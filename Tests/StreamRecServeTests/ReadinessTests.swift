@@ -1,11 +1,16 @@
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("Readiness policy")
 struct ReadinessTests {
     let policy = ReadinessPolicy(maxTotalLag: 100)
 
-    func status(started: Bool = true, loaded: Bool = false, partitions: [ServeStatus.PartitionState]) -> ServeStatus.Snapshot {
+    func status(
+        started: Bool = true,
+        loaded: Bool = false,
+        partitions: [ServeStatus.PartitionState]
+    ) -> ServeStatus.Snapshot {
         var s = ServeStatus.Snapshot()
         s.started = started
         s.snapshotLoaded = loaded
@@ -23,8 +28,12 @@ struct ReadinessTests {
 
     @Test("fresh start, caught up: ready")
     func ready() {
-        let r = policy.evaluate(status(partitions: [.init(topic: "e", partition: 0, position: 50, highWatermark: 120),
-                                                    .init(topic: "e", partition: 1, position: 10, highWatermark: 40)]))
+        let r = policy.evaluate(
+            status(partitions: [
+                .init(topic: "e", partition: 0, position: 50, highWatermark: 120),
+                .init(topic: "e", partition: 1, position: 10, highWatermark: 40),
+            ])
+        )
         #expect(r.ready)
         #expect(r.failing.isEmpty)
         #expect(r.checks.count == 5)

@@ -1,5 +1,6 @@
 import StreamRecCore
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("Refresh coalescing")

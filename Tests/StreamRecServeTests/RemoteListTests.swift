@@ -4,6 +4,7 @@ import HummingbirdTesting
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 /// Any instance answers for any user (issue 10 item 5): the bounded view of the recommendations topic,
@@ -78,9 +79,14 @@ struct RemoteListTests {
     @Test("owner when the user's partition is assigned (any event topic), or when counts are unknown")
     func ownership() {
         let user = "u1"
-        let pe = crc32Partition(user, 4), pc = crc32Partition(user, 2)
+        let pe = crc32Partition(user, 4)
+        let pc = crc32Partition(user, 2)
         let counts: [String: Int32] = ["events": 4, "clicks": 2]
-        func decide(_ assigned: [TopicPartition], topics: [String] = ["events"], counts: [String: Int32] = counts) -> UserOwnership {
+        func decide(
+            _ assigned: [TopicPartition],
+            topics: [String] = ["events"],
+            counts: [String: Int32] = counts
+        ) -> UserOwnership {
             UserOwnership.decide(user: user, eventTopics: topics, partitionCounts: counts, assigned: Set(assigned))
         }
         #expect(decide([TopicPartition("events", pe)]) == .owner)
@@ -88,7 +94,10 @@ struct RemoteListTests {
         #expect(decide([]) == .other([TopicPartition("events", pe)]))
         #expect(decide([], counts: [:]) == .owner)
         #expect(decide([TopicPartition("clicks", pc)], topics: ["events", "clicks"]) == .owner)
-        #expect(decide([], topics: ["events", "clicks"]) == .other([TopicPartition("events", pe), TopicPartition("clicks", pc)]))
+        #expect(
+            decide([], topics: ["events", "clicks"])
+                == .other([TopicPartition("events", pe), TopicPartition("clicks", pc)])
+        )
     }
 
     // MARK: The endpoint
@@ -102,8 +111,15 @@ struct RemoteListTests {
 
         init(remote: Bool = true) throws {
             learner = LiveLearner(try makeLearner())
-            api = OperationsAPI(configuration: HTTPConfig(), learner: learner, status: status, metrics: StreamRecMetrics(recallK: 10),
-                                readiness: ReadinessPolicy(maxTotalLag: 10), remoteLists: remote ? view : nil, now: { Self.now })
+            api = OperationsAPI(
+                configuration: HTTPConfig(),
+                learner: learner,
+                status: status,
+                metrics: StreamRecMetrics(recallK: 10),
+                readiness: ReadinessPolicy(maxTotalLag: 10),
+                remoteLists: remote ? view : nil,
+                now: { Self.now }
+            )
             view.setPartitionCount(topic: "events", 4)
         }
 
@@ -111,12 +127,16 @@ struct RemoteListTests {
         func assign(owning user: String, _ owns: Bool) {
             let mine = crc32Partition(user, 4)
             status.update { s in
-                s.partitions = (0..<4).filter { ($0 == mine) == owns }.map { .init(topic: "events", partition: $0, position: 0) }
+                s.partitions = (0..<4).filter { ($0 == mine) == owns }.map {
+                    .init(topic: "events", partition: $0, position: 0)
+                }
             }
         }
 
         func get(_ uri: String, method: HTTPRequest.Method = .get) async throws -> TestResponse {
-            try await Application(router: api.makeRouter()).test(.router) { client in try await client.execute(uri: uri, method: method) }
+            try await Application(router: api.makeRouter()).test(.router) { client in
+                try await client.execute(uri: uri, method: method)
+            }
         }
     }
 
@@ -147,14 +167,21 @@ struct RemoteListTests {
     func topicAnswer() async throws {
         let f = try Fixture()
         f.assign(owning: "far", false)
-        let stored = RecommendationList(user: "far", items: [.init(item: "i9", score: 2), .init(item: "i8", score: 1)],
-                                        modelVersion: "mf-7", timestamp: Fixture.now - 2500,
-                                        sourceOffset: SourceOffset(topic: "events", partition: 1, offset: 41)).jsonBytes()
+        let stored = RecommendationList(
+            user: "far",
+            items: [.init(item: "i9", score: 2), .init(item: "i8", score: 1)],
+            modelVersion: "mf-7",
+            timestamp: Fixture.now - 2500,
+            sourceOffset: SourceOffset(topic: "events", partition: 1, offset: 41)
+        ).jsonBytes()
         f.view.put(user: "far", bytes: stored, receivedAt: Fixture.now - 100)
         var r = try await f.get("/users/far/recommendations")
         #expect(r.status == .ok)
         #expect(r.headers[OperationsAPI.sourceHeader] == "recommendations-topic")
-        #expect(Array(buffer: r.body) == Array(stored.dropLast()) + Self.bytes(#","source":"recommendations-topic","age_ms":2500}"#))
+        #expect(
+            Array(buffer: r.body) == Array(stored.dropLast())
+                + Self.bytes(#","source":"recommendations-topic","age_ms":2500}"#)
+        )
         r = try await f.get("/users/far/recommendations?k=1")
         let list = try RecommendationList(jsonBytes: Array(buffer: r.body))
         #expect(list.items.map(\.item) == ["i9"])
@@ -187,7 +214,9 @@ struct RemoteListTests {
 
     @Test("the marked list stays valid against schemas/recommendations.schema.json")
     func markedMatchesSchema() throws {
-        let schema = try JSONSchemaValidator(contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json"))
+        let schema = try JSONSchemaValidator(
+            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
+        )
         let list = RecommendationList(user: "u", items: [.init(item: "i", score: 1)], modelVersion: "m", timestamp: 5)
         for (source, age) in [(OperationsAPI.ListSource.liveModel, nil), (.recommendationsTopic, Int64(7))] {
             let marked = OperationsAPI.marked(list.jsonBytes(), source: source, ageMillis: age)
@@ -208,17 +237,23 @@ struct RemoteListTests {
 
     @Test("http.remote_lists settings are read and range-checked at start-up")
     func configuration() async throws {
-        let path = try temporaryConfig("http:\n  remote_lists: true\n  remote_lists_max_users: 500\n  remote_lists_max_bytes: 1048576\n  remote_lists_lookback_seconds: 3600\n")
+        let path = try temporaryConfig(
+            "http:\n  remote_lists: true\n  remote_lists_max_users: 500\n  remote_lists_max_bytes: 1048576\n  remote_lists_lookback_seconds: 3600\n"
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
         let c = try await ServeConfig.load(path: path, environment: [:])
         #expect(c.http.remoteLists && c.http.remoteListsMaxUsers == 500 && c.http.remoteListsMaxBytes == 1_048_576)
         #expect(c.http.remoteListsLookbackSeconds == 3600)
         #expect(!ServeConfig().http.remoteLists)
-        for (name, value, setting) in [("STREAMREC_HTTP_REMOTE_LISTS_MAX_USERS", "0", "http.remote_lists_max_users"),
-                                       ("STREAMREC_HTTP_REMOTE_LISTS_MAX_BYTES", "100", "http.remote_lists_max_bytes"),
-                                       ("STREAMREC_HTTP_REMOTE_LISTS_LOOKBACK_SECONDS", "-1", "http.remote_lists_lookback_seconds"),
-                                       ("STREAMREC_HTTP_REMOTE_LISTS", "perhaps", "http.remote_lists")] {
-            await #expect { try await ServeConfig.load(path: nil, environment: [name: value]) } throws: { "\($0)".contains(setting) }
+        for (name, value, setting) in [
+            ("STREAMREC_HTTP_REMOTE_LISTS_MAX_USERS", "0", "http.remote_lists_max_users"),
+            ("STREAMREC_HTTP_REMOTE_LISTS_MAX_BYTES", "100", "http.remote_lists_max_bytes"),
+            ("STREAMREC_HTTP_REMOTE_LISTS_LOOKBACK_SECONDS", "-1", "http.remote_lists_lookback_seconds"),
+            ("STREAMREC_HTTP_REMOTE_LISTS", "perhaps", "http.remote_lists"),
+        ] {
+            await #expect { try await ServeConfig.load(path: nil, environment: [name: value]) } throws: {
+                "\($0)".contains(setting)
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 /// Issue 10's multi-process test: `streamrec serve` learners in one group on a 4-partition topic, with
@@ -24,15 +25,20 @@ import Testing
 ///   old owner has learned past it: those events would count twice. So membership changes happen here
 ///   while the learners that stay are snapshotted (no interval snapshot, hence no commit, is due); the
 ///   learner that leaves does so mid-stream, with a final snapshot.
-@Suite("scale-out: learners join, leave and crash in one group", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "scale-out: learners join, leave and crash in one group",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct ScaleOutIntegrationTests {
     /// Item rows of learners that saw the same sync batches may differ only by float rounding of the
     /// sums applied in a different order: |Δ| per factor / context / bias entry (entries are ~0.1 in
     /// size; measured ≤ 1.2e-7 in 10 runs on noida-db).
     static let itemTolerance: Float = 1e-5
 
-    @Test("2 learners, one leaves (SIGTERM), a 3rd joins, one is killed and restarted: every event learned once, every user listed, one item model")
+    @Test(
+        "2 learners, one leaves (SIGTERM), a 3rd joins, one is killed and restarted: every event learned once, every user listed, one item model"
+    )
     func learnersJoinLeaveAndCrash() throws {
         let bootstrap = try ServeBroker.bootstrap()
         let names = ScaleOutNames()
@@ -54,7 +60,9 @@ struct ScaleOutIntegrationTests {
         }
         let (l0, l1, l2) = (learners[0], learners[1], learners[2])
         defer { for l in learners where l.isRunning { l.kill9() } }
-        let logs = { learners.map { "--- \($0.id) (running: \($0.isRunning))\n\($0.log.suffix(2500))" }.joined(separator: "\n") }
+        let logs = {
+            learners.map { "--- \($0.id) (running: \($0.isRunning))\n\($0.log.suffix(2500))" }.joined(separator: "\n")
+        }
         let all = Set(0..<partitions)
 
         /// The running learners' partitions, if every partition has exactly one owner (else nil).
@@ -91,7 +99,9 @@ struct ScaleOutIntegrationTests {
         try waitUntil("L1 learned part of its partitions", context: logs) {
             (l1.positions() ?? [:]).values.contains { $0 > 0 }
         }
-        try waitUntil("L0 snapshotted what it learned (no commit due when the rebalance starts)", context: logs) { l0.isSnapshotted() }
+        try waitUntil("L0 snapshotted what it learned (no commit due when the rebalance starts)", context: logs) {
+            l0.isSnapshotted()
+        }
         #expect(l1.terminate() == 0, "L1 did not exit 0 on SIGTERM:\n\(l1.log.suffix(3000))")
         try waitUntil("L0 owns all 4 partitions after L1 left", context: logs) { owners([l0])?["L0"] == all }
         let l1Final = try #require(try l1.newestSnapshot(), "L1 left no snapshot")
@@ -99,7 +109,9 @@ struct ScaleOutIntegrationTests {
 
         // 3. More events; a third learner joins and takes some partitions.
         try produce(Array(chunks[1]), to: names.events, bootstrap: bootstrap)
-        try waitUntil("L0 caught up and snapshotted before L2 joins", context: logs) { try caughtUp([l0]) && l0.isSnapshotted() }
+        try waitUntil("L0 caught up and snapshotted before L2 joins", context: logs) {
+            try caughtUp([l0]) && l0.isSnapshotted()
+        }
         try l2.start()
         try waitUntil("L2 joined and took partitions from L0", context: logs) {
             owners([l0, l2]).map { !($0["L2"] ?? []).isEmpty && !($0["L0"] ?? []).isEmpty } ?? false
@@ -115,7 +127,10 @@ struct ScaleOutIntegrationTests {
         try waitUntil("restarted L2 owns its partitions again", context: logs) { owners([l0, l2]) == before }
         try produce(Array(chunks[3]), to: names.events, bootstrap: bootstrap)
         try waitUntil("L0 and L2 caught up with every event", context: logs) { try caughtUp([l0, l2]) }
-        try waitUntil("L0 and L2 quiet: all learned events snapshotted, all sync batches published and applied", context: logs) {
+        try waitUntil(
+            "L0 and L2 quiet: all learned events snapshotted, all sync batches published and applied",
+            context: logs
+        ) {
             let syncEnd = try endOffsets(names.sync, bootstrap: bootstrap)[0] ?? -1
             return l0.isQuiet(syncEnd: syncEnd) && l2.isQuiet(syncEnd: syncEnd)
         }
@@ -130,21 +145,36 @@ struct ScaleOutIntegrationTests {
         // counters count learned events only (restoring users from the changelog adds none).
         let finals = try learners.map { try #require(try $0.newestSnapshot(), "\($0.id) left no snapshot") }
         let learned = finals.map(\.learner.counters.events)
-        #expect(learned.reduce(0, +) == Int64(events.count), "learned per learner \(learned) ≠ \(events.count) produced\n\(logs())")
+        #expect(
+            learned.reduce(0, +) == Int64(events.count),
+            "learned per learner \(learned) ≠ \(events.count) produced\n\(logs())"
+        )
         let ends = try endOffsets(names.events, bootstrap: bootstrap)
         for p in all {
             let furthest = finals.compactMap { $0.position.offset(topic: names.events, partition: p) }.max()
-            #expect(furthest == ends[p], "partition \(p): furthest snapshot position \(furthest ?? -1) ≠ end \(ends[p] ?? -1)")
+            #expect(
+                furthest == ends[p],
+                "partition \(p): furthest snapshot position \(furthest ?? -1) ≠ end \(ends[p] ?? -1)"
+            )
         }
 
         // The same from the changelog (read without a group): each partition's newest checkpoint covers
         // its whole log, and the learned counts it carries add up to the events produced.
-        let reader = ChangelogReader(kafkaConfig: KafkaConfig(bootstrapServers: bootstrap), topic: names.changelog, logger: quietLogger)
+        let reader = ChangelogReader(
+            kafkaConfig: KafkaConfig(bootstrapServers: bootstrap),
+            topic: names.changelog,
+            logger: quietLogger
+        )
         let contents = try reader.read(partitions: all.sorted(), timeout: .seconds(60))
         let checkpoints = all.compactMap { p in contents[p]?.checkpoints[TopicPartition(names.events, p)] }
         #expect(checkpoints.count == all.count, "partitions without a changelog checkpoint")
-        for c in checkpoints { #expect(c.next == ends[c.topicPartition.partition], "checkpoint \(c.topicPartition) at \(c.next)") }
-        #expect(checkpoints.map(\.learned).reduce(0, +) == Int64(events.count), "checkpoint learned counts \(checkpoints.map(\.learned))")
+        for c in checkpoints {
+            #expect(c.next == ends[c.topicPartition.partition], "checkpoint \(c.topicPartition) at \(c.next)")
+        }
+        #expect(
+            checkpoints.map(\.learned).reduce(0, +) == Int64(events.count),
+            "checkpoint learned counts \(checkpoints.map(\.learned))"
+        )
 
         try expectListsAfterLastEvents(names: names, bootstrap: bootstrap)
         try expectOneItemModel(l0: finals[0], l2: finals[2], names: names, bootstrap: bootstrap)
@@ -159,13 +189,18 @@ struct ScaleOutIntegrationTests {
         }
         var lastListed: [String: Int64] = [:]
         for m in try readAll(names.recs, bootstrap: bootstrap) {
-            guard let list = try? RecommendationList(jsonBytes: m.value), let source = list.sourceOffset else { continue }
+            guard let list = try? RecommendationList(jsonBytes: m.value), let source = list.sourceOffset else {
+                continue
+            }
             #expect(source.topic == names.events)
             guard lastEvent[list.user]?.partition == source.partition else { continue }
             lastListed[list.user] = max(lastListed[list.user] ?? -1, source.offset)
         }
         let missing = lastEvent.filter { user, last in (lastListed[user] ?? -1) < last.offset }.keys.sorted()
-        #expect(missing.isEmpty, "\(missing.count) of \(lastEvent.count) users have no list after their last event: \(missing.prefix(10))")
+        #expect(
+            missing.isEmpty,
+            "\(missing.count) of \(lastEvent.count) users have no list after their last event: \(missing.prefix(10))"
+        )
     }
 
     /// The learners still running at the end saw every sync batch: their item rows agree. Compared as
@@ -173,7 +208,10 @@ struct ScaleOutIntegrationTests {
     func expectOneItemModel(l0: LearnerSnapshot, l2: LearnerSnapshot, names: ScaleOutNames, bootstrap: String) throws {
         let a = itemRows(try resumedLearner(l0, syncTopic: names.sync, bootstrap: bootstrap))
         let b = itemRows(try resumedLearner(l2, syncTopic: names.sync, bootstrap: bootstrap))
-        #expect(Set(a.keys) == Set(b.keys), "items known only to one learner: \(Set(a.keys).symmetricDifference(Set(b.keys)).prefix(10))")
+        #expect(
+            Set(a.keys) == Set(b.keys),
+            "items known only to one learner: \(Set(a.keys).symmetricDifference(Set(b.keys)).prefix(10))"
+        )
         var worst: (id: String, diff: Float) = ("", 0)
         for (id, row) in a {
             guard let other = b[id], other.count == row.count else { continue }

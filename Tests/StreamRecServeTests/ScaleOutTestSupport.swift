@@ -3,6 +3,7 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 /// One `streamrec serve` learner of a scale-out test: its YAML config (own instance id, snapshot
@@ -71,7 +72,8 @@ final class GroupLearner {
 
     /// Owned partitions → next offset to apply, from `/stats` (nil while not answering).
     func positions() -> [Int32: Int64]? {
-        guard let status = stats()?["status"] as? [String: Any], let parts = status["partitions"] as? [[String: Any]] else { return nil }
+        guard let status = stats()?["status"] as? [String: Any], let parts = status["partitions"] as? [[String: Any]]
+        else { return nil }
         var out: [Int32: Int64] = [:]
         for p in parts {
             if let n = p["partition"] as? Int, let pos = p["position"] as? Int { out[Int32(n)] = Int64(pos) }
@@ -89,13 +91,15 @@ final class GroupLearner {
     /// Snapshotted, nothing waits to be published, and the sync topic is read to `syncEnd`.
     func isQuiet(syncEnd: Int64) -> Bool {
         guard let s = stats(), Self.snapshotted(s), let status = s["status"] as? [String: Any],
-              let sync = status["sync"] as? [String: Any] else { return false }
+            let sync = status["sync"] as? [String: Any]
+        else { return false }
         return (sync["pendingBatches"] as? Int) == 0 && (sync["nextOffset"] as? Int).map(Int64.init) == syncEnd
     }
 
     private static func snapshotted(_ s: [String: Any]) -> Bool {
         guard let status = s["status"] as? [String: Any], let learner = s["learner"] as? [String: Any],
-              let counters = learner["counters"] as? [String: Any], let events = counters["events"] as? Int else { return false }
+            let counters = learner["counters"] as? [String: Any], let events = counters["events"] as? Int
+        else { return false }
         return events == (status["lastSnapshot"] as? [String: Any])?["events"] as? Int ?? 0
     }
 
@@ -125,8 +129,12 @@ struct ScaleOutNames {
 
 /// Polls `condition` every 100 ms until it holds or `seconds` pass (generous: the machine is shared);
 /// on timeout records `what` plus `context()` (e.g. learners' logs) and throws.
-func waitUntil(_ what: String, seconds: Double = 120, context: () -> String = { "" },
-               _ condition: () throws -> Bool) throws {
+func waitUntil(
+    _ what: String,
+    seconds: Double = 120,
+    context: () -> String = { "" },
+    _ condition: () throws -> Bool
+) throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return }
@@ -169,7 +177,12 @@ func resumedLearner(_ snapshot: LearnerSnapshot, syncTopic: String, bootstrap: S
     stream.rebase(on: learner)
     for m in try readAll(syncTopic, bootstrap: bootstrap) where m.offset >= stream.readPosition {
         let publisher = String(decoding: m.key ?? [], as: UTF8.self)
-        _ = try stream.apply(try ItemDeltaCodec.decode(m.value), publisherID: publisher, own: publisher == owner, to: &learner)
+        _ = try stream.apply(
+            try ItemDeltaCodec.decode(m.value),
+            publisherID: publisher,
+            own: publisher == owner,
+            to: &learner
+        )
     }
     return learner
 }

@@ -1,15 +1,19 @@
 import Foundation
+import Logging
 import StreamRecCore
 import StreamRecKafka
-@testable import StreamRecServe
 import StreamRecTestSupport
-import Testing
-import Logging
 import Synchronization
+import Testing
+
+@testable import StreamRecServe
 
 /// Hardening checks of `serve` that need the real broker (issue 11).
-@Suite("serve hardening against a real broker", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "serve hardening against a real broker",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct ServeHardeningIntegrationTests {
     typealias Names = ServeIntegrationTests.Names
 
@@ -23,12 +27,16 @@ struct ServeHardeningIntegrationTests {
         let n = Names()
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-        for i in 0..<300 { try producer.send(topic: n.topic, key: Array("bad-\(i)".utf8), value: Array("{nope \(i)".utf8)) }
+        for i in 0..<300 {
+            try producer.send(topic: n.topic, key: Array("bad-\(i)".utf8), value: Array("{nope \(i)".utf8))
+        }
         try producer.flush(timeout: .seconds(30))
         let dir = try temporaryDirectory()
         let capture = LogCapture()
-        let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir),
-                                                  logger: capture.logger)
+        let service = try StreamingLearnerService(
+            configuration: configuration(n, bootstrap: bootstrap, snapshots: dir),
+            logger: capture.logger
+        )
         try await service.run()
         let dead = try readAll(n.dlq, bootstrap: bootstrap)
         #expect(dead.count == 300)
@@ -76,7 +84,9 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal producer error is handled in-process: new producer, lost lists re-sent, learner keeps going")
     func producerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError { $0.faultInjection.producerFatalErrorAt.store(1000, ordering: .relaxed) }
+        let r = try await runWithInjectedFatalError {
+            $0.faultInjection.producerFatalErrorAt.store(1000, ordering: .relaxed)
+        }
         #expect(r.status.current.producerRecreations == 1)
         // Every user has a latest list in the recommendations topic.
         let lists = try readAll(r.names.recs, bootstrap: r.bootstrap)
@@ -86,7 +96,9 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal consumer error is handled in-process: new consumer, learning resumes exactly where it stopped")
     func consumerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError { $0.faultInjection.consumerFatalErrorAt.store(1000, ordering: .relaxed) }
+        let r = try await runWithInjectedFatalError {
+            $0.faultInjection.consumerFatalErrorAt.store(1000, ordering: .relaxed)
+        }
         #expect(r.status.current.consumerRecreations == 1)
         #expect(r.status.current.eventsConsumed == Int64(r.events.count))
     }
@@ -106,7 +118,9 @@ extension ServeHardeningIntegrationTests {
         let status = ServeStatus()
         let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
         let run = Task { try await service.run() }
-        #expect(await Self.eventually(60) { status.current.lastSnapshot != nil && status.current.eventsConsumed >= 600 })
+        #expect(
+            await Self.eventually(60) { status.current.lastSnapshot != nil && status.current.eventsConsumed >= 600 }
+        )
         // The disk "fails": the directory becomes a file, so every write gets ENOTDIR.
         try FileManager.default.moveItem(atPath: dir, toPath: dir + ".moved")
         FileManager.default.createFile(atPath: dir, contents: Data("not a directory".utf8))
@@ -127,8 +141,10 @@ extension ServeHardeningIntegrationTests {
         await #expect(throws: (any Error).self) { try await run.value }
         // Nothing was committed past the last durable snapshot.
         let durable = try #require(try SnapshotStore(directory: dir + ".moved").loadNewestGood())
-        #expect(try committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap)
-                == durable.snapshot.position.offset(topic: n.topic, partition: 0))
+        #expect(
+            try committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap)
+                == durable.snapshot.position.offset(topic: n.topic, partition: 0)
+        )
     }
 
     @Test("snapshot directory lost with committed offsets: rebuilt from the earliest offset, or refused")
@@ -139,7 +155,10 @@ extension ServeHardeningIntegrationTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(events[..<600]), to: n.topic, bootstrap: bootstrap)
         let first = try temporaryDirectory()
-        try await StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: first), logger: quietLogger).run()
+        try await StreamingLearnerService(
+            configuration: configuration(n, bootstrap: bootstrap, snapshots: first),
+            logger: quietLogger
+        ).run()
         #expect(try committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap) == 600)
         try FileManager.default.removeItem(atPath: first)  // the volume is gone
         try produce(Array(events[600...]), to: n.topic, bootstrap: bootstrap)
@@ -152,7 +171,10 @@ extension ServeHardeningIntegrationTests {
 
         let second = try temporaryDirectory()
         let capture = LogCapture()
-        try await StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: second), logger: capture.logger).run()
+        try await StreamingLearnerService(
+            configuration: configuration(n, bootstrap: bootstrap, snapshots: second),
+            logger: capture.logger
+        ).run()
         let loaded = try #require(try SnapshotStore(directory: second).loadNewestGood())
         // Before: a fresh model from offset 600 (300 events). Now: all 900, identical to an uninterrupted run.
         #expect(loaded.snapshot.learner.counters.events == 900)
@@ -165,11 +187,19 @@ extension ServeHardeningIntegrationTests {
         let bootstrap = try ServeBroker.bootstrap()
         let n = Names()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let good = (0..<300).map { Event(user: "u\($0 % 30)", item: "i\($0 % 40)", timestamp: now - 60_000 + Int64($0)) }
+        let good = (0..<300).map {
+            Event(user: "u\($0 % 30)", item: "i\($0 % 40)", timestamp: now - 60_000 + Int64($0))
+        }
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(good[..<150]), to: n.topic, bootstrap: bootstrap)
-        try produceRaw([Array(#"{"user":"mallory","item":"i0","ts":253402300799999}"#.utf8),
-                        Array(#"{"user":"sec","item":"i1","ts":1700000000}"#.utf8)], to: n.topic, bootstrap: bootstrap)
+        try produceRaw(
+            [
+                Array(#"{"user":"mallory","item":"i0","ts":253402300799999}"#.utf8),
+                Array(#"{"user":"sec","item":"i1","ts":1700000000}"#.utf8),
+            ],
+            to: n.topic,
+            bootstrap: bootstrap
+        )
         try produce(Array(good[150...]), to: n.topic, bootstrap: bootstrap)
         var c = configuration(n, bootstrap: bootstrap, snapshots: try temporaryDirectory())
         c.model.userTTL = 86_400_000
@@ -177,7 +207,10 @@ extension ServeHardeningIntegrationTests {
         let service = try StreamingLearnerService(configuration: c, logger: quietLogger)
         try await service.run()
         let dead = try readAll(n.dlq, bootstrap: bootstrap)
-        let reasons = try dead.map { try #require(JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any])["reason"] as? String ?? "" }
+        let reasons = try dead.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any])["reason"] as? String
+                ?? ""
+        }
         #expect(reasons.count == 2)
         #expect(reasons.first?.contains("ahead of the wall clock") == true)
         #expect(reasons.last?.contains("looks like seconds") == true)

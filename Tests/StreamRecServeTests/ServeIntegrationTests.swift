@@ -5,16 +5,21 @@ import StreamRecKafka
 import StreamRecServe
 import StreamRecTestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `streamrec serve` against the real broker process (scripts/kafka-local.sh).
-@Suite("serve against a real broker", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "serve against a real broker",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct ServeIntegrationTests {
     struct Names {
-        let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"), group = uniqueName("group")
+        let topic = uniqueName("events"), recs = uniqueName("recs"), dlq = uniqueName("dlq"),
+            group = uniqueName("group")
     }
 
     func configuration(_ n: Names, bootstrap: String, snapshots: String) -> ServeConfig {
@@ -39,10 +44,15 @@ struct ServeIntegrationTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
-        let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir), logger: quietLogger)
+        let service = try StreamingLearnerService(
+            configuration: configuration(n, bootstrap: bootstrap, snapshots: dir),
+            logger: quietLogger
+        )
         try await service.run()
 
-        let schema = try JSONSchemaValidator(contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json"))
+        let schema = try JSONSchemaValidator(
+            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
+        )
         let messages = try readAll(n.recs, bootstrap: bootstrap)
         #expect(!messages.isEmpty)
         var latest: [String: RecommendationList] = [:]
@@ -84,12 +94,18 @@ struct ServeIntegrationTests {
         try produce(Array(good[100...]), to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
         let status = ServeStatus()
-        let service = try StreamingLearnerService(configuration: configuration(n, bootstrap: bootstrap, snapshots: dir), status: status, logger: quietLogger)
+        let service = try StreamingLearnerService(
+            configuration: configuration(n, bootstrap: bootstrap, snapshots: dir),
+            status: status,
+            logger: quietLogger
+        )
         try await service.run()
 
         let dead = try readAll(n.dlq, bootstrap: bootstrap)
         #expect(dead.count == poison.count)
-        let schema = try JSONSchemaValidator(contentsOf: Paths.packageRoot.appendingPathComponent("schemas/dead-letter.schema.json"))
+        let schema = try JSONSchemaValidator(
+            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/dead-letter.schema.json")
+        )
         var offsets: [Int] = []
         for (record, original) in zip(dead, poison) {
             #expect(try schema.errors(JSONValue(parsing: record.value)) == [])
@@ -136,8 +152,15 @@ struct ServeIntegrationTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
-        let args = serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq, group: n.group,
-                                  snapshots: dir, extra: ["--snapshot-every", "700"])
+        let args = serveArguments(
+            bootstrap: bootstrap,
+            topic: n.topic,
+            recs: n.recs,
+            dlq: n.dlq,
+            group: n.group,
+            snapshots: dir,
+            extra: ["--snapshot-every", "700"]
+        )
         var rng = RandomSource(seed: UInt64(Date().timeIntervalSince1970))
         var kills = 0
         for attempt in 0..<3 {
@@ -166,9 +189,18 @@ struct ServeIntegrationTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(events, to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
-        let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
-                                                           group: n.group, snapshots: dir, extra: ["--snapshot-every", "500"]),
-                                 logPath: dir + "/serve.log")
+        let p = try ServeProcess(
+            arguments: serveArguments(
+                bootstrap: bootstrap,
+                topic: n.topic,
+                recs: n.recs,
+                dlq: n.dlq,
+                group: n.group,
+                snapshots: dir,
+                extra: ["--snapshot-every", "500"]
+            ),
+            logPath: dir + "/serve.log"
+        )
         // Wait (bounded) until the interval snapshots show all but the last 100 events were consumed.
         for _ in 0..<600 {
             if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap), c >= 2000 { break }
@@ -186,19 +218,25 @@ struct ServeIntegrationTests {
 }
 
 /// A private broker (own port and data dir) so restarting it can't disturb other suites.
-@Suite("serve survives a broker restart", .serialized,
-       .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092"))
+@Suite(
+    "serve survives a broker restart",
+    .serialized,
+    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+)
 struct BrokerRestartTests {
     /// Runs the project's broker launcher. posix_spawn + waitpid rather than Foundation's Process:
     /// the launcher leaves the broker running in the background, and Process.waitUntilExit can hang
     /// on that inherited child.
     func broker(_ verb: String, port: Int, home: String) throws {
         let script = Paths.packageRoot.appendingPathComponent("scripts/kafka-local.sh").path
-        let command = "KAFKA_PORT=\(port) BROKER_HOME='\(home)' exec bash '\(script)' \(verb) </dev/null >>'\(home)/launcher.log' 2>&1"
+        let command =
+            "KAFKA_PORT=\(port) BROKER_HOME='\(home)' exec bash '\(script)' \(verb) </dev/null >>'\(home)/launcher.log' 2>&1"
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
         defer { argv.forEach { free($0) } }
-        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw TestFailure("cannot spawn launcher") }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else {
+            throw TestFailure("cannot spawn launcher")
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         guard status == 0 else { throw TestFailure("kafka-local.sh \(verb) failed (status \(status))") }
@@ -217,10 +255,18 @@ struct BrokerRestartTests {
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         try produce(Array(events[..<1500]), to: n.topic, bootstrap: bootstrap)
         let dir = try temporaryDirectory()
-        let p = try ServeProcess(arguments: serveArguments(bootstrap: bootstrap, topic: n.topic, recs: n.recs, dlq: n.dlq,
-                                                           group: n.group, snapshots: dir,
-                                                           extra: ["--snapshot-every", "500"]),
-                                 logPath: dir + "/serve.log")
+        let p = try ServeProcess(
+            arguments: serveArguments(
+                bootstrap: bootstrap,
+                topic: n.topic,
+                recs: n.recs,
+                dlq: n.dlq,
+                group: n.group,
+                snapshots: dir,
+                extra: ["--snapshot-every", "500"]
+            ),
+            logPath: dir + "/serve.log"
+        )
         for _ in 0..<600 {
             if let c = try? committedOffset(group: n.group, topic: n.topic, bootstrap: bootstrap), c >= 1500 { break }
             Thread.sleep(forTimeInterval: 0.1)

@@ -4,6 +4,7 @@ import StreamRecCore
 import StreamRecKafka
 import StreamRecServe
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,6 @@ let quietLogger: Logger = {
     return logger
 }()
 
-
 /// A small planted-structure log, deterministic.
 func sampleEvents(_ count: Int, users: Int = 120, items: Int = 200, seed: UInt64 = 5) throws -> [Event] {
     var c = SyntheticLogConfig()
@@ -72,17 +72,23 @@ func produceRaw(_ values: [[UInt8]], to topic: String, bootstrap: String) throws
 
 func createTopics(_ names: [String], bootstrap: String, compacted: Set<String> = []) throws {
     let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
-    try admin.createTopics(names.map { .init($0, partitions: 1, config: compacted.contains($0) ? ["cleanup.policy": "compact"] : [:]) })
+    try admin.createTopics(
+        names.map { .init($0, partitions: 1, config: compacted.contains($0) ? ["cleanup.policy": "compact"] : [:]) }
+    )
 }
 
 /// Reads every message currently in `topic` (assign mode, no group).
 func readAll(_ topic: String, bootstrap: String) throws -> [KafkaMessage] {
     let consumer = try KafkaConsumer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     defer { try? consumer.close() }
-    var ends: [TopicPartition: Int64] = [:], starts: [TopicPartition: Int64] = [:]
+    var ends: [TopicPartition: Int64] = [:]
+    var starts: [TopicPartition: Int64] = [:]
     for tp in try consumer.partitions(of: topic) {
         let marks = try consumer.watermarkOffsets(topic: tp.topic, partition: tp.partition)
-        if marks.high > marks.low { ends[tp] = marks.high; starts[tp] = marks.low }
+        if marks.high > marks.low {
+            ends[tp] = marks.high
+            starts[tp] = marks.low
+        }
     }
     guard !starts.isEmpty else { return [] }
     try consumer.assign(starts)
@@ -96,15 +102,24 @@ func readAll(_ topic: String, bootstrap: String) throws -> [KafkaMessage] {
 
 /// The committed offset of a group for partition 0 of `topic`.
 func committedOffset(group: String, topic: String, bootstrap: String) throws -> Int64? {
-    let consumer = try KafkaConsumer(configuration: KafkaConfig(["bootstrap.servers": bootstrap, "group.id": group]), logger: quietLogger)
+    let consumer = try KafkaConsumer(
+        configuration: KafkaConfig(["bootstrap.servers": bootstrap, "group.id": group]),
+        logger: quietLogger
+    )
     defer { try? consumer.close() }
     return try consumer.committed([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
 }
 
 /// What the learner must end up as after applying `events` in order: the determinism reference.
-func referenceLearner(_ events: [Event], config: ModelConfig = ModelConfig(), weights: EventWeights = EventWeights()) throws -> OnlineLearner {
+func referenceLearner(
+    _ events: [Event],
+    config: ModelConfig = ModelConfig(),
+    weights: EventWeights = EventWeights()
+) throws -> OnlineLearner {
     var l = try OnlineLearner(config: config)
-    for e in events { _ = try? l.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e)) }
+    for e in events {
+        _ = try? l.learn(user: e.user, item: e.item, timestamp: e.timestamp, weight: weights.effectiveWeight(e))
+    }
     return l
 }
 
@@ -147,9 +162,18 @@ final class ServeProcess {
 }
 
 /// Common `serve` flags for a test: unique group/instance, given topics and snapshot directory.
-func serveArguments(bootstrap: String, topic: String, recs: String, dlq: String, group: String, snapshots: String,
-                    extra: [String] = []) -> [String] {
-    ["--brokers", bootstrap, "--topics", topic, "--recommendations-topic", recs, "--dead-letter-topic", dlq,
-     "--group", group, "--instance-id", "\(group)-0", "--snapshot-dir", snapshots, "--http-port", "0",
-     "--log-level", "info"] + extra
+func serveArguments(
+    bootstrap: String,
+    topic: String,
+    recs: String,
+    dlq: String,
+    group: String,
+    snapshots: String,
+    extra: [String] = []
+) -> [String] {
+    [
+        "--brokers", bootstrap, "--topics", topic, "--recommendations-topic", recs, "--dead-letter-topic", dlq,
+        "--group", group, "--instance-id", "\(group)-0", "--snapshot-dir", snapshots, "--http-port", "0",
+        "--log-level", "info",
+    ] + extra
 }

@@ -2,6 +2,7 @@ import Foundation
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("snapshot inspect / verify")
@@ -10,7 +11,9 @@ struct SnapshotReportTests {
         let store = try SnapshotStore(directory: dir)
         var position = SourcePosition(eventsConsumed: 11)
         position.setOffset(42, topic: "events", partition: 3)
-        return try store.write(LearnerSnapshot(learner: try makeLearner(), position: position, createdAt: 1_700_000_000_000))
+        return try store.write(
+            LearnerSnapshot(learner: try makeLearner(), position: position, createdAt: 1_700_000_000_000)
+        )
     }
 
     func corrupt(_ path: String, at offset: Int) throws {

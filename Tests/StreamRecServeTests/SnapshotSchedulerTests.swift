@@ -3,6 +3,7 @@ import Logging
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("Snapshot scheduler")
@@ -16,8 +17,13 @@ struct SnapshotSchedulerTests {
         let status = ServeStatus()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let s = SnapshotScheduler(store: try SnapshotStore(directory: dir), policy: policy, status: status,
-                                  metrics: StreamRecMetrics(), logger: logger)
+        let s = SnapshotScheduler(
+            store: try SnapshotStore(directory: dir),
+            policy: policy,
+            status: status,
+            metrics: StreamRecMetrics(),
+            logger: logger
+        )
         return (s, status, dir)
     }
 
@@ -38,7 +44,11 @@ struct SnapshotSchedulerTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         s.eventsLearned(10)
         let learner = try makeLearner()
-        let snap = LearnerSnapshot(learner: learner, position: SourcePosition(offsets: [TopicPartition("t", 0): 11]), createdAt: 5)
+        let snap = LearnerSnapshot(
+            learner: learner,
+            position: SourcePosition(offsets: [TopicPartition("t", 0): 11]),
+            createdAt: 5
+        )
         #expect(s.start(snap, reason: "interval", startedAt: 0, wait: false) == nil)
         #expect(s.inFlight && s.eventsSinceSnapshot == 0 && !s.isDue(now: 1))
         let written = try #require(s.waitForInFlight())

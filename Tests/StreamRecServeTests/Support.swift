@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecCore
+
 @testable import StreamRecServe
 
 /// Parses the Prometheus text format into `name{labels}` → value (comments skipped).
@@ -16,4 +17,3 @@ func parsePrometheus(_ text: String) -> [String: Double] {
 func key(_ name: String, _ labels: [(String, String)] = []) -> String {
     labels.isEmpty ? name : name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
 }
-

@@ -2,6 +2,7 @@ import Foundation
 import StreamRecCore
 import StreamRecTestSupport
 import Testing
+
 @testable import StreamRecServe
 
 @Suite("sync configuration")
@@ -17,22 +18,37 @@ struct SyncConfigTests {
 
     @Test("keys are read from file and environment; bad values name their key")
     func readAndValidate() async throws {
-        let path = try temporaryConfig("sync:\n  enabled: true\n  topic: \"shared-items\"\n  interval_ms: 500\n  learner_id: \"learner-a\"\n")
+        let path = try temporaryConfig(
+            "sync:\n  enabled: true\n  topic: \"shared-items\"\n  interval_ms: 500\n  learner_id: \"learner-a\"\n"
+        )
         defer { try? FileManager.default.removeItem(atPath: path) }
         let c = try await ServeConfig.load(path: path, environment: [:])
-        #expect(c.sync.enabled && c.sync.topic == "shared-items" && c.sync.intervalMillis == 500 && c.sync.learnerID == "learner-a")
-        let env = try await ServeConfig.load(path: nil, environment: ["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_LEARNER_ID": "b"])
+        #expect(
+            c.sync.enabled && c.sync.topic == "shared-items" && c.sync.intervalMillis == 500
+                && c.sync.learnerID == "learner-a"
+        )
+        let env = try await ServeConfig.load(
+            path: nil,
+            environment: ["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_LEARNER_ID": "b"]
+        )
         #expect(env.sync.resolvedLearnerID(env.kafka) == "b")
         // serve.learners: each learner of the process publishes under its own name.
         var group = env
         group.learners = 2
         #expect(group.forLearner(1).sync.resolvedLearnerID(group.forLearner(1).kafka) == "b-1")
-        for (vars, setting) in [(["STREAMREC_SYNC_INTERVAL_MS": "10"], "sync.interval_ms"),
-                                (["STREAMREC_SYNC_TOPIC": "no spaces"], "sync.topic"),
-                                (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_TOPIC": "events"], "sync.topic"),
-                                (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_KAFKA_INSTANCE_ID": ""], "sync.learner_id"),
-                                (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_LEARNER_ID": String(repeating: "x", count: 300)], "sync.learner_id")] {
-            await #expect { try await ServeConfig.load(path: nil, environment: vars) } throws: { "\($0)".contains(setting) }
+        for (vars, setting) in [
+            (["STREAMREC_SYNC_INTERVAL_MS": "10"], "sync.interval_ms"),
+            (["STREAMREC_SYNC_TOPIC": "no spaces"], "sync.topic"),
+            (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_TOPIC": "events"], "sync.topic"),
+            (["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_KAFKA_INSTANCE_ID": ""], "sync.learner_id"),
+            (
+                ["STREAMREC_SYNC_ENABLED": "true", "STREAMREC_SYNC_LEARNER_ID": String(repeating: "x", count: 300)],
+                "sync.learner_id"
+            ),
+        ] {
+            await #expect { try await ServeConfig.load(path: nil, environment: vars) } throws: {
+                "\($0)".contains(setting)
+            }
         }
     }
 
@@ -70,7 +86,11 @@ struct SyncStatusTests {
         #expect(samples[key(StreamRecMetrics.SyncName.duplicatesSkipped)] == 1)
         // Sync off: no sync gauges.
         let off = StreamRecMetrics()
-        off.refresh(status: ServeStatus.Snapshot(), learner: .init(users: 0, items: 0, counters: LearnerCounters()), now: 0)
+        off.refresh(
+            status: ServeStatus.Snapshot(),
+            learner: .init(users: 0, items: 0, counters: LearnerCounters()),
+            now: 0
+        )
         #expect(!off.render().contains("streamrec_sync_"))
     }
 }

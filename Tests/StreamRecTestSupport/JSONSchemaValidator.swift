@@ -3,7 +3,12 @@ public import Foundation
 /// A JSON value with JSON Schema's type distinctions (booleans apart from numbers, integers as numbers
 /// with a zero fractional part), built from `JSONSerialization` output.
 public enum JSONValue: Equatable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     public init(parsing bytes: some Sequence<UInt8>) throws {
         self = try JSONValue(any: JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed))
@@ -69,12 +74,17 @@ public struct JSONSchemaValidator {
     private func resolve(_ reference: String) throws -> JSONValue {
         let prefix = "#/$defs/"
         guard reference.hasPrefix(prefix), case let .object(rootObject) = root,
-              case let .object(defs)? = rootObject["$defs"], let target = defs[String(reference.dropFirst(prefix.count))]
+            case let .object(defs)? = rootObject["$defs"], let target = defs[String(reference.dropFirst(prefix.count))]
         else { throw SchemaError("unresolvable $ref \(reference)") }
         return target
     }
 
-    private func validate(_ value: JSONValue, against schema: JSONValue, path: String, into errors: inout [String]) throws {
+    private func validate(
+        _ value: JSONValue,
+        against schema: JSONValue,
+        path: String,
+        into errors: inout [String]
+    ) throws {
         if case let .bool(allowed) = schema {
             if !allowed { errors.append("\(path): not allowed") }
             return
@@ -88,7 +98,8 @@ public struct JSONSchemaValidator {
             case let ("type", .string(name)):
                 if !value.typeNames.contains(name) { fail("expected \(name)") }
             case let ("type", .array(names)):
-                if !names.contains(where: { if case let .string(n) = $0 { value.typeNames.contains(n) } else { false } }) {
+                if !names.contains(where: { if case let .string(n) = $0 { value.typeNames.contains(n) } else { false } }
+                ) {
                     fail("expected one of \(names)")
                 }
             case let ("required", .array(names)):
@@ -97,7 +108,9 @@ public struct JSONSchemaValidator {
             case let ("properties", .object(properties)):
                 guard case let .object(members) = value else { continue }
                 for (name, subschema) in properties {
-                    if let member = members[name] { try validate(member, against: subschema, path: "\(path).\(name)", into: &errors) }
+                    if let member = members[name] {
+                        try validate(member, against: subschema, path: "\(path).\(name)", into: &errors)
+                    }
                 }
             case ("additionalProperties", _):
                 guard case let .object(members) = value else { continue }
@@ -111,13 +124,21 @@ public struct JSONSchemaValidator {
                     try validate(element, against: argument, path: "\(path)[\(index)]", into: &errors)
                 }
             case let ("minItems", .number(bound)):
-                if case let .array(elements) = value, Double(elements.count) < bound { fail("fewer than \(Int(bound)) items") }
+                if case let .array(elements) = value, Double(elements.count) < bound {
+                    fail("fewer than \(Int(bound)) items")
+                }
             case let ("maxItems", .number(bound)):
-                if case let .array(elements) = value, Double(elements.count) > bound { fail("more than \(Int(bound)) items") }
+                if case let .array(elements) = value, Double(elements.count) > bound {
+                    fail("more than \(Int(bound)) items")
+                }
             case let ("minLength", .number(bound)):
-                if case let .string(s) = value, Double(s.unicodeScalars.count) < bound { fail("shorter than \(Int(bound))") }
+                if case let .string(s) = value, Double(s.unicodeScalars.count) < bound {
+                    fail("shorter than \(Int(bound))")
+                }
             case let ("maxLength", .number(bound)):
-                if case let .string(s) = value, Double(s.unicodeScalars.count) > bound { fail("longer than \(Int(bound))") }
+                if case let .string(s) = value, Double(s.unicodeScalars.count) > bound {
+                    fail("longer than \(Int(bound))")
+                }
             case let ("minimum", .number(bound)):
                 if case let .number(n) = value, n < bound { fail("\(n) < minimum \(bound)") }
             case let ("maximum", .number(bound)):

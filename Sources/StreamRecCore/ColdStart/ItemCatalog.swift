@@ -34,7 +34,13 @@ public struct ItemCatalog: Sendable {
             ids.append(item)
             var tf: [Int32: Float] = [:]
             for t in tokens {
-                let id = vocabulary[t] ?? { let n = Int32(vocabulary.count); vocabulary[t] = n; return n }()
+                let id =
+                    vocabulary[t]
+                    ?? {
+                        let n = Int32(vocabulary.count)
+                        vocabulary[t] = n
+                        return n
+                    }()
                 tf[id, default: 0] += 1
             }
             docs.append(tf)
@@ -48,7 +54,9 @@ public struct ItemCatalog: Sendable {
         for (e, d) in docs.enumerated() {
             // Sorted by term id so the stored vectors (and floating-point sums) are deterministic.
             let sorted = d.sorted { $0.key < $1.key }
-            var vec = sorted.map { t, c in Float((1 + Foundation.log(Double(c))) * (Foundation.log((n + 1) / Double(df[Int(t)] + 1)) + 1)) }
+            var vec = sorted.map { t, c in
+                Float((1 + Foundation.log(Double(c))) * (Foundation.log((n + 1) / Double(df[Int(t)] + 1)) + 1))
+            }
             let norm = vec.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { vec = vec.map { $0 / norm } }
             for (idx, (t, _)) in sorted.enumerated() {
@@ -90,8 +98,11 @@ public struct ItemCatalog: Sendable {
         var malformed = 0
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.allSatisfy({ $0 == 32 || $0 == 13 }) {
             guard let obj = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
-                  let item = obj["item"] as? String, !item.isEmpty
-            else { malformed += 1; continue }
+                let item = obj["item"] as? String, !item.isEmpty
+            else {
+                malformed += 1
+                continue
+            }
             let attributes = obj["attributes"] as? [String: Any] ?? [:]
             entries.append((item, tokens(attributes: attributes, text: obj["text"] as? String)))
         }
@@ -103,12 +114,21 @@ public struct ItemCatalog: Sendable {
     /// Cosine similarity of two catalog items' TF-IDF vectors (0 when either is unknown).
     public func similarity(_ a: String, _ b: String) -> Float {
         guard let ea = indexOf[a], let eb = indexOf[b] else { return 0 }
-        var i = offsets[Int(ea)], j = offsets[Int(eb)]
-        let ie = offsets[Int(ea) + 1], je = offsets[Int(eb) + 1]
+        var i = offsets[Int(ea)]
+        var j = offsets[Int(eb)]
+        let ie = offsets[Int(ea) + 1]
+        let je = offsets[Int(eb) + 1]
         var sum: Float = 0
         while i < ie && j < je {
-            if terms[i] == terms[j] { sum += weights[i] * weights[j]; i += 1; j += 1 }
-            else if terms[i] < terms[j] { i += 1 } else { j += 1 }
+            if terms[i] == terms[j] {
+                sum += weights[i] * weights[j]
+                i += 1
+                j += 1
+            } else if terms[i] < terms[j] {
+                i += 1
+            } else {
+                j += 1
+            }
         }
         return sum
     }

@@ -72,9 +72,12 @@ public enum OffPolicyEstimators {
     }
 
     public static func doublyRobust(_ lists: [LoggedList]) -> Estimate {
-        meanEstimate("DR", lists.map { list in
-            list.targetPredictedReward + list.slots.reduce(0) { $0 + $1.weight * ($1.reward - $1.predictedReward) }
-        })
+        meanEstimate(
+            "DR",
+            lists.map { list in
+                list.targetPredictedReward + list.slots.reduce(0) { $0 + $1.weight * ($1.reward - $1.predictedReward) }
+            }
+        )
     }
 
     public static func snips(_ lists: [LoggedList]) -> Estimate {
@@ -82,13 +85,21 @@ public enum OffPolicyEstimators {
         let y = lists.map { $0.slots.reduce(0) { $0 + $1.weight * $1.reward } }
         let w = lists.map { l in l.targetSize > 0 ? l.slots.reduce(0) { $0 + $1.weight } / l.targetSize : 0 }
         let wSum = w.reduce(0, +)
-        guard n > 0, wSum > 0 else { return Estimate(estimator: "SNIPS", value: 0, standardError: 0, lower: 0, upper: 0, lists: n) }
+        guard n > 0, wSum > 0 else {
+            return Estimate(estimator: "SNIPS", value: 0, standardError: 0, lower: 0, upper: 0, lists: n)
+        }
         let value = y.reduce(0, +) / wSum
         // Delta method: influence of list i = (y_i − value · w_i) / mean(w).
         let meanW = wSum / Double(n)
         let se = standardError((0..<n).map { (y[$0] - value * w[$0]) / meanW })
-        return Estimate(estimator: "SNIPS", value: value, standardError: se, lower: value - z95 * se,
-                        upper: value + z95 * se, lists: n)
+        return Estimate(
+            estimator: "SNIPS",
+            value: value,
+            standardError: se,
+            lower: value - z95 * se,
+            upper: value + z95 * se,
+            lists: n
+        )
     }
 
     /// Kish's effective sample size of the normalized list weights, (Σ w̃_i)² / Σ w̃_i²: how many on-policy
@@ -105,8 +116,14 @@ public enum OffPolicyEstimators {
         guard n > 0 else { return Estimate(estimator: name, value: 0, standardError: 0, lower: 0, upper: 0, lists: 0) }
         let mean = terms.reduce(0, +) / Double(n)
         let se = standardError(terms)
-        return Estimate(estimator: name, value: mean, standardError: se, lower: mean - z95 * se, upper: mean + z95 * se,
-                        lists: n)
+        return Estimate(
+            estimator: name,
+            value: mean,
+            standardError: se,
+            lower: mean - z95 * se,
+            upper: mean + z95 * se,
+            lists: n
+        )
     }
 
     /// Standard error of the mean of `terms` (sample standard deviation / √n).

@@ -25,9 +25,12 @@ public enum OffPolicyLog {
         public init() {}
     }
 
-    public static func join(logged: [RecommendationList], target: [RecommendationList], events: [Event],
-                            perSlot: Bool = false) -> (lists: [OffPolicyEstimators.LoggedList], stats: Stats)
-    {
+    public static func join(
+        logged: [RecommendationList],
+        target: [RecommendationList],
+        events: [Event],
+        perSlot: Bool = false
+    ) -> (lists: [OffPolicyEstimators.LoggedList], stats: Stats) {
         var stats = Stats()
         stats.lists = logged.count
         // Per-user event indexes (ascending) and whether each event re-consumes an item.
@@ -41,27 +44,44 @@ public enum OffPolicyLog {
         var targets: [Pair: RecommendationList] = [:]
         for t in target { if let o = t.sourceOffset { targets[Pair(user: t.user, item: String(o.offset))] = t } }
 
-        struct Row { var list: RecommendationList; var target: RecommendationList; var outcome: String }
+        struct Row {
+            var list: RecommendationList
+            var target: RecommendationList
+            var outcome: String
+        }
         var rows: [Row] = []
         for list in logged {
             guard list.items.allSatisfy({ (perSlot ? $0.propensity : $0.listPropensity) != nil }) else {
                 stats.withoutPropensities += 1
                 continue
             }
-            guard let offset = list.sourceOffset?.offset else { stats.withoutSourceOffset += 1; continue }
+            guard let offset = list.sourceOffset?.offset else {
+                stats.withoutSourceOffset += 1
+                continue
+            }
             guard let indexes = byUser[list.user], let next = firstIndex(after: offset, in: indexes) else {
                 stats.withoutOutcome += 1
                 continue
             }
-            guard !isRepeat[next] else { stats.repeatOutcomes += 1; continue }
-            guard let t = targets[Pair(user: list.user, item: String(offset))] else { stats.withoutTarget += 1; continue }
+            guard !isRepeat[next] else {
+                stats.repeatOutcomes += 1
+                continue
+            }
+            guard let t = targets[Pair(user: list.user, item: String(offset))] else {
+                stats.withoutTarget += 1
+                continue
+            }
             rows.append(Row(list: list, target: t, outcome: events[next].item))
         }
         stats.used = rows.count
 
         // Cross-fitted reward model: outcome shares per fold.
-        var counts: [[String: Int]] = [[:], [:]], totals = [0, 0]
-        for (i, row) in rows.enumerated() { counts[i & 1][row.outcome, default: 0] += 1; totals[i & 1] += 1 }
+        var counts: [[String: Int]] = [[:], [:]]
+        var totals = [0, 0]
+        for (i, row) in rows.enumerated() {
+            counts[i & 1][row.outcome, default: 0] += 1
+            totals[i & 1] += 1
+        }
         func predicted(_ item: String, fold: Int) -> Double {
             let other = 1 - fold
             return totals[other] > 0 ? Double(counts[other][item] ?? 0) / Double(totals[other]) : 0
@@ -76,25 +96,39 @@ public enum OffPolicyLog {
             for (s, item) in row.list.items.enumerated() {
                 let reward: Double = item.item == row.outcome ? 1 : 0
                 if reward > 0 { hits += 1 }
-                let inTarget = perSlot ? s < row.target.items.count && row.target.items[s].item == item.item
+                let inTarget =
+                    perSlot
+                    ? s < row.target.items.count && row.target.items[s].item == item.item
                     : targetItems.contains(item.item)
-                slots.append(.init(loggingPropensity: (perSlot ? item.propensity : item.listPropensity) ?? 0,
-                                   targetProbability: inTarget ? 1 : 0, reward: reward,
-                                   predictedReward: predicted(item.item, fold: fold)))
+                slots.append(
+                    .init(
+                        loggingPropensity: (perSlot ? item.propensity : item.listPropensity) ?? 0,
+                        targetProbability: inTarget ? 1 : 0,
+                        reward: reward,
+                        predictedReward: predicted(item.item, fold: fold)
+                    )
+                )
             }
             let direct = row.target.items.reduce(0.0) { $0 + predicted($1.item, fold: fold) }
-            return OffPolicyEstimators.LoggedList(slots: slots, targetPredictedReward: direct,
-                                                  targetSize: Double(row.target.items.count))
+            return OffPolicyEstimators.LoggedList(
+                slots: slots,
+                targetPredictedReward: direct,
+                targetSize: Double(row.target.items.count)
+            )
         }
         stats.loggedHitRate = rows.isEmpty ? 0 : Double(hits) / Double(rows.count)
         return (lists, stats)
     }
 
-    private struct Pair: Hashable { var user: String; var item: String }
+    private struct Pair: Hashable {
+        var user: String
+        var item: String
+    }
 
     /// First element of ascending `indexes` greater than `offset` (binary search).
     static func firstIndex(after offset: Int64, in indexes: [Int]) -> Int? {
-        var lo = 0, hi = indexes.count
+        var lo = 0
+        var hi = indexes.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if Int64(indexes[mid]) > offset { hi = mid } else { lo = mid + 1 }

@@ -1,4 +1,3 @@
-
 /// Prequential recall@K measured on live traffic: for a sample of events, the user's top-K is ranked
 /// with the current model *before* the learner sees the event, and the event's item is looked for in it
 /// (test-then-train, the same protocol as `replay`). The result is a rolling window over the last `W`
@@ -93,7 +92,8 @@ public struct OnlineRecallTracker: Sendable {
         let ordinal = observed
         observed += 1
         guard isSampled(user: user, item: item, ordinal: ordinal) else { return .notSampled }
-        guard case .ranked(let target) = learner.probe(user: user, item: item, k: k, selector: &selector, into: &list) else {
+        guard case .ranked(let target) = learner.probe(user: user, item: item, k: k, selector: &selector, into: &list)
+        else {
             repeatsSkipped += 1
             return .repeatSkipped
         }
@@ -124,8 +124,10 @@ public struct OnlineRecallTracker: Sendable {
         var h = StableHash.fnv1a64(user.utf8)
         h = StableHash.fnv1a64(CollectionOfOne(0xFF), continuing: h)  // separator: ("ab","c") ≠ ("a","bc")
         h = StableHash.fnv1a64(item.utf8, continuing: h)
-        h ^= h >> 30; h = h &* 0xbf58_476d_1ce4_e5b9
-        h ^= h >> 27; h = h &* 0x94d0_49bb_1331_11eb
+        h ^= h >> 30
+        h = h &* 0xbf58_476d_1ce4_e5b9
+        h ^= h >> 27
+        h = h &* 0x94d0_49bb_1331_11eb
         h ^= h >> 31
         return h
     }

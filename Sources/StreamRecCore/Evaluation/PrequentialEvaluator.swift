@@ -118,8 +118,13 @@ public enum PrequentialProbe: Sendable, Equatable {
 
 extension OnlineLearner {
     /// Ranks `user`'s top-K *before* the event is learned (unknown users get the popularity fallback).
-    public func probe(user: String, item: String, k: Int, selector: inout TopKSelector,
-                      into list: inout [ScoredIndex]) -> PrequentialProbe {
+    public func probe(
+        user: String,
+        item: String,
+        k: Int,
+        selector: inout TopKSelector,
+        into list: inout [ScoredIndex]
+    ) -> PrequentialProbe {
         let userSlot = users.index(of: user)
         let itemSlot = items.index(of: item)
         if let u = userSlot, let i = itemSlot, store.hasSeen(user: u, item: i) { return .repeatConsumption }
@@ -191,15 +196,21 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
     /// (a guaranteed miss that still counts: the protocol doesn't hide cold items). `user` is the event's
     /// user slot (nil = unknown), used for sampled AUC.
     public mutating func record(
-        eventIndex: Int64, recommended: [ScoredIndex], target: Int32?, learner: OnlineLearner, measureDiversity: Bool,
+        eventIndex: Int64,
+        recommended: [ScoredIndex],
+        target: Int32?,
+        learner: OnlineLearner,
+        measureDiversity: Bool,
         user: Int32? = nil
     ) {
         let rank = Self.rank(of: target, in: recommended)
         accumulate(&totals, rank: rank)
         accumulate(&window, rank: rank)
         if let target, let a = auc.measure(learner: learner, userSlot: user, target: target) {
-            totals.aucSum += a; totals.aucCount += 1
-            window.aucSum += a; window.aucCount += 1
+            totals.aucSum += a
+            totals.aucCount += 1
+            window.aucSum += a
+            window.aucCount += 1
         }
         tailCut.advance(learner: learner)
         var hasTail = false
@@ -208,7 +219,10 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
             windowExposure.add(s.index)
             if !hasTail && tailCut.isTail(s.index, learner: learner) { hasTail = true }
         }
-        if hasTail { totals.tailLists += 1; window.tailLists += 1 }
+        if hasTail {
+            totals.tailLists += 1
+            window.tailLists += 1
+        }
 
         let popularity = learner.model.itemPopularity
         let total = max(learner.model.totalPopularity, 1)
@@ -220,13 +234,17 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
         }
         if !recommended.isEmpty {
             let mean = novelty / Double(recommended.count)
-            totals.noveltySum += mean; totals.noveltyCount += 1
-            window.noveltySum += mean; window.noveltyCount += 1
+            totals.noveltySum += mean
+            totals.noveltyCount += 1
+            window.noveltySum += mean
+            window.noveltyCount += 1
         }
         if measureDiversity, recommended.count > 1 {
             let d = Self.intraListDiversity(recommended, factors: learner.model.itemFactors)
-            totals.diversitySum += d; totals.diversityCount += 1
-            window.diversitySum += d; window.diversityCount += 1
+            totals.diversitySum += d
+            totals.diversityCount += 1
+            window.diversitySum += d
+            window.diversityCount += 1
         }
         if window.scored >= Int64(windowSize) {
             closeWindow(endEvent: eventIndex, catalog: learner.items.count)
@@ -258,19 +276,31 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
     }
 
     private mutating func mark(_ slot: Int) {
-        let word = slot >> 6, bit = UInt64(1) << UInt64(slot & 63)
+        let word = slot >> 6
+        let bit = UInt64(1) << UInt64(slot & 63)
         if word >= recommendedEver.count {
             recommendedEver.append(contentsOf: repeatElement(0, count: word + 1 - recommendedEver.count))
             recommendedInWindow.append(contentsOf: repeatElement(0, count: word + 1 - recommendedInWindow.count))
         }
-        if recommendedEver[word] & bit == 0 { recommendedEver[word] |= bit; distinctRecommended += 1 }
-        if recommendedInWindow[word] & bit == 0 { recommendedInWindow[word] |= bit; windowDistinct += 1 }
+        if recommendedEver[word] & bit == 0 {
+            recommendedEver[word] |= bit
+            distinctRecommended += 1
+        }
+        if recommendedInWindow[word] & bit == 0 {
+            recommendedInWindow[word] |= bit
+            windowDistinct += 1
+        }
     }
 
     private mutating func closeWindow(endEvent: Int64, catalog: Int) {
         var w = WindowMetrics(
-            endEvent: endEvent, scored: window.scored, recall: window.recall, ndcg: window.ndcg, mrr: window.mrr,
-            coverage: catalog > 0 ? Double(windowDistinct) / Double(catalog) : 0)
+            endEvent: endEvent,
+            scored: window.scored,
+            recall: window.recall,
+            ndcg: window.ndcg,
+            mrr: window.mrr,
+            coverage: catalog > 0 ? Double(windowDistinct) / Double(catalog) : 0
+        )
         w.auc = window.auc
         w.precision = window.precision(k: k)
         w.f1 = window.f1(k: k)
@@ -288,7 +318,8 @@ public struct PrequentialEvaluator: Sendable, Equatable, Codable {
     public static func intraListDiversity(_ list: [ScoredIndex], factors: FactorMatrix) -> Double {
         let s = factors.stride
         return factors.withUnsafeBufferPointer { V in
-            var sum = 0.0, pairs = 0
+            var sum = 0.0
+            var pairs = 0
             for a in 0..<list.count {
                 let pa = V.baseAddress! + Int(list[a].index) * s
                 let na = VectorKernels.norm(pa, stride: s)

@@ -38,7 +38,10 @@ public struct SampledAUC: Sendable, Equatable, Codable {
     public mutating func measure(learner: OnlineLearner, userSlot: Int32?, target: Int32) -> Double? {
         guard samples > 0, learner.items.isLive(target) else { return nil }
         var rng = RandomSource(state: (state[0], state[1], state[2], state[3])) ?? RandomSource(seed: 1)
-        defer { let s = rng.state; state = [s.0, s.1, s.2, s.3] }
+        defer {
+            let s = rng.state
+            state = [s.0, s.1, s.2, s.3]
+        }
         let user = userSlot.flatMap { learner.users.isLive($0) ? $0 : nil }
         let n = learner.model.itemCount
         scratch.slots.removeAll(keepingCapacity: true)
@@ -49,14 +52,20 @@ public struct SampledAUC: Sendable, Equatable, Codable {
             for _ in 0..<16 {
                 let j = Int32(rng.nextInt(below: n))
                 guard j != target, learner.items.isLive(j),
-                      !(user.map { learner.store.hasSeen(user: $0, item: j) } ?? false) else { continue }
+                    !(user.map { learner.store.hasSeen(user: $0, item: j) } ?? false)
+                else { continue }
                 scratch.slots.append(j)
                 break
             }
         }
         guard scratch.slots.count > 1 else { return nil }
-        learner.rankingScores(userSlot: user, items: scratch.slots, query: &scratch.query, recent: &scratch.recent,
-                              into: &scratch.scores)
+        learner.rankingScores(
+            userSlot: user,
+            items: scratch.slots,
+            query: &scratch.query,
+            recent: &scratch.recent,
+            into: &scratch.scores
+        )
         let t = scratch.scores[0]
         var below = 0.0
         for s in scratch.scores.dropFirst() { below += s < t ? 1 : (s == t ? 0.5 : 0) }
@@ -69,8 +78,13 @@ extension OnlineLearner {
     /// fallback): MF dot product + bias + sequence context + uncertainty bonus + cold-start blend, the
     /// popularity weight, or the random ranker's per-(user, event count) draw. Writes `scores[i]` for
     /// `items[i]`; `query` and `recent` are reusable scratch.
-    public func rankingScores(userSlot: Int32?, items list: [Int32], query: inout [Float], recent: inout [Int32],
-                              into scores: inout [Float]) {
+    public func rankingScores(
+        userSlot: Int32?,
+        items list: [Int32],
+        query: inout [Float],
+        recent: inout [Int32],
+        into scores: inout [Float]
+    ) {
         scores.removeAll(keepingCapacity: true)
         guard let u = userSlot else {
             let recentPopularity = config.coldStartUserEvents > 0
@@ -97,7 +111,9 @@ extension OnlineLearner {
             }
             model.contextQuery(user: u, context: recent, into: &query)
             let s = model.itemFactors.stride
-            let beta = config.uncertaintyBonus, scale = model.popularityScale, cold = coldStartWeight(user: u)
+            let beta = config.uncertaintyBonus
+            let scale = model.popularityScale
+            let cold = coldStartWeight(user: u)
             query.withUnsafeBufferPointer { Q in
                 model.itemFactors.withUnsafeBufferPointer { V in
                     for i in list {

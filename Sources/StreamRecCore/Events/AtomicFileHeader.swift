@@ -1,3 +1,5 @@
+import Foundation
+
 /// Column layout of a RecBole atomic file (`.inter`): a tab-separated header of `name:type` fields, e.g.
 /// `user_id:token  item_id:token  rating:float  timestamp:float` (MovieLens 100K as RecBole ships it).
 /// Columns are matched by name, so files with other column orders, extra columns or no rating load too.
@@ -21,7 +23,7 @@ struct AtomicFileHeader: Sendable, Equatable {
         guard names.allSatisfy({ $0 != nil }) else { return nil }
         func column(_ aliases: [String]) -> Int? { names.firstIndex { aliases.contains($0!) } }
         guard let user = column(["user_id", "user", "uid"]), let item = column(["item_id", "item", "iid"]),
-              let timestamp = column(["timestamp", "ts", "time"])
+            let timestamp = column(["timestamp", "ts", "time"])
         else { return nil }
         self.user = user
         self.item = item
@@ -30,5 +32,3 @@ struct AtomicFileHeader: Sendable, Equatable {
         fieldCount = names.count
     }
 }
-
-import Foundation

@@ -20,7 +20,14 @@ public struct DeadLetterRecord: Sendable, Hashable {
     /// Longest reason kept, in UTF-8 bytes (reasons quote at most short previews, so this is a backstop).
     public static let maxReasonBytes = 1024
 
-    public init(reason: String, sourceTopic: String, sourcePartition: Int32, sourceOffset: Int64, timestamp: Int64, payload: [UInt8]) {
+    public init(
+        reason: String,
+        sourceTopic: String,
+        sourcePartition: Int32,
+        sourceOffset: Int64,
+        timestamp: Int64,
+        payload: [UInt8]
+    ) {
         self.reason = reason
         self.sourceTopic = sourceTopic
         self.sourcePartition = sourcePartition
@@ -37,7 +44,7 @@ public struct DeadLetterRecord: Sendable, Hashable {
         var reasonBytes = Array(reason.utf8)
         if reasonBytes.count > Self.maxReasonBytes {
             var cut = Self.maxReasonBytes
-            while reasonBytes[cut] & 0xC0 == 0x80 { cut -= 1 } // don't split a character
+            while reasonBytes[cut] & 0xC0 == 0x80 { cut -= 1 }  // don't split a character
             reasonBytes.removeSubrange(cut...)
         }
         JSONOutput.appendString(String(decoding: reasonBytes, as: UTF8.self), to: &out)

@@ -40,7 +40,8 @@ extension Event {
     public static func sortedByTime(_ events: [Event]) -> [Event] {
         if isSortedByTime(events) { return events }
         let order = events.indices.sorted { a, b in
-            let ta = events[a].timestamp, tb = events[b].timestamp
+            let ta = events[a].timestamp
+            let tb = events[b].timestamp
             return ta != tb ? ta < tb : a < b
         }
         return order.map { events[$0] }

@@ -49,7 +49,11 @@ struct EventParser {
     }
 
     private enum Field: UInt8 {
-        case user = 1, item = 2, ts = 4, type = 8, weight = 16
+        case user = 1
+        case item = 2
+        case ts = 4
+        case type = 8
+        case weight = 16
         var name: String {
             switch self {
             case .user: "user"
@@ -68,7 +72,11 @@ struct EventParser {
         }
         pos += 1
         var seen: UInt8 = 0
-        var user: String?, item: String?, ts: Int64?, type: String?, weight: Float?
+        var user: String?
+        var item: String?
+        var ts: Int64?
+        var type: String?
+        var weight: Float?
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             pos += 1
@@ -128,8 +136,12 @@ struct EventParser {
         }
         switch raw.count {
         case 2: return raw.elementsEqual("ts".utf8) ? .ts : nil
-        case 4: return raw.elementsEqual("user".utf8) ? .user : raw.elementsEqual("item".utf8) ? .item
-            : raw.elementsEqual("type".utf8) ? .type : nil
+        case 4:
+            return raw.elementsEqual("user".utf8)
+                ? .user
+                : raw.elementsEqual("item".utf8)
+                    ? .item
+                    : raw.elementsEqual("type".utf8) ? .type : nil
         case 6: return raw.elementsEqual("weight".utf8) ? .weight : nil
         default: return nil
         }
@@ -241,7 +253,10 @@ struct EventParser {
         case UInt8(ascii: "{"):
             pos += 1
             skipWhitespace()
-            if peek() == UInt8(ascii: "}") { pos += 1; return }
+            if peek() == UInt8(ascii: "}") {
+                pos += 1
+                return
+            }
             while true {
                 skipWhitespace()
                 guard peek() == UInt8(ascii: "\"") else { throw malformed("expected a member name") }
@@ -260,7 +275,10 @@ struct EventParser {
         case UInt8(ascii: "["):
             pos += 1
             skipWhitespace()
-            if peek() == UInt8(ascii: "]") { pos += 1; return }
+            if peek() == UInt8(ascii: "]") {
+                pos += 1
+                return
+            }
             while true {
                 skipWhitespace()
                 try skipValue(depth: depth + 1)
@@ -296,7 +314,9 @@ struct EventParser {
             if c == UInt8(ascii: "\"") {
                 let token = StringToken(start: start, end: pos, hasEscapes: hasEscapes)
                 pos += 1
-                if !isASCII, let bad = UTF8Validation.firstInvalidOffset(UnsafeRawBufferPointer(rebasing: b[start..<token.end])) {
+                if !isASCII,
+                    let bad = UTF8Validation.firstInvalidOffset(UnsafeRawBufferPointer(rebasing: b[start..<token.end]))
+                {
                     throw EventDecodingError(.invalidUTF8(offset: start + bad))
                 }
                 return token
@@ -305,7 +325,7 @@ struct EventParser {
                 guard pos + 1 < b.count else { break }
                 switch b[pos + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     pos += 2
                 case UInt8(ascii: "u"):
                     guard hex4(at: pos + 2) != nil else { throw malformed("invalid \\u escape") }
@@ -349,7 +369,11 @@ struct EventParser {
         var i = token.start
         while i < token.end {
             let c = b[i]
-            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            guard c == UInt8(ascii: "\\") else {
+                out.append(c)
+                i += 1
+                continue
+            }
             let e = b[i + 1]
             i += 2
             switch e {
@@ -364,7 +388,7 @@ struct EventParser {
                 var scalar = UInt32(unit)
                 if (0xD800...0xDBFF).contains(unit) {
                     guard i + 6 <= token.end, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u"),
-                          let low = hex4(at: i + 2), (0xDC00...0xDFFF).contains(low)
+                        let low = hex4(at: i + 2), (0xDC00...0xDFFF).contains(low)
                     else { throw malformed("unpaired surrogate in \\u escape", at: i - 6) }
                     scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
                     i += 6
@@ -372,7 +396,7 @@ struct EventParser {
                     throw malformed("unpaired surrogate in \\u escape", at: i - 6)
                 }
                 out.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!)
-            default: out.append(e) // \" \\ \/
+            default: out.append(e)  // \" \\ \/
             }
         }
         return String(decoding: out, as: UTF8.self)

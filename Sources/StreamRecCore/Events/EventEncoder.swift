@@ -53,9 +53,13 @@ public enum EventEncoder {
 
     private static func appendCSVField(_ field: String, to out: inout [UInt8]) {
         // Quote separators, quotes, line breaks, and edge blanks (the reader trims unquoted fields).
-        let needsQuotes = field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        let needsQuotes =
+            field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
             || field.utf8.first.map(LogReader.isSpace) == true || field.utf8.last.map(LogReader.isSpace) == true
-        guard needsQuotes else { out.append(contentsOf: field.utf8); return }
+        guard needsQuotes else {
+            out.append(contentsOf: field.utf8)
+            return
+        }
         out.append(UInt8(ascii: "\""))
         for byte in field.utf8 {
             if byte == UInt8(ascii: "\"") { out.append(byte) }
@@ -75,11 +79,21 @@ enum JSONOutput {
         out.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case 0x0D:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "r"))
+            case 0x09:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "t"))
             case 0..<0x20:
                 out.append(contentsOf: #"\u00"#.utf8)
                 out.append(hexDigits[Int(byte >> 4)])

@@ -3,7 +3,9 @@
 enum EventFields {
     /// A `user`/`item` id from raw UTF-8 bytes: must be valid UTF-8, non-empty and within the byte cap.
     static func id(
-        _ bytes: UnsafeRawBufferPointer, field: String, limits: EventLimits
+        _ bytes: UnsafeRawBufferPointer,
+        field: String,
+        limits: EventLimits
     ) throws(EventDecodingError) -> String {
         try checkId(byteCount: bytes.count, field: field, limits: limits)
         if let bad = UTF8Validation.firstInvalidOffset(bytes) {
@@ -79,8 +81,11 @@ enum EventFields {
             throw EventDecodingError(.invalidWeight("not finite: '\(preview(text))'"))
         }
         guard limits.weightRange.contains(value) else {
-            throw EventDecodingError(.invalidWeight(
-                "\(value) outside \(limits.weightRange.lowerBound)...\(limits.weightRange.upperBound)"))
+            throw EventDecodingError(
+                .invalidWeight(
+                    "\(value) outside \(limits.weightRange.lowerBound)...\(limits.weightRange.upperBound)"
+                )
+            )
         }
         return value
     }
@@ -139,17 +144,29 @@ enum UTF8Validation {
         let n = b.count
         while i < n {
             let lead = b[i]
-            if lead < 0x80 { i += 1; continue }
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
             let length: Int
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            var lo: UInt8 = 0x80
+            var hi: UInt8 = 0xBF
             switch lead {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lo = 0xA0
+            case 0xE0:
+                length = 3
+                lo = 0xA0
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; hi = 0x9F
-            case 0xF0: length = 4; lo = 0x90
+            case 0xED:
+                length = 3
+                hi = 0x9F
+            case 0xF0:
+                length = 4
+                lo = 0x90
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; hi = 0x8F
+            case 0xF4:
+                length = 4
+                hi = 0x8F
             default: return i
             }
             guard i + length <= n, b[i + 1] >= lo, b[i + 1] <= hi else { return i }

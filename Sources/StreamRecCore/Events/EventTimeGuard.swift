@@ -18,7 +18,7 @@ public struct EventTimeGuard: Sendable, Equatable {
     public var maxFutureSkewMillis: Int64
 
     /// Millisecond timestamps this small-but-not-tiny are seconds in disguise.
-    public static let secondsLookingRange: Range<Int64> = 100_000_000 ..< 100_000_000_000
+    public static let secondsLookingRange: Range<Int64> = 100_000_000..<100_000_000_000
 
     public init(unit: Unit = .milliseconds, maxFutureSkewMillis: Int64 = 3_600_000) {
         self.unit = unit

@@ -32,8 +32,12 @@ public struct EventWeights: Sendable, Hashable {
 
     public static let defaultMaxExplicitWeight: Float = 10
 
-    public init(byType: [String: Float] = EventWeights.defaultTypeWeights, defaultWeight: Float = 1,
-                maxExplicitWeight: Float = EventWeights.defaultMaxExplicitWeight, source: WeightSource = .auto) {
+    public init(
+        byType: [String: Float] = EventWeights.defaultTypeWeights,
+        defaultWeight: Float = 1,
+        maxExplicitWeight: Float = EventWeights.defaultMaxExplicitWeight,
+        source: WeightSource = .auto
+    ) {
         self.byType = byType
         self.defaultWeight = defaultWeight
         self.maxExplicitWeight = maxExplicitWeight

@@ -104,7 +104,9 @@ public struct LogReader: IteratorProtocol, Sendable {
 
     /// Reads a whole log into memory (events in file order; see ``Event/sortedByTime(_:)``).
     public static func readAll(
-        path: String, format: LogFormat = .auto, limits: EventLimits = .init()
+        path: String,
+        format: LogFormat = .auto,
+        limits: EventLimits = .init()
     ) throws(LogReaderError) -> (events: [Event], stats: LogReadStats) {
         var reader = try LogReader(path: path, format: format, limits: limits)
         var events: [Event] = []
@@ -131,7 +133,9 @@ public struct LogReader: IteratorProtocol, Sendable {
             guard let first = line.first(where: { !isSpace($0) }) else { continue }
             if first == UInt8(ascii: "{") { return .jsonl }
             if line.contains(0x09) { return .tsv }
-            if line.indices.contains(where: { $0 + 1 < line.count && line[$0] == 0x3A && line[$0 + 1] == 0x3A }) { return .tsv }
+            if line.indices.contains(where: { $0 + 1 < line.count && line[$0] == 0x3A && line[$0 + 1] == 0x3A }) {
+                return .tsv
+            }
             if line.contains(UInt8(ascii: ",")) { return .csv }
             return nil
         }
@@ -155,11 +159,14 @@ public struct LogReader: IteratorProtocol, Sendable {
                     if line.allSatisfy(Self.isSpace) {
                         result = nil
                     } else if line.count > limits.maxMessageBytes {
-                        result = .failure(EventDecodingError(.tooLarge(bytes: line.count, limit: limits.maxMessageBytes)))
+                        result = .failure(
+                            EventDecodingError(.tooLarge(bytes: line.count, limit: limits.maxMessageBytes))
+                        )
                     } else if format == .jsonl {
                         result = Result { () throws(EventDecodingError) in try decoder.decode(line) }
                     } else if stats.events == 0 && stats.malformed == 0 && stats.headers == 0,
-                              let header = AtomicFileHeader(line) {
+                        let header = AtomicFileHeader(line)
+                    {
                         atomicHeader = header
                         stats.headers += 1
                         continue
@@ -169,7 +176,9 @@ public struct LogReader: IteratorProtocol, Sendable {
                 }
                 switch result {
                 case nil: stats.blank += 1
-                case let .success(event)?: stats.events += 1; return event
+                case let .success(event)?:
+                    stats.events += 1
+                    return event
                 case let .failure(error)?: stats.recordMalformed(line: lineNumber, error)
                 }
             }
@@ -184,7 +193,8 @@ public struct LogReader: IteratorProtocol, Sendable {
         var fields: [UnsafeRawBufferPointer] = []
         fields.reserveCapacity(4)
         let doubleColon = !line.contains(0x09)
-        var start = 0, i = 0
+        var start = 0
+        var i = 0
         while i <= line.count {
             if i == line.count || (!doubleColon && line[i] == 0x09) {
                 fields.append(Self.trimmed(UnsafeRawBufferPointer(rebasing: line[start..<i])))
@@ -197,7 +207,9 @@ public struct LogReader: IteratorProtocol, Sendable {
             i += 1
         }
         guard fields.count == 4 else {
-            throw EventDecodingError(.malformedRecord("expected 4 fields (user, item, rating, ts_seconds), got \(fields.count)"))
+            throw EventDecodingError(
+                .malformedRecord("expected 4 fields (user, item, rating, ts_seconds), got \(fields.count)")
+            )
         }
         return Event(
             user: try EventFields.id(fields[0], field: "user", limits: limits),
@@ -209,7 +221,10 @@ public struct LogReader: IteratorProtocol, Sendable {
     }
 
     /// One data line of a RecBole atomic file (columns by header name; seconds, possibly `881250949.0`).
-    private func parseAtomic(_ line: UnsafeRawBufferPointer, _ header: AtomicFileHeader) throws(EventDecodingError) -> Event {
+    private func parseAtomic(
+        _ line: UnsafeRawBufferPointer,
+        _ header: AtomicFileHeader
+    ) throws(EventDecodingError) -> Event {
         var fields: [UnsafeRawBufferPointer] = []
         fields.reserveCapacity(header.fieldCount)
         var start = 0
@@ -218,7 +233,9 @@ public struct LogReader: IteratorProtocol, Sendable {
             start = i + 1
         }
         guard fields.count == header.fieldCount else {
-            throw EventDecodingError(.malformedRecord("expected \(header.fieldCount) fields as in the header, got \(fields.count)"))
+            throw EventDecodingError(
+                .malformedRecord("expected \(header.fieldCount) fields as in the header, got \(fields.count)")
+            )
         }
         var ts = fields[header.timestamp]
         if let dot = ts.firstIndex(of: UInt8(ascii: ".")), ts[(dot + 1)...].allSatisfy({ $0 == UInt8(ascii: "0") }) {
@@ -229,7 +246,9 @@ public struct LogReader: IteratorProtocol, Sendable {
             item: try EventFields.id(fields[header.item], field: "item", limits: limits),
             timestamp: try EventFields.timestamp(ts, scale: 1000),
             type: header.rating == nil ? nil : "rating",
-            weight: try header.rating.map { (c) throws(EventDecodingError) in try EventFields.weight(fields[c], limits: limits) }
+            weight: try header.rating.map { (c) throws(EventDecodingError) in
+                try EventFields.weight(fields[c], limits: limits)
+            }
         )
     }
 
@@ -243,7 +262,9 @@ public struct LogReader: IteratorProtocol, Sendable {
         if let error = record.error { return .failure(EventDecodingError(.malformedRecord(error))) }
         if record.fields.count == 1, !record.fields[0].quoted, record.fields[0].range.isEmpty { return nil }
         if record.next - record.start > limits.maxMessageBytes {
-            return .failure(EventDecodingError(.tooLarge(bytes: record.next - record.start, limit: limits.maxMessageBytes)))
+            return .failure(
+                EventDecodingError(.tooLarge(bytes: record.next - record.start, limit: limits.maxMessageBytes))
+            )
         }
         if columns == nil {
             if let header = CSVColumns(header: record, in: raw) {
@@ -261,7 +282,9 @@ public struct LogReader: IteratorProtocol, Sendable {
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
 
     static func trimmed(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return UnsafeRawBufferPointer(rebasing: bytes[0..<0]) }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else {
+            return UnsafeRawBufferPointer(rebasing: bytes[0..<0])
+        }
         let last = bytes.lastIndex(where: { !isSpace($0) })!
         return UnsafeRawBufferPointer(rebasing: bytes[first...last])
     }
@@ -311,7 +334,11 @@ struct CSVRecord {
                 while true {
                     guard i < n, i - start <= maxBytes else { return resync("unterminated quoted field") }
                     if raw[i] == UInt8(ascii: "\"") {
-                        if i + 1 < n, raw[i + 1] == UInt8(ascii: "\"") { escaped = true; i += 2; continue }
+                        if i + 1 < n, raw[i + 1] == UInt8(ascii: "\"") {
+                            escaped = true
+                            i += 2
+                            continue
+                        }
                         break
                     }
                     if raw[i] == 0x0A { newlines += 1 }
@@ -331,7 +358,10 @@ struct CSVRecord {
                 while end > fieldStart, LogReader.isSpace(raw[end - 1]) { end -= 1 }
                 record.fields.append(Field(range: fieldStart..<end, quoted: false, hasEscapedQuotes: false))
             }
-            if i < n, raw[i] == UInt8(ascii: ",") { i += 1; continue }
+            if i < n, raw[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             record.next = min(i + 1, n)
             return record
         }
@@ -339,7 +369,9 @@ struct CSVRecord {
 
     /// Calls `body` with the field's unescaped bytes.
     func withField<R, E: Error>(
-        _ index: Int, in raw: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(E) -> R
+        _ index: Int,
+        in raw: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         let field = fields[index]
         let bytes = UnsafeRawBufferPointer(rebasing: raw[field.range])
@@ -347,7 +379,10 @@ struct CSVRecord {
         var unescaped: [UInt8] = []
         var skipNext = false
         for byte in bytes {
-            if skipNext { skipNext = false; continue }
+            if skipNext {
+                skipNext = false
+                continue
+            }
             unescaped.append(byte)
             if byte == UInt8(ascii: "\"") { skipNext = true }
         }
@@ -368,7 +403,9 @@ struct CSVColumns {
     /// A header is a first record whose third field is not an integer; nil if `record` is data.
     init?(header record: CSVRecord, in raw: UnsafeRawBufferPointer) {
         if record.fields.count >= 3,
-           (try? record.withField(2, in: raw, { (b) throws(EventDecodingError) in try EventFields.timestamp(b) })) != nil {
+            (try? record.withField(2, in: raw, { (b) throws(EventDecodingError) in try EventFields.timestamp(b) }))
+                != nil
+        {
             return nil
         }
         let names = record.fields.indices.map { index in
@@ -376,8 +413,8 @@ struct CSVColumns {
         }
         func column(_ aliases: Set<String>) -> Int? { names.firstIndex(where: aliases.contains) }
         guard let user = column(["user", "user_id", "userid", "uid"]),
-              let item = column(["item", "item_id", "itemid", "iid", "movie_id", "product_id"]),
-              let ts = column(["ts", "timestamp", "time", "ts_ms"])
+            let item = column(["item", "item_id", "itemid", "iid", "movie_id", "product_id"]),
+            let ts = column(["ts", "timestamp", "time", "ts_ms"])
         else {
             self = .positional
             return
@@ -392,11 +429,17 @@ struct CSVColumns {
 
     private init() {}
 
-    func event(from record: CSVRecord, in raw: UnsafeRawBufferPointer, limits: EventLimits) throws(EventDecodingError) -> Event {
+    func event(
+        from record: CSVRecord,
+        in raw: UnsafeRawBufferPointer,
+        limits: EventLimits
+    ) throws(EventDecodingError) -> Event {
         let count = record.fields.count
         if let fieldCount {
             guard count == fieldCount else {
-                throw EventDecodingError(.malformedRecord("expected \(fieldCount) fields as in the header, got \(count)"))
+                throw EventDecodingError(
+                    .malformedRecord("expected \(fieldCount) fields as in the header, got \(count)")
+                )
             }
         } else if count != 3 && count != 4 {
             throw EventDecodingError(.malformedRecord("expected 3 or 4 fields (user,item,ts[,weight]), got \(count)"))
@@ -406,15 +449,25 @@ struct CSVColumns {
             return record.fields[index].range.isEmpty
         }
         var event = Event(
-            user: try record.withField(user, in: raw) { (b) throws(EventDecodingError) in try EventFields.id(b, field: "user", limits: limits) },
-            item: try record.withField(item, in: raw) { (b) throws(EventDecodingError) in try EventFields.id(b, field: "item", limits: limits) },
-            timestamp: try record.withField(ts, in: raw) { (b) throws(EventDecodingError) in try EventFields.timestamp(b) }
+            user: try record.withField(user, in: raw) { (b) throws(EventDecodingError) in
+                try EventFields.id(b, field: "user", limits: limits)
+            },
+            item: try record.withField(item, in: raw) { (b) throws(EventDecodingError) in
+                try EventFields.id(b, field: "item", limits: limits)
+            },
+            timestamp: try record.withField(ts, in: raw) { (b) throws(EventDecodingError) in
+                try EventFields.timestamp(b)
+            }
         )
         if let type, !isEmpty(type) {
-            event.type = try record.withField(type, in: raw) { (b) throws(EventDecodingError) in try EventFields.type(b, limits: limits) }
+            event.type = try record.withField(type, in: raw) { (b) throws(EventDecodingError) in
+                try EventFields.type(b, limits: limits)
+            }
         }
         if let weight, !isEmpty(weight) {
-            event.weight = try record.withField(weight, in: raw) { (b) throws(EventDecodingError) in try EventFields.weight(b, limits: limits) }
+            event.weight = try record.withField(weight, in: raw) { (b) throws(EventDecodingError) in
+                try EventFields.weight(b, limits: limits)
+            }
         }
         return event
     }

@@ -16,7 +16,8 @@ extension SyntheticLogGenerator {
                 let t = rng.nextUnitDouble() < 0.7 ? topic : rng.nextInt(below: config.topics)
                 return "w\(t)x\(rng.nextInt(below: wordsPerTopic))"
             }
-            return #"{"item":"\#(Self.itemID(item))","attributes":{"category":"c\#(category)","brand":"b\#(brand)"},"text":"\#(words.joined(separator: " "))"}"#
+            return
+                #"{"item":"\#(Self.itemID(item))","attributes":{"category":"c\#(category)","brand":"b\#(brand)"},"text":"\#(words.joined(separator: " "))"}"#
         }
     }
 

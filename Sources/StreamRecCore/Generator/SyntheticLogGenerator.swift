@@ -35,12 +35,22 @@ public struct SyntheticLogConfig: Sendable, Hashable {
     public var seed: UInt64
 
     public init(
-        users: Int = 2000, items: Int = 1000, events: Int = 100_000, topics: Int = 16,
-        popularitySkew: Double = 0.9, activitySkew: Double = 0.5, maxTopicsPerUser: Int = 3,
-        topicConcentration: Double = 0.9, driftFraction: Double = 0.3, driftAt: Double = 0.5,
-        sequentialProbability: Double = 0, typeMix: EventTypeMix = .init(),
-        startTimestamp: Int64 = 1_700_000_000_000, meanGapMillis: Double = 1000,
-        repeatAvoidanceAttempts: Int = 4, seed: UInt64 = 1
+        users: Int = 2000,
+        items: Int = 1000,
+        events: Int = 100_000,
+        topics: Int = 16,
+        popularitySkew: Double = 0.9,
+        activitySkew: Double = 0.5,
+        maxTopicsPerUser: Int = 3,
+        topicConcentration: Double = 0.9,
+        driftFraction: Double = 0.3,
+        driftAt: Double = 0.5,
+        sequentialProbability: Double = 0,
+        typeMix: EventTypeMix = .init(),
+        startTimestamp: Int64 = 1_700_000_000_000,
+        meanGapMillis: Double = 1000,
+        repeatAvoidanceAttempts: Int = 4,
+        seed: UInt64 = 1
     ) {
         self.users = users
         self.items = items
@@ -79,12 +89,18 @@ public struct SyntheticLogConfig: Sendable, Hashable {
         try check(isProbability(sequentialProbability), "sequentialProbability must be within 0...1")
         try check(meanGapMillis >= 0 && meanGapMillis.isFinite, "meanGapMillis must be a finite number >= 0")
         try check(repeatAvoidanceAttempts >= 0, "repeatAvoidanceAttempts must not be negative")
-        try check(typeMix.view >= 0 && typeMix.click >= 0 && typeMix.purchase >= 0
-            && typeMix.view + typeMix.click + typeMix.purchase > 0, "typeMix needs non-negative weights with a positive sum")
+        try check(
+            typeMix.view >= 0 && typeMix.click >= 0 && typeMix.purchase >= 0
+                && typeMix.view + typeMix.click + typeMix.purchase > 0,
+            "typeMix needs non-negative weights with a positive sum"
+        )
         // Generous bound on the last timestamp: a sum of exponential gaps exceeding 50× its mean is
         // vanishingly unlikely even for a handful of events.
         let end = Double(startTimestamp) + Double(max(events, 1)) * meanGapMillis * 50
-        try check(startTimestamp >= 0 && end < Double(EventLimits.maxTimestamp), "timestamps would fall outside 0...year 9999")
+        try check(
+            startTimestamp >= 0 && end < Double(EventLimits.maxTimestamp),
+            "timestamps would fall outside 0...year 9999"
+        )
     }
 }
 
@@ -126,7 +142,10 @@ public struct TopicMixture: Sendable, Hashable {
         self.topics = topics
         self.weights = weights.map { $0 / total }
         var sum = 0.0
-        cumulative = self.weights.map { sum += $0; return sum }
+        cumulative = self.weights.map {
+            sum += $0
+            return sum
+        }
     }
 
     func sample(_ rng: inout RandomSource) -> Int {
@@ -254,7 +273,7 @@ public struct SyntheticLogGenerator: Sendable {
         let temporary = path + ".tmp"
         do {
             guard FileManager.default.createFile(atPath: temporary, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: temporary)
+                let handle = FileHandle(forWritingAtPath: temporary)
             else { throw SyntheticLogError.writeFailed(path: path, reason: "cannot create \(temporary)") }
             defer { try? handle.close() }
             var buffer: [UInt8] = []
@@ -299,17 +318,20 @@ public struct SyntheticLogGenerator: Sendable {
         for index in 0..<config.events {
             clock += -Foundation.log(1 - rng.nextUnitDouble()) * config.meanGapMillis
             let user = activityRanks[Self.sample(activityCDF, count: activityCDF.count, &rng)]
-            let interests = index >= driftEventIndex ? driftedInterests[user] ?? userInterests[user] : userInterests[user]
+            let interests =
+                index >= driftEventIndex ? driftedInterests[user] ?? userInterests[user] : userInterests[user]
             var item = -1
             if config.sequentialProbability > 0, previous[user] >= 0,
-               rng.nextUnitDouble() < config.sequentialProbability,
-               !seen[user].contains(Int32(successor[previous[user]])) {
+                rng.nextUnitDouble() < config.sequentialProbability,
+                !seen[user].contains(Int32(successor[previous[user]]))
+            {
                 item = successor[previous[user]]
             }
             if item < 0 {
                 // The topic is the user's intent for this event; re-draws only pick another item in it, so
                 // a user who exhausted a topic repeats items rather than drifting into noise topics.
-                let topic = rng.nextUnitDouble() < config.topicConcentration
+                let topic =
+                    rng.nextUnitDouble() < config.topicConcentration
                     ? interests.sample(&rng) : rng.nextInt(below: config.topics)
                 let candidates = topicItems[topic]
                 var attempt = 0
@@ -338,7 +360,8 @@ public struct SyntheticLogGenerator: Sendable {
     /// search, O(log n)); `count` may be shorter than `cdf` to sample a prefix.
     static func sample(_ cdf: [Double], count: Int, _ rng: inout RandomSource) -> Int {
         let target = rng.nextUnitDouble() * cdf[count - 1]
-        var low = 0, high = count - 1
+        var low = 0
+        var high = count - 1
         while low < high {
             let mid = (low + high) / 2
             if cdf[mid] > target { high = mid } else { low = mid + 1 }

@@ -29,7 +29,13 @@ import Foundation
 public enum ExplorationPropensity {
     /// Propensities of `list` (item slots, best first) given the pre-exploration `greedy` list, the
     /// number of `valid` candidates V and the `slots` count n the draws range over.
-    public static func slotProbabilities(epsilon: Double, greedy: [Int32], list: [Int32], valid: Int, slots: Int)
+    public static func slotProbabilities(
+        epsilon: Double,
+        greedy: [Int32],
+        list: [Int32],
+        valid: Int,
+        slots: Int
+    )
         -> [Double]
     {
         let (e, q) = rates(epsilon: epsilon, valid: valid, slots: slots)
@@ -43,7 +49,13 @@ public enum ExplorationPropensity {
     }
 
     /// Probability that each item of `list` is anywhere in the list (same inputs as ``slotProbabilities``).
-    public static func listProbabilities(epsilon: Double, greedy: [Int32], list: [Int32], valid: Int, slots: Int)
+    public static func listProbabilities(
+        epsilon: Double,
+        greedy: [Int32],
+        list: [Int32],
+        valid: Int,
+        slots: Int
+    )
         -> [Double]
     {
         let (e, q) = rates(epsilon: epsilon, valid: valid, slots: slots)
@@ -56,7 +68,8 @@ public enum ExplorationPropensity {
 
     /// e = probability a slot is replaced, q = probability it is replaced by one given valid item.
     static func rates(epsilon: Double, valid: Int, slots: Int) -> (e: Double, q: Double) {
-        let v = Double(max(valid, 0)), n = Double(max(slots, 1))
+        let v = Double(max(valid, 0))
+        let n = Double(max(slots, 1))
         guard v > 0 else { return (0, 0) }
         let e = epsilon * (1 - pow(max(0, 1 - v / n), 16))
         return (e, e / v)
@@ -66,7 +79,11 @@ public enum ExplorationPropensity {
 extension OnlineLearner {
     /// Propensities of the list `recommend` just wrote with `selector` for `userSlot`: per slot, and of
     /// being anywhere in the list; nil when ε = 0.
-    public func explorationPropensities(userSlot: Int32?, list: [ScoredIndex], selector: TopKSelector)
+    public func explorationPropensities(
+        userSlot: Int32?,
+        list: [ScoredIndex],
+        selector: TopKSelector
+    )
         -> (slot: [Double], list: [Double])?
     {
         guard config.explorationEpsilon > 0 else { return nil }
@@ -74,10 +91,24 @@ extension OnlineLearner {
         var consumedLive = 0
         if let u = live { for i in store.seenItems(of: u) where items.isLive(i) { consumedLive += 1 } }
         let valid = items.count - consumedLive - list.count
-        let greedy = selector.greedy.map(\.index), listed = list.map(\.index), eps = config.explorationEpsilon
-        return (ExplorationPropensity.slotProbabilities(epsilon: eps, greedy: greedy, list: listed, valid: valid,
-                                                        slots: model.itemCount),
-                ExplorationPropensity.listProbabilities(epsilon: eps, greedy: greedy, list: listed, valid: valid,
-                                                        slots: model.itemCount))
+        let greedy = selector.greedy.map(\.index)
+        let listed = list.map(\.index)
+        let eps = config.explorationEpsilon
+        return (
+            ExplorationPropensity.slotProbabilities(
+                epsilon: eps,
+                greedy: greedy,
+                list: listed,
+                valid: valid,
+                slots: model.itemCount
+            ),
+            ExplorationPropensity.listProbabilities(
+                epsilon: eps,
+                greedy: greedy,
+                list: listed,
+                valid: valid,
+                slots: model.itemCount
+            )
+        )
     }
 }

@@ -37,7 +37,8 @@ extension OnlineLearner {
 
     /// One pairwise logistic step on the blend weights against popularity-drawn negatives.
     private mutating func blendStep(user u: Int32, item i: Int32, context: [Int32]) {
-        var mfContext: [Int32] = [], query: [Float] = []
+        var mfContext: [Int32] = []
+        var query: [Float] = []
         swap(&mfContext, &contextScratch)
         swap(&query, &queryScratch)
         defer {
@@ -50,14 +51,18 @@ extension OnlineLearner {
             mfContext.removeAll(keepingCapacity: true)
         }
         model.contextQuery(user: u, context: mfContext, into: &query)
-        var a = model.neighborBlend, b = model.popularityBlend
-        let positive = (mf: model.score(query: query, item: i), nb: neighborScore(of: i, context: context),
-                        pop: model.windowLog[Int(i)])
+        var a = model.neighborBlend
+        var b = model.popularityBlend
+        let positive = (
+            mf: model.score(query: query, item: i), nb: neighborScore(of: i, context: context),
+            pop: model.windowLog[Int(i)]
+        )
         let lr = config.blendLearningRate
         for _ in 0..<Self.blendNegatives {
             let j = model.recentPositives[model.rng.nextInt(below: model.recentPositives.count)]
             guard j != i, !store.hasSeen(user: u, item: j), items.isLive(j) else { continue }
-            let dn = positive.nb - neighborScore(of: j, context: context), dp = positive.pop - model.windowLog[Int(j)]
+            let dn = positive.nb - neighborScore(of: j, context: context)
+            let dp = positive.pop - model.windowLog[Int(j)]
             let x = positive.mf - model.score(query: query, item: j) + a * dn + b * dp
             guard x.isFinite else { continue }
             let g = 1 / (1 + expf(x))
@@ -75,7 +80,8 @@ extension OnlineLearner {
     /// step did before for the five items it needs (5 × 128 scattered writes, then as many to clear them).
     @inline(__always)
     private func neighborScore(of j: Int32, context: [Int32]) -> Float {
-        var sum: Float = 0, decay: Float = 1
+        var sum: Float = 0
+        var decay: Float = 1
         for x in context {
             if let s = model.neighbors.similarityIfListed(x, j) { sum += decay * s }
             decay *= config.neighborDecay
@@ -90,7 +96,10 @@ extension OnlineLearner {
         if scores.count < n { scores.append(contentsOf: repeatElement(0, count: n - scores.count)) }
         store.recentItems(of: u, into: &context, limit: config.neighborContext)
         var w = model.neighborBlend
-        guard w > 0 else { context.removeAll(keepingCapacity: true); return }
+        guard w > 0 else {
+            context.removeAll(keepingCapacity: true)
+            return
+        }
         scores.withUnsafeMutableBufferPointer { S in
             for x in context {
                 model.neighbors.forEachNeighbor(of: x) { j, s in S[Int(j)] += w * s }
@@ -113,7 +122,9 @@ extension MatrixFactorizationModel {
     func score(query: [Float], item i: Int32) -> Float {
         let s = itemFactors.stride
         return query.withUnsafeBufferPointer { Q in
-            itemFactors.withUnsafeBufferPointer { V in VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s) }
+            itemFactors.withUnsafeBufferPointer { V in
+                VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s)
+            }
         } + (config.useItemBias ? itemBias[Int(i)] : 0)
     }
 }

@@ -10,9 +10,14 @@ extension OnlineLearner {
     /// The blend terms of one block of 8 items (neighbour score + popularityBlend × log recent
     /// popularity), shared by the per-user and the batched exact scans so both score identically.
     @inline(__always)
-    static func addBlendTerms(_ scores: inout SIMD8<Float>, first: Int, itemCount n: Int,
-                              neighborScores NS: UnsafeBufferPointer<Float>, windowLog WL: UnsafeBufferPointer<Float>,
-                              popularityBlend: Float) {
+    static func addBlendTerms(
+        _ scores: inout SIMD8<Float>,
+        first: Int,
+        itemCount n: Int,
+        neighborScores NS: UnsafeBufferPointer<Float>,
+        windowLog WL: UnsafeBufferPointer<Float>,
+        popularityBlend: Float
+    ) {
         if first + 8 <= n {
             let a = UnsafeRawPointer(NS.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
             let b = UnsafeRawPointer(WL.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
@@ -24,7 +29,6 @@ extension OnlineLearner {
         }
     }
 
-
     /// Top-`k` items for a user slot (nil = unknown user: popularity fallback), excluding consumed
     /// items and dead slots. Uses `selector` as reusable scratch; writes best-first into `output`.
     ///
@@ -34,7 +38,11 @@ extension OnlineLearner {
     /// With an item index (``setRanking(_:probes:)``) MF candidates come from its probed lists unless
     /// `exact` is set.
     public func recommend(
-        userSlot: Int32?, k: Int, selector: inout TopKSelector, into output: inout [ScoredIndex], exact: Bool = false
+        userSlot: Int32?,
+        k: Int,
+        selector: inout TopKSelector,
+        into output: inout [ScoredIndex],
+        exact: Bool = false
     ) {
         let live: Int32? = userSlot.flatMap { users.isLive($0) ? $0 : nil }
         let diversify = live != nil && config.ranker == .mf && config.diversityLambda < 1 && k > 1
@@ -48,7 +56,8 @@ extension OnlineLearner {
                     break
                 }
                 if config.uncertaintyBonus > 0 || config.sequenceContext > 0 || config.neighborWidth > 0
-                    || coldStartWeight(user: u) > 0 {
+                    || coldStartWeight(user: u) > 0
+                {
                     rankWithExtras(user: u, selector: &selector)
                 } else {
                     rankPlain(user: u, selector: &selector)
@@ -85,9 +94,11 @@ extension OnlineLearner {
         // Cheap block filter: only lanes that could enter the top-K are examined further. The max is a
         // hand-written compare-and-select tree: `SIMD8.max()`, `any(mask)` and `pointwiseMax` compile
         // to out-of-line calls on baseline x86-64 (a third of all serve CPU in a perf profile).
-        let a = scores.lowHalf, b = scores.highHalf
+        let a = scores.lowHalf
+        let b = scores.highHalf
         let m4 = a.replacing(with: b, where: b .> a)
-        let c = m4.lowHalf, d = m4.highHalf
+        let c = m4.lowHalf
+        let d = m4.highHalf
         let m2 = c.replacing(with: d, where: d .> c)
         guard (m2[0] > m2[1] ? m2[0] : m2[1]) >= selector.threshold else { return }
         assert(selector.seen.user == u, "the selector's seen set belongs to another user")
@@ -122,8 +133,13 @@ extension OnlineLearner {
     /// What exact and approximate ranking both score with: the query (user vector + sequence context of
     /// the last `sequenceContext` items) and, with the blend on, the dense neighbour scores of the user's
     /// recent items (cleared afterwards with ``clearNeighborScores``).
-    func prepareRankingInputs(user u: Int32, recent: inout [Int32], query: inout [Float],
-                              neighborContext: inout [Int32], neighborScores: inout [Float]) {
+    func prepareRankingInputs(
+        user u: Int32,
+        recent: inout [Int32],
+        query: inout [Float],
+        neighborContext: inout [Int32],
+        neighborScores: inout [Float]
+    ) {
         if config.sequenceContext > 0 {
             store.recentItems(of: u, into: &recent, limit: config.sequenceContext)
         } else {
@@ -141,8 +157,10 @@ extension OnlineLearner {
     /// β / sqrt(1 + n_item), the cold-start term w_u · log(1 + recent count) and the learned
     /// item-neighbour blend a · neighbours + b · log(1 + recent count).
     private func rankWithExtras(user u: Int32, selector: inout TopKSelector) {
-        var query: [Float] = [], recent: [Int32] = []
-        var neighborScores: [Float] = [], neighborContext: [Int32] = []
+        var query: [Float] = []
+        var recent: [Int32] = []
+        var neighborScores: [Float] = []
+        var neighborContext: [Int32] = []
         swap(&query, &selector.query)
         swap(&recent, &selector.recent)
         swap(&neighborScores, &selector.neighborScores)
@@ -154,8 +172,13 @@ extension OnlineLearner {
             swap(&neighborScores, &selector.neighborScores)
             swap(&neighborContext, &selector.neighborContext)
         }
-        prepareRankingInputs(user: u, recent: &recent, query: &query,
-                             neighborContext: &neighborContext, neighborScores: &neighborScores)
+        prepareRankingInputs(
+            user: u,
+            recent: &recent,
+            query: &query,
+            neighborContext: &neighborContext,
+            neighborScores: &neighborScores
+        )
         let blend = config.neighborWidth > 0
         let popularityBlend = model.popularityBlend
         let n = model.itemCount
@@ -164,37 +187,45 @@ extension OnlineLearner {
         let cold = coldStartWeight(user: u)
         let hasBonus = beta > 0 || cold > 0
         model.itemPopularity.withUnsafeBufferPointer { P in
-          model.windowCounts.withUnsafeBufferPointer { W in
-            model.windowLog.withUnsafeBufferPointer { WL in
-              neighborScores.withUnsafeBufferPointer { NS in
-                query.withUnsafeBufferPointer { Q in
-                    model.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
-                        var scores = raw
-                        if blend {
-                            OnlineLearner.addBlendTerms(&scores, first: first, itemCount: n, neighborScores: NS,
-                                                        windowLog: WL, popularityBlend: popularityBlend)
-                        }
-                        if hasBonus {
-                            if beta > 0 && first + 8 <= n {
-                                let p = UnsafeRawPointer(P.baseAddress! + first).loadUnaligned(as: SIMD8<Float>.self)
-                                scores += SIMD8(repeating: beta) / (1 + p * scale).squareRoot()
-                            } else if beta > 0 {
-                                for lane in 0..<(n - first) {
-                                    scores[lane] += beta / (1 + P[first + lane] * scale).squareRoot()
+            model.windowCounts.withUnsafeBufferPointer { W in
+                model.windowLog.withUnsafeBufferPointer { WL in
+                    neighborScores.withUnsafeBufferPointer { NS in
+                        query.withUnsafeBufferPointer { Q in
+                            model.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
+                                var scores = raw
+                                if blend {
+                                    OnlineLearner.addBlendTerms(
+                                        &scores,
+                                        first: first,
+                                        itemCount: n,
+                                        neighborScores: NS,
+                                        windowLog: WL,
+                                        popularityBlend: popularityBlend
+                                    )
                                 }
-                            }
-                            if cold > 0 {
-                                for lane in 0..<min(8, n - first) {
-                                    scores[lane] += cold * log1pf(Float(W[first + lane]))
+                                if hasBonus {
+                                    if beta > 0 && first + 8 <= n {
+                                        let p = UnsafeRawPointer(P.baseAddress! + first).loadUnaligned(
+                                            as: SIMD8<Float>.self
+                                        )
+                                        scores += SIMD8(repeating: beta) / (1 + p * scale).squareRoot()
+                                    } else if beta > 0 {
+                                        for lane in 0..<(n - first) {
+                                            scores[lane] += beta / (1 + P[first + lane] * scale).squareRoot()
+                                        }
+                                    }
+                                    if cold > 0 {
+                                        for lane in 0..<min(8, n - first) {
+                                            scores[lane] += cold * log1pf(Float(W[first + lane]))
+                                        }
+                                    }
                                 }
+                                offerBlock(first: first, scores: scores, user: u, selector: &selector)
                             }
                         }
-                        offerBlock(first: first, scores: scores, user: u, selector: &selector)
                     }
                 }
-              }
             }
-          }
         }
     }
 
@@ -222,7 +253,8 @@ extension OnlineLearner {
     /// scores have no fixed scale, cosines do). λ = 1 reproduces the plain top-K exactly (ties resolve to
     /// the better-ranked candidate). Scores in the output stay the model's scores.
     private func rerankMMR(k: Int, selector: inout TopKSelector, list: inout [ScoredIndex]) {
-        var candidates: [ScoredIndex] = [], sims: [Float] = []
+        var candidates: [ScoredIndex] = []
+        var sims: [Float] = []
         swap(&candidates, &selector.candidates)
         swap(&sims, &selector.similarity)
         defer {
@@ -235,7 +267,8 @@ extension OnlineLearner {
         let m = candidates.count
         guard m > 0 else { return }
         let lambda = config.diversityLambda
-        let top = candidates[0].score, bottom = candidates[m - 1].score
+        let top = candidates[0].score
+        let bottom = candidates[m - 1].score
         let range = top - bottom
         // sims[0..<m]: max cosine to the picked set so far (+∞ once the candidate itself is picked);
         // sims[m..<2m]: candidate norms.
@@ -255,7 +288,10 @@ extension OnlineLearner {
                 for c in 0..<m where sims[c] != .infinity {
                     let rel = range > 0 ? (candidates[c].score - bottom) / range : 1
                     let value = lambda * rel - (1 - lambda) * sims[c]
-                    if best < 0 || value > bestValue { best = c; bestValue = value }
+                    if best < 0 || value > bestValue {
+                        best = c
+                        bestValue = value
+                    }
                 }
                 list.append(candidates[best])
                 sims[best] = .infinity
@@ -264,7 +300,13 @@ extension OnlineLearner {
                 let nb = sims[m + best]
                 for c in 0..<m where sims[c] != .infinity {
                     let nc = sims[m + c]
-                    let cos = VectorKernels.cosine(pb, base + Int(candidates[c].index) * s, normA: nb, normB: nc, stride: s)
+                    let cos = VectorKernels.cosine(
+                        pb,
+                        base + Int(candidates[c].index) * s,
+                        normA: nb,
+                        normB: nc,
+                        stride: s
+                    )
                     if cos > sims[c] { sims[c] = cos }
                 }
             }
@@ -277,13 +319,15 @@ extension OnlineLearner {
         let n = model.itemCount
         guard n > 0 else { return }
         // A stream of its own, derived from (seed, user, event count): never touches the learning RNG.
-        var rng = RandomSource(seed: (config.seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE8_9107_E5
-            ^ (UInt64(UInt32(bitPattern: user ?? -1)) << 32) ^ UInt64(counters.events))
+        var rng = RandomSource(
+            seed: (config.seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE8_9107_E5
+                ^ (UInt64(UInt32(bitPattern: user ?? -1)) << 32) ^ UInt64(counters.events)
+        )
         for slot in list.indices where rng.nextUnitDouble() < config.explorationEpsilon {
             for _ in 0..<16 {
                 let j = Int32(rng.nextInt(below: n))
                 guard items.isLive(j), !(user.map { store.hasSeen(user: $0, item: j) } ?? false),
-                      !list.contains(where: { $0.index == j })
+                    !list.contains(where: { $0.index == j })
                 else { continue }
                 list[slot] = ScoredIndex(index: j, score: list[slot].score)
                 break

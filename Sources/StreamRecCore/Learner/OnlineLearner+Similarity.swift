@@ -1,4 +1,3 @@
-
 extension OnlineLearner {
     /// The `k` live items whose factor vectors have the highest cosine similarity with item slot `item`
     /// (the item itself excluded), best first, written into `output`; `selector` is reusable scratch.
@@ -6,7 +5,12 @@ extension OnlineLearner {
     /// Cosine rather than the dot product so that popular items with long vectors don't dominate every
     /// list. One pass over the contiguous factor rows with SIMD dot products (``VectorKernels``); items
     /// with an all-zero vector have no direction and are skipped.
-    public func similarItems(toItemSlot item: Int32, k: Int, selector: inout TopKSelector, into output: inout [ScoredIndex]) {
+    public func similarItems(
+        toItemSlot item: Int32,
+        k: Int,
+        selector: inout TopKSelector,
+        into output: inout [ScoredIndex]
+    ) {
         selector.reset(k: k)
         let factors = model.itemFactors
         guard items.isLive(item), Int(item) < factors.rows else {
@@ -23,7 +27,10 @@ extension OnlineLearner {
                 let p = base + j * stride
                 let norm = VectorKernels.norm(p, stride: stride)
                 guard norm > 0 else { continue }
-                let c = ScoredIndex(index: Int32(j), score: VectorKernels.cosine(q, p, normA: qNorm, normB: norm, stride: stride))
+                let c = ScoredIndex(
+                    index: Int32(j),
+                    score: VectorKernels.cosine(q, p, normA: qNorm, normB: norm, stride: stride)
+                )
                 if selector.admits(c) && items.isLive(c.index) { selector.offer(c) }
             }
         }

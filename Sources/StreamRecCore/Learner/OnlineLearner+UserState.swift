@@ -15,9 +15,15 @@ extension OnlineLearner {
         let seen = store.seenItems(of: slot).compactMap { items.id(at: $0) }
         let u = Int(slot)
         var record = UserStateRecord(
-            user: id, configFingerprint: config.fingerprint, factors: model.userFactors.row(u),
-            eventCount: store.eventCounts[u], firstSeen: store.firstSeen[u], lastSeen: store.lastSeen[u],
-            history: history, seen: seen)
+            user: id,
+            configFingerprint: config.fingerprint,
+            factors: model.userFactors.row(u),
+            eventCount: store.eventCounts[u],
+            firstSeen: store.firstSeen[u],
+            lastSeen: store.lastSeen[u],
+            history: history,
+            seen: seen
+        )
         // Very long seen-sets of long ids: keep the newest that fit (what the learner forgets first anyway).
         var excess = record.encodedSize - UserStateRecord.maxBytes
         while excess > 0, !record.seen.isEmpty {
@@ -36,11 +42,15 @@ extension OnlineLearner {
     ///   (fingerprint) or dimension; nothing is changed then.
     public mutating func importUser(_ record: UserStateRecord) throws(UserStateImportError) {
         guard record.configFingerprint == config.fingerprint else {
-            throw UserStateImportError("user '\(record.user)': written by a model with another configuration "
-                                       + "(fingerprint \(String(record.configFingerprint, radix: 16)), this one \(String(config.fingerprint, radix: 16)))")
+            throw UserStateImportError(
+                "user '\(record.user)': written by a model with another configuration "
+                    + "(fingerprint \(String(record.configFingerprint, radix: 16)), this one \(String(config.fingerprint, radix: 16)))"
+            )
         }
         guard record.factors.count == config.factors, record.factors.allSatisfy(\.isFinite) else {
-            throw UserStateImportError("user '\(record.user)': \(record.factors.count) factors, the model has \(config.factors)")
+            throw UserStateImportError(
+                "user '\(record.user)': \(record.factors.count) factors, the model has \(config.factors)"
+            )
         }
         let u = users.touch(record.user)
         if u.isNew {
@@ -49,10 +59,18 @@ extension OnlineLearner {
             while model.userFactors.rows <= Int(u.index) { model.userFactors.appendRow() }
             if u.evictedId != nil { counters.userEvictions += 1 }
         }
-        let history = record.history.suffix(config.historyLength).map { (item: internItem($0.item), timestamp: $0.timestamp) }
+        let history = record.history.suffix(config.historyLength).map {
+            (item: internItem($0.item), timestamp: $0.timestamp)
+        }
         let seen = record.seen.suffix(config.maxSeenPerUser).map { internItem($0) }
-        store.restore(user: u.index, history: history, seen: seen, eventCount: record.eventCount,
-                      firstSeen: record.firstSeen, lastSeen: record.lastSeen)
+        store.restore(
+            user: u.index,
+            history: history,
+            seen: seen,
+            eventCount: record.eventCount,
+            firstSeen: record.firstSeen,
+            lastSeen: record.lastSeen
+        )
         model.setUserFactors(u.index, record.factors)
     }
 

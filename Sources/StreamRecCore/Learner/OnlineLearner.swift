@@ -52,11 +52,18 @@ extension LearnerCounters {
     /// Adds another learner's counters (a pooled report of several learners; a process's totals over
     /// its `serve.learners`).
     public mutating func add(_ o: LearnerCounters) {
-        events += o.events; sgdSteps += o.sgdSteps; zeroWeightEvents += o.zeroWeightEvents
-        newUsers += o.newUsers; newItems += o.newItems; userEvictions += o.userEvictions
-        itemEvictions += o.itemEvictions; nonFiniteRejected += o.nonFiniteRejected
-        userExpirations += o.userExpirations; itemExpirations += o.itemExpirations
-        catalogInitializedItems += o.catalogInitializedItems; seenForgotten += o.seenForgotten
+        events += o.events
+        sgdSteps += o.sgdSteps
+        zeroWeightEvents += o.zeroWeightEvents
+        newUsers += o.newUsers
+        newItems += o.newItems
+        userEvictions += o.userEvictions
+        itemEvictions += o.itemEvictions
+        nonFiniteRejected += o.nonFiniteRejected
+        userExpirations += o.userExpirations
+        itemExpirations += o.itemExpirations
+        catalogInitializedItems += o.catalogInitializedItems
+        seenForgotten += o.seenForgotten
     }
 }
 
@@ -87,7 +94,11 @@ public struct OnlineLearner: Sendable, Equatable {
 
     /// Exact or index-based (approximate) top-K for MF ranking: an option of the running process, not
     /// learning state (it never changes what the model learns). See ``ItemIndex``.
-    public mutating func setRanking(_ mode: RankingMode, probes: Int? = nil, buildThreshold: Int = ItemIndex.minimumItems) {
+    public mutating func setRanking(
+        _ mode: RankingMode,
+        probes: Int? = nil,
+        buildThreshold: Int = ItemIndex.minimumItems
+    ) {
         model.setRanking(mode, probes: probes, buildThreshold: buildThreshold)
     }
 
@@ -104,8 +115,14 @@ public struct OnlineLearner: Sendable, Equatable {
         model = MatrixFactorizationModel(config: config)
     }
 
-    init(config: ModelConfig, users: IdDictionary, items: IdDictionary, store: UserHistoryStore,
-         model: MatrixFactorizationModel, counters: LearnerCounters) {
+    init(
+        config: ModelConfig,
+        users: IdDictionary,
+        items: IdDictionary,
+        store: UserHistoryStore,
+        model: MatrixFactorizationModel,
+        counters: LearnerCounters
+    ) {
         self.config = config
         self.users = users
         self.items = items
@@ -130,7 +147,12 @@ public struct OnlineLearner: Sendable, Equatable {
     /// - Throws: ``NonFiniteModelError`` when the SGD step diverged; the store and counts are updated,
     ///   the offending factor update is rolled back.
     @discardableResult
-    public mutating func learn(user: String, item: String, timestamp: Int64, weight: Float) throws(NonFiniteModelError) -> Interaction {
+    public mutating func learn(
+        user: String,
+        item: String,
+        timestamp: Int64,
+        weight: Float
+    ) throws(NonFiniteModelError) -> Interaction {
         counters.events += 1
         model.advanceClock(to: timestamp)
         if config.userTTL > 0 || config.itemTTL > 0 { expireInactive() }
@@ -163,8 +185,13 @@ public struct OnlineLearner: Sendable, Equatable {
         let seenFull = store.seenCount(of: u.index) >= config.maxSeenPerUser
         let isNewForUser = store.record(user: u.index, item: i.index, timestamp: timestamp)
         if isNewForUser && seenFull { counters.seenForgotten += 1 }
-        let result = Interaction(userSlot: u.index, itemSlot: i.index, isNewUser: u.isNew, isNewItem: i.isNew,
-                                 isRepeat: !isNewForUser)
+        let result = Interaction(
+            userSlot: u.index,
+            itemSlot: i.index,
+            isNewUser: u.isNew,
+            isNewItem: i.isNew,
+            isRepeat: !isNewForUser
+        )
         guard weight > 0, weight.isFinite else {
             counters.zeroWeightEvents += 1
             return result
@@ -178,7 +205,8 @@ public struct OnlineLearner: Sendable, Equatable {
             if config.sequenceContext > 0 {
                 // Context = the items before this one (the store already holds this event).
                 store.recentItems(of: userSlot, into: &contextScratch, limit: config.sequenceContext, skip: 1)
-                try model.learn(user: userSlot, item: i.index, weight: weight, context: contextScratch) { [store, items] j in
+                try model.learn(user: userSlot, item: i.index, weight: weight, context: contextScratch) {
+                    [store, items] j in
                     store.hasSeen(user: userSlot, item: j) || !items.isLive(j)
                 }
             } else {
@@ -202,7 +230,8 @@ public struct OnlineLearner: Sendable, Equatable {
     private mutating func expireInactive() {
         let now = model.clock
         if config.userTTL > 0 {
-            while let s = users.leastRecentSlot, now - store.lastSeen[Int(s)] > config.userTTL, let id = users.id(at: s) {
+            while let s = users.leastRecentSlot, now - store.lastSeen[Int(s)] > config.userTTL, let id = users.id(at: s)
+            {
                 users.remove(id)
                 store.reset(s)
                 model.resetUser(s)
@@ -210,7 +239,9 @@ public struct OnlineLearner: Sendable, Equatable {
             }
         }
         if config.itemTTL > 0 {
-            while let s = items.leastRecentSlot, now - model.itemLastSeen[Int(s)] > config.itemTTL, let id = items.id(at: s) {
+            while let s = items.leastRecentSlot, now - model.itemLastSeen[Int(s)] > config.itemTTL,
+                let id = items.id(at: s)
+            {
                 items.remove(id)
                 model.resetItem(s)
                 counters.itemExpirations += 1

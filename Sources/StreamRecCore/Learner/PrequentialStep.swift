@@ -31,7 +31,8 @@ public struct PrequentialStep: Sendable {
         /// Time spent in `learn` when the step was `timed` (the SGD latency histogram samples this).
         public var learnDuration: Duration?
 
-        @inlinable public init(result: Result<OnlineLearner.Interaction, NonFiniteModelError>, learnDuration: Duration?) {
+        @inlinable public init(result: Result<OnlineLearner.Interaction, NonFiniteModelError>, learnDuration: Duration?)
+        {
             self.result = result
             self.learnDuration = learnDuration
         }
@@ -40,7 +41,10 @@ public struct PrequentialStep: Sendable {
     /// Lets `observer` test the model on `event`, then learns it. `timed` measures the learn part only.
     @inlinable @discardableResult
     public func apply<Observer: PrequentialObserver>(
-        _ event: Event, to learner: inout OnlineLearner, observer: inout Observer, timed: Bool = false
+        _ event: Event,
+        to learner: inout OnlineLearner,
+        observer: inout Observer,
+        timed: Bool = false
     ) -> Outcome {
         observer.observe(event, learner: learner)
         return learn(event, into: &learner, timed: timed)
@@ -57,7 +61,9 @@ public struct PrequentialStep: Sendable {
         let started = timed ? ContinuousClock.now : nil
         let result: Result<OnlineLearner.Interaction, NonFiniteModelError>
         do {
-            result = .success(try learner.learn(user: event.user, item: event.item, timestamp: event.timestamp, weight: weight))
+            result = .success(
+                try learner.learn(user: event.user, item: event.item, timestamp: event.timestamp, weight: weight)
+            )
         } catch {
             result = .failure(error)
         }

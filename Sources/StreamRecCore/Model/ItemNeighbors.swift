@@ -46,7 +46,11 @@ public struct ItemNeighbors: Sendable, Equatable {
     public mutating func reset(item i: Int32) {
         guard isEnabled, Int(i) < rows else { return }
         let base = Int(i) * width
-        for c in base..<(base + width) { neighbor[c] = -1; weight[c] = 0; neighborGeneration[c] = 0 }
+        for c in base..<(base + width) {
+            neighbor[c] = -1
+            weight[c] = 0
+            neighborGeneration[c] = 0
+        }
         occurrences[Int(i)] = 0
         generation[Int(i)] &+= 1
         mayHaveStale = true
@@ -86,11 +90,14 @@ public struct ItemNeighbors: Sendable, Equatable {
                     if !checkStale {
                         // Without stale entries only `b` or an empty entry (−1) matters: skip blocks of
                         // 8 that hold neither (OR tree of lane masks; `any(_:)` is an out-of-line call).
-                        let key = SIMD8<Int32>(repeating: b), zero = SIMD8<Int32>(repeating: 0)
+                        let key = SIMD8<Int32>(repeating: b)
+                        let zero = SIMD8<Int32>(repeating: 0)
                         while c + 8 <= end {
                             let v = UnsafeRawPointer(N.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
-                            let m = zero.replacing(with: -1, where: v .== key) | zero.replacing(with: -1, where: v .< zero)
-                            let m4 = m.lowHalf | m.highHalf, m2 = m4.lowHalf | m4.highHalf
+                            let m =
+                                zero.replacing(with: -1, where: v .== key) | zero.replacing(with: -1, where: v .< zero)
+                            let m4 = m.lowHalf | m.highHalf
+                            let m2 = m4.lowHalf | m4.highHalf
                             if (m2[0] | m2[1]) != 0 {
                                 for l in c..<(c + 8) where isMatch(l) { return l }
                             }
@@ -105,7 +112,10 @@ public struct ItemNeighbors: Sendable, Equatable {
                 }
             }
         }
-        if let found { weight[found] += w; return }
+        if let found {
+            weight[found] += w
+            return
+        }
         if free < 0 {
             var weakest = -1
             var weakestKey = Float.infinity
@@ -114,7 +124,10 @@ public struct ItemNeighbors: Sendable, Equatable {
                     neighbor.withUnsafeBufferPointer { N in
                         for c in base..<(base + width) {
                             let key = W[c] * W[c] / max(O[Int(N[c])], 1)
-                            if key < weakestKey { weakestKey = key; weakest = c }
+                            if key < weakestKey {
+                                weakestKey = key
+                                weakest = c
+                            }
                         }
                     }
                 }
@@ -122,7 +135,9 @@ public struct ItemNeighbors: Sendable, Equatable {
             guard weakest >= 0, w * w / max(occurrences[Int(b)], 1) >= weakestKey else { return }
             free = weakest
         }
-        neighbor[free] = b; weight[free] = w; neighborGeneration[free] = gen
+        neighbor[free] = b
+        weight[free] = w
+        neighborGeneration[free] = gen
     }
 
     /// The cosine weight of `b` in `a`'s list, exactly the value ``forEachNeighbor(of:_:)`` passes for it
@@ -133,7 +148,8 @@ public struct ItemNeighbors: Sendable, Equatable {
         guard isEnabled, Int(a) < rows, b >= 0 else { return nil }
         let na = occurrences[Int(a)]
         guard na > 0 else { return nil }
-        let base = Int(a) * width, end = base + width
+        let base = Int(a) * width
+        let end = base + width
         let checkStale = mayHaveStale
         return neighbor.withUnsafeBufferPointer { N -> Float? in
             func live(_ c: Int) -> Bool { !checkStale || neighborGeneration[c] == generation[Int(b)] }
@@ -147,7 +163,8 @@ public struct ItemNeighbors: Sendable, Equatable {
                 let v = UnsafeRawPointer(N.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
                 // "Any lane equal" as an OR tree of lane masks (`any(_:)` is an out-of-line call here).
                 let m = SIMD8<Int32>(repeating: 0).replacing(with: -1, where: v .== key)
-                let m4 = m.lowHalf | m.highHalf, m2 = m4.lowHalf | m4.highHalf
+                let m4 = m.lowHalf | m.highHalf
+                let m2 = m4.lowHalf | m4.highHalf
                 if (m2[0] | m2[1]) != 0 {
                     for l in c..<(c + 8) where N[l] == b && live(l) { return value(l) }
                 }
@@ -210,7 +227,8 @@ public struct ItemNeighbors: Sendable, Equatable {
         w.writeArray(generation)
     }
 
-    static func decode(from r: inout BinaryReader, width expected: Int, items: Int) throws(BinaryReader.Failure) -> Self {
+    static func decode(from r: inout BinaryReader, width expected: Int, items: Int) throws(BinaryReader.Failure) -> Self
+    {
         let width = Int(try r.read(UInt32.self, "neighbour width"))
         let rows = Int(try r.read(UInt32.self, "neighbour rows"))
         guard width == max(0, expected), rows == (width > 0 ? items : 0) else {
@@ -225,8 +243,8 @@ public struct ItemNeighbors: Sendable, Equatable {
         m.generation = try r.readArray(UInt32.self, "generations")
         m.mayHaveStale = m.generation.contains { $0 != 0 }
         guard m.neighbor.count == rows * width, m.weight.count == rows * width,
-              m.neighborGeneration.count == rows * width, m.occurrences.count == rows, m.generation.count == rows,
-              m.neighbor.allSatisfy({ $0 >= -1 && Int($0) < rows })
+            m.neighborGeneration.count == rows * width, m.occurrences.count == rows, m.generation.count == rows,
+            m.neighbor.allSatisfy({ $0 >= -1 && Int($0) < rows })
         else { throw .init(description: "item neighbour arrays have wrong sizes") }
         return m
     }

@@ -81,7 +81,9 @@ extension MatrixFactorizationModel {
         let s = userFactors.stride
         if query.count != s { query = [Float](repeating: 0, count: s) }
         query.withUnsafeMutableBufferPointer { Q in
-            userFactors.withUnsafeBufferPointer { U in Q.baseAddress!.update(from: U.baseAddress! + Int(u) * s, count: s) }
+            userFactors.withUnsafeBufferPointer { U in
+                Q.baseAddress!.update(from: U.baseAddress! + Int(u) * s, count: s)
+            }
             guard !context.isEmpty, contextFactors.rows > 0 else { return }
             let inv = 1 / Float(context.count)
             contextFactors.withUnsafeBufferPointer { C in
@@ -98,12 +100,18 @@ extension MatrixFactorizationModel {
         contextQuery(user: u, context: context, into: &q)
         let s = userFactors.stride
         return q.withUnsafeBufferPointer { Q in
-            itemFactors.withUnsafeBufferPointer { V in VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s) }
+            itemFactors.withUnsafeBufferPointer { V in
+                VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s)
+            }
         } + (config.useItemBias ? itemBias[Int(i)] : 0)
     }
 
     mutating func learnWithContext(
-        user u: Int32, item i: Int32, weight: Float, context: [Int32], isExcluded: (Int32) -> Bool
+        user u: Int32,
+        item i: Int32,
+        weight: Float,
+        context: [Int32],
+        isExcluded: (Int32) -> Bool
     ) throws(NonFiniteModelError) {
         switch config.loss {
         case .bpr:

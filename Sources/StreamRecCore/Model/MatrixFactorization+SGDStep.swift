@@ -34,12 +34,19 @@ extension MatrixFactorizationModel {
     /// Scratch layout: saved u, i, j, then the `contextCount` saved context rows, then two work rows.
     @inline(__always)
     mutating func sgdStep(
-        _ u: Int32, _ i: Int32, negative j: Int32?, context: [Int32], contextCount count: Int,
-        score: (SGDStepRows) -> Float, update: (SGDStepRows, _ score: Float) -> Float
+        _ u: Int32,
+        _ i: Int32,
+        negative j: Int32?,
+        context: [Int32],
+        contextCount count: Int,
+        score: (SGDStepRows) -> Float,
+        update: (SGDStepRows, _ score: Float) -> Float
     ) throws(NonFiniteModelError) {
         let s = userFactors.stride
-        let lr = config.learningRate, reg = config.regularization
-        let biasI = itemBias[Int(i)], biasJ = j.map { itemBias[Int($0)] } ?? 0
+        let lr = config.learningRate
+        let reg = config.regularization
+        let biasI = itemBias[Int(i)]
+        let biasJ = j.map { itemBias[Int($0)] } ?? 0
         var failure: NonFiniteModelError?
         var g: Float = 0
         userFactors.withUnsafeMutableBufferPointer { U in
@@ -47,12 +54,21 @@ extension MatrixFactorizationModel {
                 scratch.withUnsafeMutableBufferPointer { S in
                     // Context storage is accessed only by steps that have context rows.
                     func run(_ C: UnsafeMutablePointer<Float>?) {
-                        let su = S.baseAddress!, si = su + s, sj = si + s, sc = sj + s
+                        let su = S.baseAddress!
+                        let si = su + s
+                        let sj = si + s
+                        let sc = sj + s
                         let rows = SGDStepRows(
-                            stride: s, user: U.baseAddress! + Int(u) * s, item: V.baseAddress! + Int(i) * s,
+                            stride: s,
+                            user: U.baseAddress! + Int(u) * s,
+                            item: V.baseAddress! + Int(i) * s,
                             negative: j.map { V.baseAddress! + Int($0) * s },
-                            savedUser: su, savedItem: si, savedNegative: sj,
-                            contextBase: C, work: sc + count * s)
+                            savedUser: su,
+                            savedItem: si,
+                            savedNegative: sj,
+                            contextBase: C,
+                            work: sc + count * s
+                        )
                         let x = score(rows)
                         guard x.isFinite else {
                             failure = NonFiniteModelError(userIndex: u, itemIndex: i, score: x)
@@ -63,7 +79,8 @@ extension MatrixFactorizationModel {
                         if let pj = rows.negative { sj.update(from: pj, count: s) }
                         for l in 0..<count { (sc + l * s).update(from: rows.context(context[l]), count: s) }
                         g = update(rows, x)
-                        var finite = VectorKernels.allFinite(rows.user, stride: s)
+                        var finite =
+                            VectorKernels.allFinite(rows.user, stride: s)
                             && VectorKernels.allFinite(rows.item, stride: s)
                             && (rows.negative.map { VectorKernels.allFinite($0, stride: s) } ?? true)
                         for l in 0..<count where finite {
@@ -109,36 +126,55 @@ extension MatrixFactorizationModel {
     /// BPR: maximize log σ(x_ui − x_uj).
     @inline(__always)
     mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
-        let lr = config.learningRate, decay = 1 - config.learningRate * config.regularization
+        let lr = config.learningRate
+        let decay = 1 - config.learningRate * config.regularization
         let bias: Float = config.useItemBias ? itemBias[Int(i)] - itemBias[Int(j)] : 0
-        try sgdStep(u, i, negative: j, context: [], contextCount: 0, score: { r in
-            VectorKernels.dot(r.user, r.item, stride: r.stride) - VectorKernels.dot(r.user, r.negative!, stride: r.stride)
-                + bias
-        }, update: { r, x in
-            // dσ: gradient of log σ(x) is σ(−x) = 1 / (1 + e^x).
-            let g = w / (1 + expf(x))
-            // u ← u + lr (g (v_i − v_j) − reg u), using the pre-update item vectors.
-            VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * g, r.savedItem, stride: r.stride)
-            VectorKernels.scaleAdd(r.user, decay: 1, alpha: -lr * g, r.savedNegative, stride: r.stride)
-            VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * g, r.savedUser, stride: r.stride)
-            VectorKernels.scaleAdd(r.negative!, decay: decay, alpha: -lr * g, r.savedUser, stride: r.stride)
-            return g
-        })
+        try sgdStep(
+            u,
+            i,
+            negative: j,
+            context: [],
+            contextCount: 0,
+            score: { r in
+                VectorKernels.dot(r.user, r.item, stride: r.stride)
+                    - VectorKernels.dot(r.user, r.negative!, stride: r.stride)
+                    + bias
+            },
+            update: { r, x in
+                // dσ: gradient of log σ(x) is σ(−x) = 1 / (1 + e^x).
+                let g = w / (1 + expf(x))
+                // u ← u + lr (g (v_i − v_j) − reg u), using the pre-update item vectors.
+                VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * g, r.savedItem, stride: r.stride)
+                VectorKernels.scaleAdd(r.user, decay: 1, alpha: -lr * g, r.savedNegative, stride: r.stride)
+                VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * g, r.savedUser, stride: r.stride)
+                VectorKernels.scaleAdd(r.negative!, decay: decay, alpha: -lr * g, r.savedUser, stride: r.stride)
+                return g
+            }
+        )
     }
 
     /// Pointwise squared error towards `target` (ISGD uses 1 for positives, 0 for sampled negatives).
     @inline(__always)
     mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
-        let lr = config.learningRate, decay = 1 - config.learningRate * config.regularization
+        let lr = config.learningRate
+        let decay = 1 - config.learningRate * config.regularization
         let bias: Float = config.useItemBias ? itemBias[Int(i)] : 0
-        try sgdStep(u, i, negative: nil, context: [], contextCount: 0, score: { r in
-            VectorKernels.dot(r.user, r.item, stride: r.stride) + bias
-        }, update: { r, x in
-            let err = w * (target - x)
-            VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * err, r.savedItem, stride: r.stride)
-            VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * err, r.savedUser, stride: r.stride)
-            return err
-        })
+        try sgdStep(
+            u,
+            i,
+            negative: nil,
+            context: [],
+            contextCount: 0,
+            score: { r in
+                VectorKernels.dot(r.user, r.item, stride: r.stride) + bias
+            },
+            update: { r, x in
+                let err = w * (target - x)
+                VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * err, r.savedItem, stride: r.stride)
+                VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * err, r.savedUser, stride: r.stride)
+                return err
+            }
+        )
     }
 
     /// One SGD step on the query `q = u + mean_l c_l`: BPR on (i, negative) when `negative` is given,
@@ -147,36 +183,57 @@ extension MatrixFactorizationModel {
     /// are rolled back, as in the plain steps.
     @inline(__always)
     mutating func contextStep(
-        _ u: Int32, _ i: Int32, negative j: Int32?, target: Float, _ w: Float, context: [Int32]
+        _ u: Int32,
+        _ i: Int32,
+        negative j: Int32?,
+        target: Float,
+        _ w: Float,
+        context: [Int32]
     ) throws(NonFiniteModelError) {
-        let lr = config.learningRate, decay = 1 - config.learningRate * config.regularization
+        let lr = config.learningRate
+        let decay = 1 - config.learningRate * config.regularization
         let useBias = config.useItemBias
-        let biasI = itemBias[Int(i)], biasJ = j.map { itemBias[Int($0)] } ?? 0
+        let biasI = itemBias[Int(i)]
+        let biasJ = j.map { itemBias[Int($0)] } ?? 0
         let count = min(context.count, config.sequenceContext)
         let invL = 1 / Float(count)
-        try sgdStep(u, i, negative: j, context: context, contextCount: count, score: { r in
-            let s = r.stride, d = r.work, q = d + s
-            // q = u + mean context vectors (pre-update values throughout).
-            q.update(from: r.user, count: s)
-            for l in 0..<count { VectorKernels.scaleAdd(q, decay: 1, alpha: invL, r.context(context[l]), stride: s) }
-            var x = VectorKernels.dot(q, r.item, stride: s) + (useBias ? biasI : 0)
-            d.update(from: r.item, count: s)
-            if let pj = r.negative {
-                x -= VectorKernels.dot(q, pj, stride: s) + (useBias ? biasJ : 0)
-                VectorKernels.scaleAdd(d, decay: 1, alpha: -1, pj, stride: s)
+        try sgdStep(
+            u,
+            i,
+            negative: j,
+            context: context,
+            contextCount: count,
+            score: { r in
+                let s = r.stride
+                let d = r.work
+                let q = d + s
+                // q = u + mean context vectors (pre-update values throughout).
+                q.update(from: r.user, count: s)
+                for l in 0..<count {
+                    VectorKernels.scaleAdd(q, decay: 1, alpha: invL, r.context(context[l]), stride: s)
+                }
+                var x = VectorKernels.dot(q, r.item, stride: s) + (useBias ? biasI : 0)
+                d.update(from: r.item, count: s)
+                if let pj = r.negative {
+                    x -= VectorKernels.dot(q, pj, stride: s) + (useBias ? biasJ : 0)
+                    VectorKernels.scaleAdd(d, decay: 1, alpha: -1, pj, stride: s)
+                }
+                return x
+            },
+            update: { r, x in
+                let s = r.stride
+                let d = r.work
+                let q = d + s
+                // BPR: dσ(x) = σ(−x); pointwise: error towards the target.
+                let g = r.negative != nil ? w / (1 + expf(x)) : w * (target - x)
+                VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * g, d, stride: s)
+                for l in 0..<count {
+                    VectorKernels.scaleAdd(r.context(context[l]), decay: decay, alpha: lr * g * invL, d, stride: s)
+                }
+                VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * g, q, stride: s)
+                if let pj = r.negative { VectorKernels.scaleAdd(pj, decay: decay, alpha: -lr * g, q, stride: s) }
+                return g
             }
-            return x
-        }, update: { r, x in
-            let s = r.stride, d = r.work, q = d + s
-            // BPR: dσ(x) = σ(−x); pointwise: error towards the target.
-            let g = r.negative != nil ? w / (1 + expf(x)) : w * (target - x)
-            VectorKernels.scaleAdd(r.user, decay: decay, alpha: lr * g, d, stride: s)
-            for l in 0..<count {
-                VectorKernels.scaleAdd(r.context(context[l]), decay: decay, alpha: lr * g * invL, d, stride: s)
-            }
-            VectorKernels.scaleAdd(r.item, decay: decay, alpha: lr * g, q, stride: s)
-            if let pj = r.negative { VectorKernels.scaleAdd(pj, decay: decay, alpha: -lr * g, q, stride: s) }
-            return g
-        })
+        )
     }
 }

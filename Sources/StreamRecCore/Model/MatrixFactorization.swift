@@ -94,7 +94,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     }
 
     /// Re-initializes a reused user slot (the previous occupant was evicted).
-    public mutating func resetUser(_ u: Int32) { Self.randomize(&userFactors, row: Int(u), rng: &rng, scale: config.initScale) }
+    public mutating func resetUser(_ u: Int32) {
+        Self.randomize(&userFactors, row: Int(u), rng: &rng, scale: config.initScale)
+    }
 
     /// Re-initializes a reused item slot, forgetting its popularity.
     public mutating func resetItem(_ i: Int32) {
@@ -167,7 +169,10 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         if w > 0 { popularityLeaders.increased(i, popularity: itemPopularity) }
         // Window counts feed cold-start ranking only; plain MF skips the extra random access.
         let counting = countsWindow
-        if counting { windowCounts[Int(i)] &+= 1; refreshWindowLog(i) }
+        if counting {
+            windowCounts[Int(i)] &+= 1
+            refreshWindowLog(i)
+        }
         if recentPositives.count < config.popularityWindow {
             recentPositives.append(i)
         } else {
@@ -190,7 +195,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     /// items the user has consumed or dead slots.
     @inline(__always)
     mutating func sampleNegative(
-        positive: Int32, isExcluded: (Int32) -> Bool
+        positive: Int32,
+        isExcluded: (Int32) -> Bool
     ) -> Int32? {
         let n = itemFactors.rows
         guard n > 1 else { return nil }
@@ -200,7 +206,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             case .uniform:
                 j = Int32(rng.nextInt(below: n))
             case .popularity:
-                j = recentPositives.isEmpty
+                j =
+                    recentPositives.isEmpty
                     ? Int32(rng.nextInt(below: n)) : recentPositives[rng.nextInt(below: recentPositives.count)]
             }
             if j != positive && !isExcluded(j) { return j }
@@ -216,7 +223,11 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
     /// the step trains `(u + mean context vectors) · v` and the gradient also flows to those items'
     /// context vectors.
     public mutating func learn(
-        user u: Int32, item i: Int32, weight: Float, context: [Int32] = [], isExcluded: (Int32) -> Bool
+        user u: Int32,
+        item i: Int32,
+        weight: Float,
+        context: [Int32] = [],
+        isExcluded: (Int32) -> Bool
     ) throws(NonFiniteModelError) {
         guard weight > 0 else { return }
         updates += 1
@@ -255,7 +266,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
             && a.recentPositives == b.recentPositives && a.recentHead == b.recentHead && a.rng == b.rng
             && a.updates == b.updates && a.contextFactors == b.contextFactors && a.clock == b.clock
             && a.popularityEpoch == b.popularityEpoch && a.itemLastSeen == b.itemLastSeen
-            && a.neighbors == b.neighbors && a.neighborBlend == b.neighborBlend && a.popularityBlend == b.popularityBlend
+            && a.neighbors == b.neighbors && a.neighborBlend == b.neighborBlend
+            && a.popularityBlend == b.popularityBlend
         // `itemIndex` is ranking state, not learning state (a learner ranking exactly equals one ranking
         // approximately); compare it separately where it matters (ItemIndexTests).
     }
@@ -272,7 +284,10 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         w.write(totalPopularity)
         w.writeArray(recentPositives)
         w.write(UInt64(recentHead))
-        w.write(rng.state.0); w.write(rng.state.1); w.write(rng.state.2); w.write(rng.state.3)
+        w.write(rng.state.0)
+        w.write(rng.state.1)
+        w.write(rng.state.2)
+        w.write(rng.state.3)
         w.write(updates)
         // Format 2: beyond-MF state.
         w.write(UInt32(contextFactors.rows))
@@ -288,7 +303,9 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
 
     /// Decodes a model; `formatVersion` 1 snapshots predate the beyond-MF state, which then starts empty.
     static func decode(
-        from r: inout BinaryReader, config: ModelConfig, formatVersion: UInt32 = SnapshotCodec.formatVersion
+        from r: inout BinaryReader,
+        config: ModelConfig,
+        formatVersion: UInt32 = SnapshotCodec.formatVersion
     ) throws(BinaryReader.Failure) -> Self {
         var m = MatrixFactorizationModel(config: config)
         let k = config.factors
@@ -311,8 +328,10 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         m.totalPopularity = try r.readDouble("total popularity")
         m.recentPositives = try r.readArray(Int32.self, "recent positives")
         m.recentHead = Int(try r.read(UInt64.self, "recent head"))
-        let s = (try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"),
-                 try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"))
+        let s = (
+            try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng"),
+            try r.read(UInt64.self, "rng"), try r.read(UInt64.self, "rng")
+        )
         guard let rng = RandomSource(state: s) else { throw .init(description: "invalid RNG state") }
         m.rng = rng
         m.updates = try r.read(Int64.self, "updates")
@@ -344,8 +363,8 @@ public struct MatrixFactorizationModel: Sendable, Equatable {
         }
         if config.neighborWidth > 0 { m.windowLog = m.windowCounts.map { log1pf(Float($0)) } }
         guard m.itemLastSeen.count == items, m.itemBias.count == items, m.itemPopularity.count == items,
-              m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
-              m.recentHead <= max(m.recentPositives.count, 0)
+            m.recentPositives.allSatisfy({ $0 >= 0 && Int($0) < items }),
+            m.recentHead <= max(m.recentPositives.count, 0)
         else { throw .init(description: "item arrays disagree with the item count") }
         return m
     }

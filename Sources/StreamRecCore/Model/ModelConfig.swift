@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hyperparameters of the online matrix-factorization learner and the caps that bound its memory.
 ///
 /// Every field has a default, and decoding tolerates missing keys, so configs and snapshots written by
@@ -122,7 +124,11 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         }
         try check(factors >= 1 && factors <= 1024, "factors", "must be in 1...1024")
         try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "learningRate", "must be in (0, 10]")
-        try check(regularization.isFinite && regularization >= 0 && regularization < 10, "regularization", "must be in [0, 10)")
+        try check(
+            regularization.isFinite && regularization >= 0 && regularization < 10,
+            "regularization",
+            "must be in [0, 10)"
+        )
         try check(initScale.isFinite && initScale >= 0 && initScale <= 10, "initScale", "must be in [0, 10]")
         try check(negatives >= 0 && negatives <= 1000, "negatives", "must be in 0...1000")
         try check(maxUsers >= 1 && maxUsers <= Int(Int32.max), "maxUsers", "must be in 1...2^31-1")
@@ -130,31 +136,67 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         try check(historyLength >= 1 && historyLength <= 65_535, "historyLength", "must be in 1...65535")
         try check(maxSeenPerUser >= 1 && maxSeenPerUser <= 1_000_000, "maxSeenPerUser", "must be in 1...1000000")
         try check(popularityWindow >= 1 && popularityWindow <= 100_000_000, "popularityWindow", "must be in 1...1e8")
-        try check(explorationEpsilon.isFinite && explorationEpsilon >= 0 && explorationEpsilon <= 1,
-                  "explorationEpsilon", "must be in [0, 1]")
-        try check(uncertaintyBonus.isFinite && uncertaintyBonus >= 0 && uncertaintyBonus <= 100,
-                  "uncertaintyBonus", "must be in [0, 100]")
-        try check(diversityLambda.isFinite && diversityLambda >= 0 && diversityLambda <= 1,
-                  "diversityLambda", "must be in [0, 1]")
-        try check(diversityCandidates >= 1 && diversityCandidates <= 10_000, "diversityCandidates", "must be in 1...10000")
-        try check(sequenceContext >= 0 && sequenceContext < historyLength && sequenceContext <= 256,
-                  "sequenceContext", "must be in 0...min(256, historyLength - 1)")
-        try check(coldStartUserEvents >= 0 && coldStartUserEvents <= 1_000_000, "coldStartUserEvents", "must be in 0...1000000")
-        try check(coldStartPopularityWeight.isFinite && coldStartPopularityWeight >= 0 && coldStartPopularityWeight <= 100,
-                  "coldStartPopularityWeight", "must be in [0, 100]")
+        try check(
+            explorationEpsilon.isFinite && explorationEpsilon >= 0 && explorationEpsilon <= 1,
+            "explorationEpsilon",
+            "must be in [0, 1]"
+        )
+        try check(
+            uncertaintyBonus.isFinite && uncertaintyBonus >= 0 && uncertaintyBonus <= 100,
+            "uncertaintyBonus",
+            "must be in [0, 100]"
+        )
+        try check(
+            diversityLambda.isFinite && diversityLambda >= 0 && diversityLambda <= 1,
+            "diversityLambda",
+            "must be in [0, 1]"
+        )
+        try check(
+            diversityCandidates >= 1 && diversityCandidates <= 10_000,
+            "diversityCandidates",
+            "must be in 1...10000"
+        )
+        try check(
+            sequenceContext >= 0 && sequenceContext < historyLength && sequenceContext <= 256,
+            "sequenceContext",
+            "must be in 0...min(256, historyLength - 1)"
+        )
+        try check(
+            coldStartUserEvents >= 0 && coldStartUserEvents <= 1_000_000,
+            "coldStartUserEvents",
+            "must be in 0...1000000"
+        )
+        try check(
+            coldStartPopularityWeight.isFinite && coldStartPopularityWeight >= 0 && coldStartPopularityWeight <= 100,
+            "coldStartPopularityWeight",
+            "must be in [0, 100]"
+        )
         try check(coldStartNeighbors >= 0 && coldStartNeighbors <= 1000, "coldStartNeighbors", "must be in 0...1000")
         try check(popularityHalfLife >= 0, "popularityHalfLife", "must be >= 0")
         try check(factorDecayHalfLife >= 0, "factorDecayHalfLife", "must be >= 0")
         try check(userTTL >= 0, "userTTL", "must be >= 0")
         try check(itemTTL >= 0, "itemTTL", "must be >= 0")
         try check(neighborWidth >= 0 && neighborWidth <= 1024, "neighborWidth", "must be in 0...1024")
-        try check(neighborHistory >= 0 && neighborHistory < historyLength, "neighborHistory",
-                  "must be in 0...historyLength - 1")
-        try check(neighborContext >= 0 && neighborContext <= historyLength, "neighborContext",
-                  "must be in 0...historyLength")
-        try check(neighborDecay.isFinite && neighborDecay > 0 && neighborDecay <= 1, "neighborDecay", "must be in (0, 1]")
-        try check(blendLearningRate.isFinite && blendLearningRate >= 0 && blendLearningRate <= 10,
-                  "blendLearningRate", "must be in [0, 10]")
+        try check(
+            neighborHistory >= 0 && neighborHistory < historyLength,
+            "neighborHistory",
+            "must be in 0...historyLength - 1"
+        )
+        try check(
+            neighborContext >= 0 && neighborContext <= historyLength,
+            "neighborContext",
+            "must be in 0...historyLength"
+        )
+        try check(
+            neighborDecay.isFinite && neighborDecay > 0 && neighborDecay <= 1,
+            "neighborDecay",
+            "must be in (0, 1]"
+        )
+        try check(
+            blendLearningRate.isFinite && blendLearningRate >= 0 && blendLearningRate <= 10,
+            "blendLearningRate",
+            "must be in [0, 10]"
+        )
     }
 
     /// Stable fingerprint of the config (FNV-1a over canonical JSON), stored in snapshots so a learner
@@ -238,7 +280,8 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         diversityCandidates = try c.decodeIfPresent(Int.self, forKey: .diversityCandidates) ?? d.diversityCandidates
         sequenceContext = try c.decodeIfPresent(Int.self, forKey: .sequenceContext) ?? d.sequenceContext
         coldStartUserEvents = try c.decodeIfPresent(Int.self, forKey: .coldStartUserEvents) ?? d.coldStartUserEvents
-        coldStartPopularityWeight = try c.decodeIfPresent(Float.self, forKey: .coldStartPopularityWeight)
+        coldStartPopularityWeight =
+            try c.decodeIfPresent(Float.self, forKey: .coldStartPopularityWeight)
             ?? d.coldStartPopularityWeight
         coldStartNeighbors = try c.decodeIfPresent(Int.self, forKey: .coldStartNeighbors) ?? d.coldStartNeighbors
         popularityHalfLife = try c.decodeIfPresent(Int64.self, forKey: .popularityHalfLife) ?? d.popularityHalfLife
@@ -263,5 +306,3 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     }
     public var description: String { "invalid config: \(field) \(message)" }
 }
-
-import Foundation

@@ -4,7 +4,11 @@
 extension MatrixFactorizationModel {
     /// Switches ranking mode. `.approximate` builds the index now when the catalog is large enough (a
     /// deterministic function of the current state) and keeps an index restored from a snapshot as is.
-    public mutating func setRanking(_ mode: RankingMode, probes: Int? = nil, buildThreshold: Int = ItemIndex.minimumItems) {
+    public mutating func setRanking(
+        _ mode: RankingMode,
+        probes: Int? = nil,
+        buildThreshold: Int = ItemIndex.minimumItems
+    ) {
         switch mode {
         case .exact:
             itemIndex = nil
@@ -63,10 +67,14 @@ extension OnlineLearner {
     /// blend can lift from outside the probed lists (neighbours of recent items, popular items) are added.
     func rankApproximately(user u: Int32, selector: inout TopKSelector) -> Bool {
         guard let probes = model.itemIndex?.probes, model.itemIndex?.isBuilt == true,
-              config.uncertaintyBonus == 0, coldStartWeight(user: u) == 0
+            config.uncertaintyBonus == 0, coldStartWeight(user: u) == 0
         else { return false }
-        var query: [Float] = [], recent: [Int32] = [], order: [ScoredIndex] = []
-        var neighborScores: [Float] = [], neighborContext: [Int32] = [], probed: [Bool] = []
+        var query: [Float] = []
+        var recent: [Int32] = []
+        var order: [ScoredIndex] = []
+        var neighborScores: [Float] = []
+        var neighborContext: [Int32] = []
+        var probed: [Bool] = []
         swap(&query, &selector.query)
         swap(&recent, &selector.recent)
         swap(&order, &selector.probeOrder)
@@ -83,14 +91,22 @@ extension OnlineLearner {
             swap(&neighborContext, &selector.neighborContext)
             swap(&probed, &selector.probedLists)
         }
-        prepareRankingInputs(user: u, recent: &recent, query: &query,
-                             neighborContext: &neighborContext, neighborScores: &neighborScores)
+        prepareRankingInputs(
+            user: u,
+            recent: &recent,
+            query: &query,
+            neighborContext: &neighborContext,
+            neighborScores: &neighborScores
+        )
         let blend = config.neighborWidth > 0
         let popularityBlend = model.popularityBlend
         model.windowLog.withUnsafeBufferPointer { WL in
             neighborScores.withUnsafeBufferPointer { NS in
                 query.withUnsafeBufferPointer { Q in
-                    model.itemIndex!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &order) { members, first, raw in
+                    model.itemIndex!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &order) {
+                        members,
+                        first,
+                        raw in
                         var scores = raw
                         if blend {
                             // Blend terms are per item, gathered through the list's member slots.
@@ -109,7 +125,9 @@ extension OnlineLearner {
             // user's recent items, and recently popular items. Both are re-scored exactly and offered when
             // their inverted list wasn't probed (otherwise they were offered already).
             let index = model.itemIndex!
-            if probed.count < index.listCount { probed.append(contentsOf: repeatElement(false, count: index.listCount - probed.count)) }
+            if probed.count < index.listCount {
+                probed.append(contentsOf: repeatElement(false, count: index.listCount - probed.count))
+            }
             for o in order { probed[Int(o.index)] = true }
             let queryNorm = query.withUnsafeBufferPointer { Q in
                 VectorKernels.dot(Q.baseAddress!, Q.baseAddress!, stride: query.count).squareRoot()
@@ -119,7 +137,8 @@ extension OnlineLearner {
                 guard Int(j) < index.itemCount, !probed[index.list(ofItem: Int(j))] else { return }
                 // Skip the random row load when even q · v ≤ |q| |v| can't lift the item past the K-th
                 // score: the bound is exact math, the slack covers float rounding, so lists don't change.
-                let neighbor = neighborScores[Int(j)], popular = popularityBlend * model.windowLog[Int(j)]
+                let neighbor = neighborScores[Int(j)]
+                let popular = popularityBlend * model.windowLog[Int(j)]
                 let rest = neighbor + popular + (biased ? model.itemBias[Int(j)] : 0)
                 let reach = queryNorm * index.factorNorm(ofItem: Int(j))
                 let bound = reach + rest + Self.boundSlack * (reach + abs(rest))
@@ -132,7 +151,10 @@ extension OnlineLearner {
             // after its first offer and restored by the `defer` clearing (which zeroes it anyway).
             for x in neighborContext {
                 model.neighbors.forEachNeighbor(of: x) { j, _ in
-                    if neighborScores[Int(j)] != 0 { extra(j); neighborScores[Int(j)] = 0 }
+                    if neighborScores[Int(j)] != 0 {
+                        extra(j)
+                        neighborScores[Int(j)] = 0
+                    }
                 }
             }
             if popularityBlend > 0 { for j in model.popularityLeaders.slots { extra(j) } }
@@ -149,12 +171,17 @@ extension OnlineLearner {
     /// ``offerBlock`` for a block of an inverted list: lanes map to item slots through `members`.
     @inline(__always)
     private func offerMembers(
-        _ members: UnsafeBufferPointer<Int32>, first: Int, scores: SIMD8<Float>, user u: Int32,
+        _ members: UnsafeBufferPointer<Int32>,
+        first: Int,
+        scores: SIMD8<Float>,
+        user u: Int32,
         selector: inout TopKSelector
     ) {
-        let a = scores.lowHalf, b = scores.highHalf
+        let a = scores.lowHalf
+        let b = scores.highHalf
         let m4 = a.replacing(with: b, where: b .> a)
-        let c = m4.lowHalf, d = m4.highHalf
+        let c = m4.lowHalf
+        let d = m4.highHalf
         let m2 = c.replacing(with: d, where: d .> c)
         guard (m2[0] > m2[1] ? m2[0] : m2[1]) >= selector.threshold else { return }
         assert(selector.seen.user == u, "the selector's seen set belongs to another user")

@@ -17,7 +17,12 @@ extension OnlineLearner {
     /// (same kernel arithmetic per query, same offering order). `selectors` and `outputs` are reusable
     /// scratch; they grow to 4 selectors and `userSlots.count` lists and are not shrunk, so a caller
     /// that keeps them ranks without allocating.
-    public func rankBatch(userSlots: [Int32?], k: Int, selectors: inout [TopKSelector], into outputs: inout [[ScoredIndex]]) {
+    public func rankBatch(
+        userSlots: [Int32?],
+        k: Int,
+        selectors: inout [TopKSelector],
+        into outputs: inout [[ScoredIndex]]
+    ) {
         while selectors.count < 4 { selectors.append(TopKSelector(k: k)) }
         while outputs.count < userSlots.count { outputs.append([]) }
         let batched = supportsBatchedRanking
@@ -40,7 +45,9 @@ extension OnlineLearner {
                 filled = 0
             }
         }
-        if filled > 0 { rankFour(group, count: filled, userSlots: userSlots, k: k, selectors: &selectors, into: &outputs) }
+        if filled > 0 {
+            rankFour(group, count: filled, userSlots: userSlots, k: k, selectors: &selectors, into: &outputs)
+        }
     }
 
     /// One pass over the item blocks for up to four known, live users (positions in `userSlots`). Each
@@ -49,8 +56,12 @@ extension OnlineLearner {
     /// user's vector and ignores their scores. Scratch: the lanes' selectors' query, context and dense
     /// neighbour-score buffers, and selector 0's similarity buffer for the four queries side by side.
     private func rankFour(
-        _ group: (Int, Int, Int, Int), count: Int, userSlots: [Int32?], k: Int,
-        selectors: inout [TopKSelector], into outputs: inout [[ScoredIndex]]
+        _ group: (Int, Int, Int, Int),
+        count: Int,
+        userSlots: [Int32?],
+        k: Int,
+        selectors: inout [TopKSelector],
+        into outputs: inout [[ScoredIndex]]
     ) {
         func position(_ l: Int) -> Int {
             switch l {
@@ -64,16 +75,27 @@ extension OnlineLearner {
         let users4 = (user(0), user(1), user(2), user(3))
         let s = model.userFactors.stride
         var queries: [Float] = []
-        var ns0: [Float] = [], ns1: [Float] = [], ns2: [Float] = [], ns3: [Float] = []
-        var nc0: [Int32] = [], nc1: [Int32] = [], nc2: [Int32] = [], nc3: [Int32] = []
+        var ns0: [Float] = []
+        var ns1: [Float] = []
+        var ns2: [Float] = []
+        var ns3: [Float] = []
+        var nc0: [Int32] = []
+        var nc1: [Int32] = []
+        var nc2: [Int32] = []
+        var nc3: [Int32] = []
         swap(&queries, &selectors[0].similarity)
-        swap(&ns0, &selectors[0].neighborScores); swap(&nc0, &selectors[0].neighborContext)
-        swap(&ns1, &selectors[1].neighborScores); swap(&nc1, &selectors[1].neighborContext)
-        swap(&ns2, &selectors[2].neighborScores); swap(&nc2, &selectors[2].neighborContext)
-        swap(&ns3, &selectors[3].neighborScores); swap(&nc3, &selectors[3].neighborContext)
+        swap(&ns0, &selectors[0].neighborScores)
+        swap(&nc0, &selectors[0].neighborContext)
+        swap(&ns1, &selectors[1].neighborScores)
+        swap(&nc1, &selectors[1].neighborContext)
+        swap(&ns2, &selectors[2].neighborScores)
+        swap(&nc2, &selectors[2].neighborContext)
+        swap(&ns3, &selectors[3].neighborScores)
+        swap(&nc3, &selectors[3].neighborContext)
         if queries.count < 4 * s { queries = [Float](repeating: 0, count: 4 * s) }
         func prepare(_ l: Int, _ ns: inout [Float], _ nc: inout [Int32]) {
-            var q: [Float] = [], r: [Int32] = []
+            var q: [Float] = []
+            var r: [Int32] = []
             swap(&q, &selectors[l].query)
             swap(&r, &selectors[l].recent)
             if l < count {
@@ -85,17 +107,24 @@ extension OnlineLearner {
             swap(&q, &selectors[l].query)
             swap(&r, &selectors[l].recent)
         }
-        prepare(0, &ns0, &nc0); prepare(1, &ns1, &nc1); prepare(2, &ns2, &nc2); prepare(3, &ns3, &nc3)
+        prepare(0, &ns0, &nc0)
+        prepare(1, &ns1, &nc1)
+        prepare(2, &ns2, &nc2)
+        prepare(3, &ns3, &nc3)
         defer {
             if count > 0 { clearNeighborScores(context: nc0, scores: &ns0) }
             if count > 1 { clearNeighborScores(context: nc1, scores: &ns1) }
             if count > 2 { clearNeighborScores(context: nc2, scores: &ns2) }
             if count > 3 { clearNeighborScores(context: nc3, scores: &ns3) }
             swap(&queries, &selectors[0].similarity)
-            swap(&ns0, &selectors[0].neighborScores); swap(&nc0, &selectors[0].neighborContext)
-            swap(&ns1, &selectors[1].neighborScores); swap(&nc1, &selectors[1].neighborContext)
-            swap(&ns2, &selectors[2].neighborScores); swap(&nc2, &selectors[2].neighborContext)
-            swap(&ns3, &selectors[3].neighborScores); swap(&nc3, &selectors[3].neighborContext)
+            swap(&ns0, &selectors[0].neighborScores)
+            swap(&nc0, &selectors[0].neighborContext)
+            swap(&ns1, &selectors[1].neighborScores)
+            swap(&nc1, &selectors[1].neighborContext)
+            swap(&ns2, &selectors[2].neighborScores)
+            swap(&nc2, &selectors[2].neighborContext)
+            swap(&ns3, &selectors[3].neighborScores)
+            swap(&nc3, &selectors[3].neighborContext)
         }
         for l in 0..<4 { selectors[l].reset(k: k) }
         for l in 0..<count { selectors[l].seen.fill(user: user(l), items: store.seenItems(of: user(l))) }
@@ -104,29 +133,49 @@ extension OnlineLearner {
         let popularityBlend = model.popularityBlend
         let n = model.itemCount
         model.windowLog.withUnsafeBufferPointer { WL in
-          ns0.withUnsafeBufferPointer { N0 in ns1.withUnsafeBufferPointer { N1 in
-          ns2.withUnsafeBufferPointer { N2 in ns3.withUnsafeBufferPointer { N3 in
-            queries.withUnsafeBufferPointer { Q in
-              selectors.withUnsafeMutableBufferPointer { S in
-                let q = Q.baseAddress!
-                model.rankingItems.scoreBlocks4(q, q + s, q + 2 * s, q + 3 * s) { first, r0, r1, r2, r3 in
-                    func lane(_ raw: SIMD8<Float>, _ NS: UnsafeBufferPointer<Float>, _ u: Int32, _ selector: inout TopKSelector) {
-                        var scores = raw
-                        if blend {
-                            OnlineLearner.addBlendTerms(&scores, first: first, itemCount: n, neighborScores: NS,
-                                                        windowLog: WL, popularityBlend: popularityBlend)
+            ns0.withUnsafeBufferPointer { N0 in
+                ns1.withUnsafeBufferPointer { N1 in
+                    ns2.withUnsafeBufferPointer { N2 in
+                        ns3.withUnsafeBufferPointer { N3 in
+                            queries.withUnsafeBufferPointer { Q in
+                                selectors.withUnsafeMutableBufferPointer { S in
+                                    let q = Q.baseAddress!
+                                    model.rankingItems.scoreBlocks4(q, q + s, q + 2 * s, q + 3 * s) {
+                                        first,
+                                        r0,
+                                        r1,
+                                        r2,
+                                        r3 in
+                                        func lane(
+                                            _ raw: SIMD8<Float>,
+                                            _ NS: UnsafeBufferPointer<Float>,
+                                            _ u: Int32,
+                                            _ selector: inout TopKSelector
+                                        ) {
+                                            var scores = raw
+                                            if blend {
+                                                OnlineLearner.addBlendTerms(
+                                                    &scores,
+                                                    first: first,
+                                                    itemCount: n,
+                                                    neighborScores: NS,
+                                                    windowLog: WL,
+                                                    popularityBlend: popularityBlend
+                                                )
+                                            }
+                                            offerBlock(first: first, scores: scores, user: u, selector: &selector)
+                                        }
+                                        lane(r0, N0, users4.0, &S[0])
+                                        if count > 1 { lane(r1, N1, users4.1, &S[1]) }
+                                        if count > 2 { lane(r2, N2, users4.2, &S[2]) }
+                                        if count > 3 { lane(r3, N3, users4.3, &S[3]) }
+                                    }
+                                }
+                            }
                         }
-                        offerBlock(first: first, scores: scores, user: u, selector: &selector)
                     }
-                    lane(r0, N0, users4.0, &S[0])
-                    if count > 1 { lane(r1, N1, users4.1, &S[1]) }
-                    if count > 2 { lane(r2, N2, users4.2, &S[2]) }
-                    if count > 3 { lane(r3, N3, users4.3, &S[3]) }
                 }
-              }
             }
-          } }
-          } }
         }
         for l in 0..<count { selectors[l].sorted(into: &outputs[position(l)]) }
     }

@@ -67,14 +67,19 @@ public struct BlockedItemMatrix: Sendable {
         storage.withUnsafeBufferPointer { s in
             var p = UnsafeRawPointer(s.baseAddress!)
             for b in 0..<blocks {
-                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+                var acc0 = SIMD8<Float>()
+                var acc1 = SIMD8<Float>()
                 var c = 0
                 while c + 1 < k {
                     acc0 += SIMD8(repeating: user[c]) * p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
-                    acc1 += SIMD8(repeating: user[c + 1]) * p.loadUnaligned(fromByteOffset: (c + 1) * 32, as: SIMD8<Float>.self)
+                    acc1 +=
+                        SIMD8(repeating: user[c + 1])
+                        * p.loadUnaligned(fromByteOffset: (c + 1) * 32, as: SIMD8<Float>.self)
                     c += 2
                 }
-                if c < k { acc0 += SIMD8(repeating: user[c]) * p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self) }
+                if c < k {
+                    acc0 += SIMD8(repeating: user[c]) * p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
+                }
                 acc0 += p.loadUnaligned(fromByteOffset: k * 32, as: SIMD8<Float>.self)
                 body(b << 3, acc0 + acc1)
                 p += blockFloats * 4
@@ -88,7 +93,10 @@ public struct BlockedItemMatrix: Sendable {
     /// accumulators, same order, no fused multiply-add), so scores are bit-identical to it.
     @inline(__always)
     public func scoreBlocks4(
-        _ q0: UnsafePointer<Float>, _ q1: UnsafePointer<Float>, _ q2: UnsafePointer<Float>, _ q3: UnsafePointer<Float>,
+        _ q0: UnsafePointer<Float>,
+        _ q1: UnsafePointer<Float>,
+        _ q2: UnsafePointer<Float>,
+        _ q3: UnsafePointer<Float>,
         _ body: (Int, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) -> Void
     ) {
         let k = dimension
@@ -96,25 +104,40 @@ public struct BlockedItemMatrix: Sendable {
         storage.withUnsafeBufferPointer { s in
             var p = UnsafeRawPointer(s.baseAddress!)
             for b in 0..<blocks {
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+                var a0 = SIMD8<Float>()
+                var a1 = SIMD8<Float>()
+                var a2 = SIMD8<Float>()
+                var a3 = SIMD8<Float>()
+                var b0 = SIMD8<Float>()
+                var b1 = SIMD8<Float>()
+                var b2 = SIMD8<Float>()
+                var b3 = SIMD8<Float>()
                 var c = 0
                 while c + 1 < k {
                     let r = p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
                     let t = p.loadUnaligned(fromByteOffset: (c + 1) * 32, as: SIMD8<Float>.self)
-                    a0 += SIMD8(repeating: q0[c]) * r; b0 += SIMD8(repeating: q0[c + 1]) * t
-                    a1 += SIMD8(repeating: q1[c]) * r; b1 += SIMD8(repeating: q1[c + 1]) * t
-                    a2 += SIMD8(repeating: q2[c]) * r; b2 += SIMD8(repeating: q2[c + 1]) * t
-                    a3 += SIMD8(repeating: q3[c]) * r; b3 += SIMD8(repeating: q3[c + 1]) * t
+                    a0 += SIMD8(repeating: q0[c]) * r
+                    b0 += SIMD8(repeating: q0[c + 1]) * t
+                    a1 += SIMD8(repeating: q1[c]) * r
+                    b1 += SIMD8(repeating: q1[c + 1]) * t
+                    a2 += SIMD8(repeating: q2[c]) * r
+                    b2 += SIMD8(repeating: q2[c + 1]) * t
+                    a3 += SIMD8(repeating: q3[c]) * r
+                    b3 += SIMD8(repeating: q3[c + 1]) * t
                     c += 2
                 }
                 if c < k {
                     let r = p.loadUnaligned(fromByteOffset: c * 32, as: SIMD8<Float>.self)
-                    a0 += SIMD8(repeating: q0[c]) * r; a1 += SIMD8(repeating: q1[c]) * r
-                    a2 += SIMD8(repeating: q2[c]) * r; a3 += SIMD8(repeating: q3[c]) * r
+                    a0 += SIMD8(repeating: q0[c]) * r
+                    a1 += SIMD8(repeating: q1[c]) * r
+                    a2 += SIMD8(repeating: q2[c]) * r
+                    a3 += SIMD8(repeating: q3[c]) * r
                 }
                 let bias = p.loadUnaligned(fromByteOffset: k * 32, as: SIMD8<Float>.self)
-                a0 += bias; a1 += bias; a2 += bias; a3 += bias
+                a0 += bias
+                a1 += bias
+                a2 += bias
+                a3 += bias
                 body(b << 3, a0 + b0, a1 + b1, a2 + b2, a3 + b3)
                 p += blockFloats * 4
             }

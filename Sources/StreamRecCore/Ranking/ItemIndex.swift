@@ -144,7 +144,8 @@ public struct ItemIndex: Sendable {
     public func factorNorm(ofItem i: Int) -> Float { factorNorms[i] }
 
     private mutating func remove(item i: Int) {
-        let l = Int(assignment[i]), p = Int(position[i])
+        let l = Int(assignment[i])
+        let p = Int(position[i])
         let last = lists[l].members.count - 1
         if p != last {
             let moved = lists[l].members[last]
@@ -173,7 +174,8 @@ public struct ItemIndex: Sendable {
     /// Greedy walk over the neighbor graph from list `l`: move to the nearest of the current list's
     /// neighbors while it is strictly nearer (at most 8 hops; ties stay).
     func nearestAround(_ x: UnsafePointer<Float>, list l: Int) -> Int {
-        let s = pointStride, m = Self.neighborCount
+        let s = pointStride
+        let m = Self.neighborCount
         return centroids.withUnsafeBufferPointer { C in
             var best = l
             var bestScore = VectorKernels.dot(x, C.baseAddress! + l * s, stride: s) + halfNorms[l]
@@ -201,7 +203,8 @@ public struct ItemIndex: Sendable {
         let n = factors.rows
         let lists = max(8, (Int(Double(n).squareRoot()) + 7) & ~7)
         let sampleCount = min(n, 16 * lists)
-        let s = pointStride, k = dimension
+        let s = pointStride
+        let k = dimension
         var sample = [Float](repeating: 0, count: sampleCount * s)
         factors.withUnsafeBufferPointer { V in
             for j in 0..<sampleCount {
@@ -241,7 +244,9 @@ public struct ItemIndex: Sendable {
 
     /// Installs centroids and everything derived from them (blocked matrices, norms, neighbor lists).
     mutating func setCentroids(_ c: [Float], count: Int) {
-        let s = pointStride, k = dimension, m = Self.neighborCount
+        let s = pointStride
+        let k = dimension
+        let m = Self.neighborCount
         centroids = c
         listCount = count
         halfNorms = [Float](repeating: 0, count: count)
@@ -287,7 +292,9 @@ public struct ItemIndex: Sendable {
     /// Empties the lists and inserts every item, in slot order, into the list `choose` names for its
     /// augmented point (factors + bias).
     private mutating func fillLists(
-        factors: FactorMatrix, biases: [Float]?, choose: (ItemIndex, Int, UnsafePointer<Float>) -> Int
+        factors: FactorMatrix,
+        biases: [Float]?,
+        choose: (ItemIndex, Int, UnsafePointer<Float>) -> Int
     ) {
         let n = factors.rows
         assignment = [Int32](repeating: -1, count: n)
@@ -315,7 +322,9 @@ public struct ItemIndex: Sendable {
     /// score highest for `query` (k floats, padded), best list first. `order` is reusable scratch.
     @inline(__always)
     public func forEachProbedBlock(
-        query: UnsafePointer<Float>, probes: Int, order: inout [ScoredIndex],
+        query: UnsafePointer<Float>,
+        probes: Int,
+        order: inout [ScoredIndex],
         _ body: (UnsafeBufferPointer<Int32>, Int, SIMD8<Float>) -> Void
     ) {
         let p = min(max(1, probes), listCount)
@@ -353,13 +362,21 @@ public struct ItemIndex: Sendable {
     }
 
     static func decode(
-        from r: inout BinaryReader, factors: FactorMatrix, biases: [Float]?
+        from r: inout BinaryReader,
+        factors: FactorMatrix,
+        biases: [Float]?
     ) throws(BinaryReader.Failure) -> ItemIndex {
-        guard try r.read(UInt32.self, "index format") == 1 else { throw .init(description: "unknown item index format") }
+        guard try r.read(UInt32.self, "index format") == 1 else {
+            throw .init(description: "unknown item index format")
+        }
         let dimension = Int(try r.read(UInt32.self, "index dimension"))
-        guard dimension == factors.dimension else { throw .init(description: "item index dimension disagrees with the model") }
+        guard dimension == factors.dimension else {
+            throw .init(description: "item index dimension disagrees with the model")
+        }
         let threshold = Int(try r.read(UInt64.self, "index build threshold"))
-        guard threshold >= 8 && threshold <= Int(Int32.max) else { throw .init(description: "invalid item index build threshold") }
+        guard threshold >= 8 && threshold <= Int(Int32.max) else {
+            throw .init(description: "invalid item index build threshold")
+        }
         var index = ItemIndex(dimension: dimension, buildThreshold: threshold)
         let builtAt = Int(try r.read(UInt64.self, "index build size"))
         let listCount = Int(try r.read(UInt32.self, "index lists"))
@@ -370,7 +387,7 @@ public struct ItemIndex: Sendable {
         }
         guard builtAt > 0 else { return index }
         guard centroids.count == listCount * index.pointStride, assignment.count == factors.rows,
-              assignment.allSatisfy({ $0 >= 0 && Int($0) < listCount }), centroids.allSatisfy(\.isFinite)
+            assignment.allSatisfy({ $0 >= 0 && Int($0) < listCount }), centroids.allSatisfy(\.isFinite)
         else { throw .init(description: "item index sizes disagree with the model") }
         index.builtAt = builtAt
         index.setCentroids(centroids, count: listCount)
@@ -382,7 +399,8 @@ public struct ItemIndex: Sendable {
 extension ItemIndex: Equatable {
     /// Equal persistent state (list order inside lists is history-dependent and irrelevant to results).
     public static func == (a: ItemIndex, b: ItemIndex) -> Bool {
-        a.dimension == b.dimension && a.buildThreshold == b.buildThreshold && a.builtAt == b.builtAt && a.listCount == b.listCount
+        a.dimension == b.dimension && a.buildThreshold == b.buildThreshold && a.builtAt == b.builtAt
+            && a.listCount == b.listCount
             && a.centroids == b.centroids && a.assignment == b.assignment
     }
 }

@@ -32,7 +32,10 @@ struct SeenSet: Sendable {
             for item in items {
                 var i = Self.home(item, mask)
                 while t[i] != Self.empty && t[i] != item { i = (i + 1) & mask }
-                if t[i] == Self.empty { t[i] = item; count += 1 }
+                if t[i] == Self.empty {
+                    t[i] = item
+                    count += 1
+                }
             }
         }
     }

@@ -102,7 +102,8 @@ public struct TopKSelector: Sendable {
         var i = start
         let n = heap.count
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var worst = i
             if l < n && heap[worst].ranks(above: heap[l]) { worst = l }
             if r < n && heap[worst].ranks(above: heap[r]) { worst = r }

@@ -50,8 +50,12 @@ public struct RecommendationList: Sendable, Equatable {
     public var fallback: String?
 
     public init(
-        user: String, items: [ScoredItem], modelVersion: String, timestamp: Int64,
-        sourceOffset: SourceOffset? = nil, fallback: String? = nil
+        user: String,
+        items: [ScoredItem],
+        modelVersion: String,
+        timestamp: Int64,
+        sourceOffset: SourceOffset? = nil,
+        fallback: String? = nil
     ) {
         self.user = user
         self.items = items
@@ -80,8 +84,14 @@ public struct RecommendationList: Sendable, Equatable {
 
     /// Appends the JSON document to `out`, so a producer loop can reuse one buffer.
     public func appendJSON(to out: inout [UInt8]) {
-        Self.appendJSON(user: user, modelVersion: modelVersion, timestamp: timestamp, sourceOffset: sourceOffset,
-                        fallback: fallback, to: &out) { emit in
+        Self.appendJSON(
+            user: user,
+            modelVersion: modelVersion,
+            timestamp: timestamp,
+            sourceOffset: sourceOffset,
+            fallback: fallback,
+            to: &out
+        ) { emit in
             for scored in items { emit(scored.item, scored.score, scored.propensity, scored.listPropensity) }
         }
     }
@@ -92,8 +102,13 @@ public struct RecommendationList: Sendable, Equatable {
     /// and none here: integers are written digit by digit; only a non-nil propensity is formatted
     /// through `Double.description`). Pure Swift standard library, no Foundation.
     public static func appendJSON(
-        user: String, modelVersion: String, timestamp: Int64, sourceOffset: SourceOffset?, fallback: String?,
-        to out: inout [UInt8], items: (_ emit: (String, Float, Double?, Double?) -> Void) -> Void
+        user: String,
+        modelVersion: String,
+        timestamp: Int64,
+        sourceOffset: SourceOffset?,
+        fallback: String?,
+        to out: inout [UInt8],
+        items: (_ emit: (String, Float, Double?, Double?) -> Void) -> Void
     ) {
         out.append(contentsOf: #"{"user":"#.utf8)
         JSONOutput.appendString(user, to: &out)
@@ -173,7 +188,9 @@ public struct RecommendationList: Sendable, Equatable {
             }
             sourceOffset = SourceOffset(
                 topic: try JSONField.string(offset, "topic", path: "source_offset."),
-                partition: Int32(try JSONField.integer(offset, "partition", in: 0...Int64(Int32.max), path: "source_offset.")),
+                partition: Int32(
+                    try JSONField.integer(offset, "partition", in: 0...Int64(Int32.max), path: "source_offset.")
+                ),
                 offset: try JSONField.integer(offset, "offset", in: 0...Int64.max, path: "source_offset.")
             )
         }
@@ -197,7 +214,11 @@ private enum JSONField {
         return value
     }
 
-    static func string(_ object: [String: Any], _ key: String, path: String = "") throws(RecommendationDecodingError) -> String {
+    static func string(
+        _ object: [String: Any],
+        _ key: String,
+        path: String = ""
+    ) throws(RecommendationDecodingError) -> String {
         guard let string = try value(object, key, path: path) as? String else {
             throw RecommendationDecodingError("field '\(path)\(key)' must be a string")
         }
@@ -211,15 +232,22 @@ private enum JSONField {
         return array
     }
 
-    static func number(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> NSNumber {
+    static func number(
+        _ object: [String: Any],
+        _ key: String,
+        path: String
+    ) throws(RecommendationDecodingError) -> NSNumber {
         guard let number = try value(object, key, path: path) as? NSNumber,
-              String(cString: number.objCType) != "c" // booleans
+            String(cString: number.objCType) != "c"  // booleans
         else { throw RecommendationDecodingError("field '\(path)\(key)' must be a number") }
         return number
     }
 
     static func integer(
-        _ object: [String: Any], _ key: String, in range: ClosedRange<Int64>, path: String = ""
+        _ object: [String: Any],
+        _ key: String,
+        in range: ClosedRange<Int64>,
+        path: String = ""
     ) throws(RecommendationDecodingError) -> Int64 {
         let number = try number(object, key, path: path)
         let value: Int64?
@@ -233,22 +261,31 @@ private enum JSONField {
             value = number.int64Value
         }
         guard let value, range.contains(value) else {
-            throw RecommendationDecodingError("field '\(path)\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw RecommendationDecodingError(
+                "field '\(path)\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)"
+            )
         }
         return value
     }
 
     /// An optional number in [0, 1].
-    static func probability(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> Double? {
+    static func probability(
+        _ object: [String: Any],
+        _ key: String,
+        path: String
+    ) throws(RecommendationDecodingError) -> Double? {
         guard let value = object[key], !(value is NSNull) else { return nil }
         let p = try number(object, key, path: path).doubleValue
         guard p >= 0 && p <= 1 else { throw RecommendationDecodingError("field '\(path)\(key)' must be in [0, 1]") }
         return p
     }
 
-    static func float(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> Float {
+    static func float(_ object: [String: Any], _ key: String, path: String) throws(RecommendationDecodingError) -> Float
+    {
         let value = Float(try number(object, key, path: path).doubleValue)
-        guard value.isFinite else { throw RecommendationDecodingError("field '\(path)\(key)' is outside the Float range") }
+        guard value.isFinite else {
+            throw RecommendationDecodingError("field '\(path)\(key)' is outside the Float range")
+        }
         return value
     }
 }

@@ -10,8 +10,13 @@ extension OnlineLearner {
     ///   - timestamp: milliseconds since the epoch written as the list's `ts`.
     ///   - modelVersion: ``modelVersion``, when the caller builds many lists from one model state.
     public func recommendationList(
-        user: String, userSlot: Int32?, ranked: [ScoredIndex], propensitiesFrom selector: TopKSelector? = nil,
-        timestamp: Int64, sourceOffset: SourceOffset? = nil, modelVersion version: String? = nil
+        user: String,
+        userSlot: Int32?,
+        ranked: [ScoredIndex],
+        propensitiesFrom selector: TopKSelector? = nil,
+        timestamp: Int64,
+        sourceOffset: SourceOffset? = nil,
+        modelVersion version: String? = nil
     ) -> RecommendationList {
         let p = selector.flatMap { explorationPropensities(userSlot: userSlot, list: ranked, selector: $0) }
         return RecommendationList(
@@ -21,7 +26,10 @@ extension OnlineLearner {
                     ScoredItem(item: $0, score: ranked[n].score, propensity: p?.slot[n], listPropensity: p?.list[n])
                 }
             },
-            modelVersion: version ?? modelVersion, timestamp: timestamp, sourceOffset: sourceOffset,
-            fallback: userSlot == nil ? "popularity" : nil)
+            modelVersion: version ?? modelVersion,
+            timestamp: timestamp,
+            sourceOffset: sourceOffset,
+            fallback: userSlot == nil ? "popularity" : nil
+        )
     }
 }

@@ -24,12 +24,21 @@ extension OnlineLearner {
     /// slots dropped, `fallback: "popularity"` for an unknown user), without building it. Exploration
     /// propensities are not written: with ε > 0 build the list with its propensities instead.
     public func appendRecommendationJSON(
-        user: String, userSlot: Int32?, ranked: [ScoredIndex], timestamp: Int64, sourceOffset: SourceOffset? = nil,
-        modelVersion: String, to out: inout [UInt8]
+        user: String,
+        userSlot: Int32?,
+        ranked: [ScoredIndex],
+        timestamp: Int64,
+        sourceOffset: SourceOffset? = nil,
+        modelVersion: String,
+        to out: inout [UInt8]
     ) {
         RecommendationList.appendJSON(
-            user: user, modelVersion: modelVersion, timestamp: timestamp, sourceOffset: sourceOffset,
-            fallback: userSlot == nil ? "popularity" : nil, to: &out
+            user: user,
+            modelVersion: modelVersion,
+            timestamp: timestamp,
+            sourceOffset: sourceOffset,
+            fallback: userSlot == nil ? "popularity" : nil,
+            to: &out
         ) { emit in
             for r in ranked {
                 if let id = items.id(at: r.index) { emit(id, r.score, nil, nil) }

@@ -25,8 +25,12 @@ struct ReplayScoring: PrequentialObserver {
     var list: [ScoredIndex] = []
     var exactList: [ScoredIndex] = []
 
-    init(scores: ReplayScores, options: ReplayOptions, learner: OnlineLearner,
-         lists: ((RecommendationList) -> Void)?) {
+    init(
+        scores: ReplayScores,
+        options: ReplayOptions,
+        learner: OnlineLearner,
+        lists: ((RecommendationList) -> Void)?
+    ) {
         self.scores = scores
         k = options.k
         measureDiversity = options.measureDiversity && learner.config.ranker == .mf
@@ -45,11 +49,25 @@ struct ReplayScoring: PrequentialObserver {
         case .ranked(let target):
             let user = learner.users.index(of: event.user)
             if let lists, eventIndex > 0 {
-                lists(Self.producedList(for: event, at: eventIndex, userSlot: user, ranked: list, selector: selector,
-                                        learner: learner))
+                lists(
+                    Self.producedList(
+                        for: event,
+                        at: eventIndex,
+                        userSlot: user,
+                        ranked: list,
+                        selector: selector,
+                        learner: learner
+                    )
+                )
             }
-            scores.evaluator.record(eventIndex: eventIndex, recommended: list, target: target, learner: learner,
-                                    measureDiversity: measureDiversity, user: user)
+            scores.evaluator.record(
+                eventIndex: eventIndex,
+                recommended: list,
+                target: target,
+                learner: learner,
+                measureDiversity: measureDiversity,
+                user: user
+            )
             if sampleOverlap, scores.evaluator.totals.scored % Int64(overlapEvery) == 0, let u = user {
                 learner.recommend(userSlot: u, k: k, selector: &selector, into: &exactList, exact: true)
                 scores.overlapSum += OnlineLearner.overlap(list, exactList)
@@ -62,10 +80,21 @@ struct ReplayScoring: PrequentialObserver {
     /// propensities when ε > 0. Its `source_offset` names the previous event (topic "replay", partition 0,
     /// offset = position − 1): the model state it was ranked on, so "the user's next event after the source
     /// offset" is the event it is scored against — the join `evaluate-policy` uses. `ts` is the event time.
-    static func producedList(for event: Event, at position: Int64, userSlot: Int32?, ranked: [ScoredIndex],
-                             selector: TopKSelector, learner: OnlineLearner) -> RecommendationList {
+    static func producedList(
+        for event: Event,
+        at position: Int64,
+        userSlot: Int32?,
+        ranked: [ScoredIndex],
+        selector: TopKSelector,
+        learner: OnlineLearner
+    ) -> RecommendationList {
         learner.recommendationList(
-            user: event.user, userSlot: userSlot, ranked: ranked, propensitiesFrom: selector,
-            timestamp: max(0, event.timestamp), sourceOffset: SourceOffset(topic: "replay", partition: 0, offset: position - 1))
+            user: event.user,
+            userSlot: userSlot,
+            ranked: ranked,
+            propensitiesFrom: selector,
+            timestamp: max(0, event.timestamp),
+            sourceOffset: SourceOffset(topic: "replay", partition: 0, offset: position - 1)
+        )
     }
 }

@@ -104,15 +104,24 @@ public struct ReplaySession: Sendable {
             guard let state = try? JSONDecoder().decode(ResumeState.self, from: Data(blob)) else {
                 throw SnapshotError(.corrupt("replay metrics state does not decode"))
             }
-            scores = ReplayScores(evaluator: state.evaluator, repeatsSkipped: state.repeatsSkipped,
-                                  overlapSum: state.overlapSum ?? 0, overlapSamples: state.overlapSamples ?? 0)
+            scores = ReplayScores(
+                evaluator: state.evaluator,
+                repeatsSkipped: state.repeatsSkipped,
+                overlapSum: state.overlapSum ?? 0,
+                overlapSamples: state.overlapSamples ?? 0
+            )
         } else {
             scores = ReplayScores(evaluator: Self.freshEvaluator(options: options, seed: snapshot.learner.config.seed))
         }
     }
 
     static func freshEvaluator(options: ReplayOptions, seed: UInt64) -> PrequentialEvaluator {
-        PrequentialEvaluator(k: options.k, windowSize: options.windowSize, aucSamples: options.aucSamples, aucSeed: seed)
+        PrequentialEvaluator(
+            k: options.k,
+            windowSize: options.windowSize,
+            aucSamples: options.aucSamples,
+            aucSeed: seed
+        )
     }
 
     /// Attaches the item catalog for cold-start item initialization (also after resuming: the catalog
@@ -133,12 +142,19 @@ public struct ReplaySession: Sendable {
 
     /// The snapshot of the current state (model + metrics + position).
     public func snapshot(createdAt: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> LearnerSnapshot {
-        let state = ResumeState(evaluator: scores.evaluator, repeatsSkipped: scores.repeatsSkipped,
-                                overlapSum: scores.overlapSamples > 0 ? scores.overlapSum : nil,
-                                overlapSamples: scores.overlapSamples > 0 ? scores.overlapSamples : nil)
+        let state = ResumeState(
+            evaluator: scores.evaluator,
+            repeatsSkipped: scores.repeatsSkipped,
+            overlapSum: scores.overlapSamples > 0 ? scores.overlapSum : nil,
+            overlapSamples: scores.overlapSamples > 0 ? scores.overlapSamples : nil
+        )
         let blob = (try? JSONEncoder.sorted.encode(state)).map { [UInt8]($0) } ?? []
-        return LearnerSnapshot(learner: learner, position: SourcePosition(eventsConsumed: position),
-                               createdAt: createdAt, extensions: [Self.evaluatorExtensionKey: blob])
+        return LearnerSnapshot(
+            learner: learner,
+            position: SourcePosition(eventsConsumed: position),
+            createdAt: createdAt,
+            extensions: [Self.evaluatorExtensionKey: blob]
+        )
     }
 
     /// Replays `events[position...]`. `progress` is called every `progressEvery` events with
@@ -181,17 +197,35 @@ public struct ReplaySession: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let t = evaluator.totals
         var report = ReplayReport(
-            ranker: learner.config.ranker.rawValue, configJSON: learner.config.canonicalJSON, k: options.k,
-            totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
-            repeatEventsSkipped: scores.repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
-            coverage: evaluator.coverage(catalog: learner.items.count), novelty: t.novelty,
+            ranker: learner.config.ranker.rawValue,
+            configJSON: learner.config.canonicalJSON,
+            k: options.k,
+            totalEvents: total,
+            warmupEvents: min(warmup, total),
+            consumedEvents: position,
+            scoredEvents: t.scored,
+            repeatEventsSkipped: scores.repeatsSkipped,
+            recall: t.recall,
+            ndcg: t.ndcg,
+            mrr: t.mrr,
+            coverage: evaluator.coverage(catalog: learner.items.count),
+            novelty: t.novelty,
             diversity: measureDiversity ? t.diversity : nil,
-            auc: t.auc, aucSamples: evaluator.auc.samples, precision: t.precision(k: options.k), f1: t.f1(k: options.k),
+            auc: t.auc,
+            aucSamples: evaluator.auc.samples,
+            precision: t.precision(k: options.k),
+            f1: t.f1(k: options.k),
             exposureGini: evaluator.exposure.gini(catalog: learner.items.count),
-            exposureEntropy: evaluator.exposure.entropy(), longTailShare: t.longTailShare,
-            eventsPerSecond: seconds > 0 ? Double(position - startPosition) / seconds : 0, seconds: seconds,
-            users: learner.users.count, items: learner.items.count, counters: learner.counters,
-            windows: evaluator.windows, resumedFrom: resumedFrom)
+            exposureEntropy: evaluator.exposure.entropy(),
+            longTailShare: t.longTailShare,
+            eventsPerSecond: seconds > 0 ? Double(position - startPosition) / seconds : 0,
+            seconds: seconds,
+            users: learner.users.count,
+            items: learner.items.count,
+            counters: learner.counters,
+            windows: evaluator.windows,
+            resumedFrom: resumedFrom
+        )
         if learner.config.ranker == .mf {
             report.ranking = learner.model.ranking.rawValue
             if scores.overlapSamples > 0 {

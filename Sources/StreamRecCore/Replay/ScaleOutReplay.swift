@@ -21,9 +21,14 @@ public struct ScaleOutOptions: Sendable, Equatable {
     public var partitionCount: Int { partitions ?? learners }
 
     public func validate() throws(ConfigError) {
-        guard learners >= 1 && learners <= 1024 else { throw ConfigError(field: "learners", message: "must be in 1...1024") }
+        guard learners >= 1 && learners <= 1024 else {
+            throw ConfigError(field: "learners", message: "must be in 1...1024")
+        }
         guard partitionCount >= learners && partitionCount <= 100_000 else {
-            throw ConfigError(field: "partitions", message: "must be in learners...100000 (a learner without partitions idles)")
+            throw ConfigError(
+                field: "partitions",
+                message: "must be in learners...100000 (a learner without partitions idles)"
+            )
         }
         guard syncInterval >= 0 else { throw ConfigError(field: "syncInterval", message: "must be >= 0") }
     }
@@ -31,7 +36,9 @@ public struct ScaleOutOptions: Sendable, Equatable {
     /// Kafka's default range assignment for one topic: learner c gets a contiguous run of partitions,
     /// the first `P mod N` learners one extra.
     public func learner(ofPartition p: Int) -> Int {
-        let n = learners, q = partitionCount / n, r = partitionCount % n
+        let n = learners
+        let q = partitionCount / n
+        let r = partitionCount % n
         let cut = r * (q + 1)
         return p < cut ? p / (q + 1) : r + (p - cut) / q
     }
@@ -105,12 +112,15 @@ public struct ScaleOutReplay: Sendable {
     }
 
     public mutating func setProbes(_ probes: Int) {
-        for i in learners.indices where learners[i].model.itemIndex != nil { learners[i].setRanking(.approximate, probes: probes) }
+        for i in learners.indices where learners[i].model.itemIndex != nil {
+            learners[i].setRanking(.approximate, probes: probes)
+        }
     }
 
     /// The learner that owns `user`'s partition.
     public mutating func owner(of user: String) -> Int {
-        let p = scaleOut.partitioner.partition(key: user, partitions: scaleOut.partitionCount)
+        let p =
+            scaleOut.partitioner.partition(key: user, partitions: scaleOut.partitionCount)
             ?? keylessRNG.nextInt(below: scaleOut.partitionCount)
         return scaleOut.learner(ofPartition: p)
     }
@@ -133,7 +143,11 @@ public struct ScaleOutReplay: Sendable {
     }
 
     /// Replays the whole log. `progress` is called every `progressEvery` events with (consumed, total).
-    public mutating func run(events: [Event], progressEvery: Int = 10_000, progress: ((Int64, Int64) -> Void)? = nil)
+    public mutating func run(
+        events: [Event],
+        progressEvery: Int = 10_000,
+        progress: ((Int64, Int64) -> Void)? = nil
+    )
         -> (report: ReplayReport, summary: ScaleOutSummary)
     {
         let total = Int64(events.count)
@@ -169,8 +183,13 @@ public struct ScaleOutReplay: Sendable {
             if sharing {
                 replicas[owner].noteEvent()
                 if case .success(let interaction) = outcome.result {
-                    noteChanges(of: interaction, owner: owner, weight: step.weights.effectiveWeight(event),
-                                pairs: sharePairs, scratch: &context)
+                    noteChanges(
+                        of: interaction,
+                        owner: owner,
+                        weight: step.weights.effectiveWeight(event),
+                        pairs: sharePairs,
+                        scratch: &context
+                    )
                 }
             }
             position += 1
@@ -187,17 +206,35 @@ public struct ScaleOutReplay: Sendable {
         var counters = LearnerCounters()
         for l in learners { counters.add(l.counters) }
         var report = ReplayReport(
-            ranker: config.ranker.rawValue, configJSON: config.canonicalJSON, k: options.k,
-            totalEvents: total, warmupEvents: min(warmup, total), consumedEvents: position, scoredEvents: t.scored,
-            repeatEventsSkipped: scores.repeatsSkipped, recall: t.recall, ndcg: t.ndcg, mrr: t.mrr,
-            coverage: evaluator.coverage(catalog: catalog), novelty: t.novelty,
+            ranker: config.ranker.rawValue,
+            configJSON: config.canonicalJSON,
+            k: options.k,
+            totalEvents: total,
+            warmupEvents: min(warmup, total),
+            consumedEvents: position,
+            scoredEvents: t.scored,
+            repeatEventsSkipped: scores.repeatsSkipped,
+            recall: t.recall,
+            ndcg: t.ndcg,
+            mrr: t.mrr,
+            coverage: evaluator.coverage(catalog: catalog),
+            novelty: t.novelty,
             diversity: measureDiversity ? t.diversity : nil,
-            auc: t.auc, aucSamples: evaluator.auc.samples, precision: t.precision(k: options.k), f1: t.f1(k: options.k),
+            auc: t.auc,
+            aucSamples: evaluator.auc.samples,
+            precision: t.precision(k: options.k),
+            f1: t.f1(k: options.k),
             exposureGini: evaluator.exposure.gini(catalog: catalog),
-            exposureEntropy: evaluator.exposure.entropy(), longTailShare: t.longTailShare,
-            eventsPerSecond: seconds > 0 ? Double(position) / seconds : 0, seconds: seconds,
-            users: learners.reduce(0) { $0 + $1.users.count }, items: catalog, counters: counters,
-            windows: evaluator.windows, resumedFrom: nil)
+            exposureEntropy: evaluator.exposure.entropy(),
+            longTailShare: t.longTailShare,
+            eventsPerSecond: seconds > 0 ? Double(position) / seconds : 0,
+            seconds: seconds,
+            users: learners.reduce(0) { $0 + $1.users.count },
+            items: catalog,
+            counters: counters,
+            windows: evaluator.windows,
+            resumedFrom: nil
+        )
         if config.ranker == .mf {
             report.ranking = last.model.ranking.rawValue
             if scores.overlapSamples > 0 {
@@ -206,12 +243,21 @@ public struct ScaleOutReplay: Sendable {
             }
         }
         let summary = ScaleOutSummary(
-            learners: learners.count, partitions: scaleOut.partitionCount, partitioner: scaleOut.partitioner.rawValue,
-            syncIntervalMs: scaleOut.syncInterval, merge: scaleOut.merge.rawValue,
-            shareNeighbors: scaleOut.shareNeighbors, syncRounds: syncRounds,
-            syncBytes: syncBytes, syncBytesPerEvent: position > 0 ? Double(syncBytes) / Double(position) : 0,
-            syncRows: syncRows, eventsPerLearner: eventsPerLearner, usersPerLearner: learners.map { $0.users.count },
-            itemsPerLearner: learners.map { $0.items.count }, slotMetricsApproximate: learners.count > 1)
+            learners: learners.count,
+            partitions: scaleOut.partitionCount,
+            partitioner: scaleOut.partitioner.rawValue,
+            syncIntervalMs: scaleOut.syncInterval,
+            merge: scaleOut.merge.rawValue,
+            shareNeighbors: scaleOut.shareNeighbors,
+            syncRounds: syncRounds,
+            syncBytes: syncBytes,
+            syncBytesPerEvent: position > 0 ? Double(syncBytes) / Double(position) : 0,
+            syncRows: syncRows,
+            eventsPerLearner: eventsPerLearner,
+            usersPerLearner: learners.map { $0.users.count },
+            itemsPerLearner: learners.map { $0.items.count },
+            slotMetricsApproximate: learners.count > 1
+        )
         return (report, summary)
     }
 }
@@ -219,17 +265,32 @@ public struct ScaleOutReplay: Sendable {
 extension ScaleOutReplay {
     /// Tells the owner's replica which item rows the event may have moved without a bias change (the
     /// positive, the sequence-context items) and, with neighbour sharing, which pairs it added.
-    private mutating func noteChanges(of interaction: OnlineLearner.Interaction, owner: Int, weight: Float,
-                                      pairs: Bool, scratch: inout [Int32]) {
+    private mutating func noteChanges(
+        of interaction: OnlineLearner.Interaction,
+        owner: Int,
+        weight: Float,
+        pairs: Bool,
+        scratch: inout [Int32]
+    ) {
         let config = learners[owner].config
         replicas[owner].noteTouched(interaction.itemSlot)
         if pairs && weight > 0 && weight.isFinite {
             // The previous items exactly as OnlineLearner.learnNeighbors paired them.
-            learners[owner].store.recentItems(of: interaction.userSlot, into: &scratch, limit: config.neighborHistory, skip: 1)
+            learners[owner].store.recentItems(
+                of: interaction.userSlot,
+                into: &scratch,
+                limit: config.neighborHistory,
+                skip: 1
+            )
             replicas[owner].notePairs(item: interaction.itemSlot, previous: scratch, learner: learners[owner])
         }
         if config.sequenceContext > 0 {
-            learners[owner].store.recentItems(of: interaction.userSlot, into: &scratch, limit: config.sequenceContext, skip: 1)
+            learners[owner].store.recentItems(
+                of: interaction.userSlot,
+                into: &scratch,
+                limit: config.sequenceContext,
+                skip: 1
+            )
             for c in scratch { replicas[owner].noteTouched(c) }
         }
     }

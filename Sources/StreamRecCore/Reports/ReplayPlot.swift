@@ -26,10 +26,14 @@ public enum ReplayPlot {
             Metric(title: "NDCG@\(k) per window") { $0.ndcg },
             Metric(title: "precision@\(k) per window") { $0.precision },
             Metric(title: "F1@\(k) per window") { $0.f1 },
-            Metric(title: "sampled AUC per window (\(reports.first?.aucSamples ?? 0) unconsumed items per event)") { $0.auc ?? 0 },
+            Metric(title: "sampled AUC per window (\(reports.first?.aucSamples ?? 0) unconsumed items per event)") {
+                $0.auc ?? 0
+            },
             Metric(title: "exposure Gini per window") { $0.exposureGini },
             Metric(title: "exposure entropy (bits) per window") { $0.exposureEntropy },
-            Metric(title: "share of lists with an item outside the top-1% most popular, per window") { $0.longTailShare },
+            Metric(title: "share of lists with an item outside the top-1% most popular, per window") {
+                $0.longTailShare
+            },
         ]
         var out = """
             <!doctype html>
@@ -57,32 +61,40 @@ public enum ReplayPlot {
     /// and a legend.
     public static func svgChart(_ reports: [ReplayReport], metric: Metric) -> String {
         let series = reports.map { r in r.windows.map { (x: Double($0.endEvent + 1), y: metric.value($0)) } }
-        let allX = series.flatMap { $0.map(\.x) }, allY = series.flatMap { $0.map(\.y) }
+        let allX = series.flatMap { $0.map(\.x) }
+        let allY = series.flatMap { $0.map(\.y) }
         let xMax = max(allX.max() ?? 1, 1)
         let yMax = niceCeiling(max(allY.max() ?? 0, 1e-9) * 1.05)
-        let plotW = width - padLeft - padRight, plotH = height - padTop - padBottom
+        let plotW = width - padLeft - padRight
+        let plotH = height - padTop - padBottom
         func px(_ x: Double) -> Double { padLeft + x / xMax * plotW }
         func py(_ y: Double) -> Double { padTop + (1 - y / yMax) * plotH }
 
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
             + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(metric.title))\">\n"
         for i in 0...4 {
             let v = yMax * Double(i) / 4
-            svg += "<line class=\"grid\" x1=\"\(f(padLeft))\" x2=\"\(f(width - padRight))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\"/>"
-            svg += "<text x=\"\(f(padLeft - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: "%.3f", v))</text>\n"
+            svg +=
+                "<line class=\"grid\" x1=\"\(f(padLeft))\" x2=\"\(f(width - padRight))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\"/>"
+            svg +=
+                "<text x=\"\(f(padLeft - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: "%.3f", v))</text>\n"
         }
         for i in 0...4 {
             let x = xMax * Double(i) / 4
-            let anchor = i == 4 ? "end" : "middle" // keep the last label inside the image
-            svg += "<text x=\"\(f(px(x)))\" y=\"\(f(height - padBottom + 16))\" text-anchor=\"\(anchor)\">\(Int(x.rounded()))</text>"
+            let anchor = i == 4 ? "end" : "middle"  // keep the last label inside the image
+            svg +=
+                "<text x=\"\(f(px(x)))\" y=\"\(f(height - padBottom + 16))\" text-anchor=\"\(anchor)\">\(Int(x.rounded()))</text>"
         }
         svg += "<text x=\"\(f(padLeft + plotW / 2))\" y=\"\(f(height - 4))\" text-anchor=\"middle\">events</text>\n"
         for (index, report) in reports.enumerated() {
             let color = palette[index % palette.count]
             let points = series[index].map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            svg += "<polyline class=\"series\" data-model=\"\(escape(report.ranker))\" stroke=\"\(color)\" points=\"\(points)\"/>\n"
+            svg +=
+                "<polyline class=\"series\" data-model=\"\(escape(report.ranker))\" stroke=\"\(color)\" points=\"\(points)\"/>\n"
             let ly = padTop + 14 * Double(index) + 8
-            svg += "<rect x=\"\(f(width - padRight - 110))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+            svg +=
+                "<rect x=\"\(f(width - padRight - 110))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
             svg += "<text x=\"\(f(width - padRight - 95))\" y=\"\(f(ly + 1))\">\(escape(report.ranker))</text>\n"
         }
         svg += "</svg>\n"
@@ -91,12 +103,14 @@ public enum ReplayPlot {
 
     static func summaryTable(_ reports: [ReplayReport]) -> String {
         guard let k = reports.first?.k else { return "<p>no reports</p>\n" }
-        var t = "<table><tr><th>model</th><th>events</th><th>scored</th><th>recall@\(k)</th><th>NDCG@\(k)</th><th>MRR@\(k)</th>"
+        var t =
+            "<table><tr><th>model</th><th>events</th><th>scored</th><th>recall@\(k)</th><th>NDCG@\(k)</th><th>MRR@\(k)</th>"
             + "<th>P@\(k)</th><th>F1@\(k)</th><th>AUC</th><th>exposure Gini</th><th>exposure entropy</th><th>tail lists</th>"
             + "<th>windows</th></tr>\n"
         func v(_ x: Double) -> String { String(format: "%.4f", x) }
         for r in reports {
-            t += "<tr><td>\(escape(r.ranker))</td><td>\(r.consumedEvents)</td><td>\(r.scoredEvents)</td>"
+            t +=
+                "<tr><td>\(escape(r.ranker))</td><td>\(r.consumedEvents)</td><td>\(r.scoredEvents)</td>"
                 + "<td>\(v(r.recall))</td><td>\(v(r.ndcg))</td><td>\(v(r.mrr))</td><td>\(v(r.precision))</td>"
                 + "<td>\(v(r.f1))</td><td>\(r.auc.map(v) ?? "n/a")</td><td>\(v(r.exposureGini))</td>"
                 + "<td>\(String(format: "%.2f", r.exposureEntropy))</td><td>\(v(r.longTailShare))</td>"

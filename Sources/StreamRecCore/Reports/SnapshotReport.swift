@@ -32,13 +32,18 @@ public struct SnapshotInspection: Sendable {
     /// Human-readable multi-line report.
     public func render() -> String {
         var lines: [String] = []
-        func add(_ key: String, _ value: String) { lines.append(key.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+        func add(_ key: String, _ value: String) {
+            lines.append(key.padding(toLength: 12, withPad: " ", startingAt: 0) + value)
+        }
         add("file", path)
         add("format", "version \(info.formatVersion)")
         add("size", "\(info.byteSize) bytes")
-        add("checksum", info.checksumValid
-            ? "ok (crc32c \(Self.hex(info.storedChecksum)))"
-            : "MISMATCH (stored \(Self.hex(info.storedChecksum)), computed \(Self.hex(info.computedChecksum)))")
+        add(
+            "checksum",
+            info.checksumValid
+                ? "ok (crc32c \(Self.hex(info.storedChecksum)))"
+                : "MISMATCH (stored \(Self.hex(info.storedChecksum)), computed \(Self.hex(info.computedChecksum)))"
+        )
         add("status", decodeError.map { "CORRUPT: \($0.description)" } ?? "ok (decodes)")
         if let created = info.createdAt {
             let date = Date(timeIntervalSince1970: Double(created) / 1000)
@@ -48,9 +53,12 @@ public struct SnapshotInspection: Sendable {
         if let json = info.configJSON { add("", json) }
         if let users = info.users, let items = info.items { add("counts", "\(users) users, \(items) items") }
         if let c = info.counters {
-            add("counters", "events \(c.events), sgd steps \(c.sgdSteps), zero-weight \(c.zeroWeightEvents), "
-                + "new users \(c.newUsers), new items \(c.newItems), evictions \(c.userEvictions) users / "
-                + "\(c.itemEvictions) items, non-finite rejected \(c.nonFiniteRejected), seen-set forgot \(c.seenForgotten)")
+            add(
+                "counters",
+                "events \(c.events), sgd steps \(c.sgdSteps), zero-weight \(c.zeroWeightEvents), "
+                    + "new users \(c.newUsers), new items \(c.newItems), evictions \(c.userEvictions) users / "
+                    + "\(c.itemEvictions) items, non-finite rejected \(c.nonFiniteRejected), seen-set forgot \(c.seenForgotten)"
+            )
         }
         if let position = info.position {
             add("position", "\(position.eventsConsumed) events consumed")

@@ -27,7 +27,8 @@ public struct SnapshotError: Error, CustomStringConvertible, Sendable, Equatable
         case .unsupportedVersion(let v): what = "unsupported snapshot format version \(v)"
         case .truncated: what = "snapshot is truncated"
         case .checksumMismatch(let s, let c):
-            what = "checksum mismatch (stored \(String(s, radix: 16)), computed \(String(c, radix: 16))): file is corrupt"
+            what =
+                "checksum mismatch (stored \(String(s, radix: 16)), computed \(String(c, radix: 16))): file is corrupt"
         case .corrupt(let detail): what = "snapshot is corrupt: \(detail)"
         case .configMismatch(let s, let c):
             what = "snapshot was trained with config \(String(s, radix: 16)), current config is \(String(c, radix: 16))"
@@ -47,7 +48,8 @@ public struct LearnerSnapshot: Sendable, Equatable {
     /// metrics), keyed by owner; opaque to the core.
     public var extensions: [String: [UInt8]]
 
-    public init(learner: OnlineLearner, position: SourcePosition, createdAt: Int64, extensions: [String: [UInt8]] = [:]) {
+    public init(learner: OnlineLearner, position: SourcePosition, createdAt: Int64, extensions: [String: [UInt8]] = [:])
+    {
         self.learner = learner
         self.position = position
         self.createdAt = createdAt
@@ -148,7 +150,10 @@ public enum SnapshotCodec {
             throw SnapshotError(.unsupportedVersion(version))
         }
         guard length <= UInt64(bytes.count), bytes.count == headerSize + Int(length) + trailerSize else {
-            throw SnapshotError(bytes.count < headerSize + Int(min(length, UInt64(Int.max / 2))) + trailerSize ? .truncated : .corrupt("length field disagrees with file size"))
+            throw SnapshotError(
+                bytes.count < headerSize + Int(min(length, UInt64(Int.max / 2))) + trailerSize
+                    ? .truncated : .corrupt("length field disagrees with file size")
+            )
         }
         let payloadEnd = headerSize + Int(length)
         var t = BinaryReader(bytes, position: payloadEnd)
@@ -161,7 +166,10 @@ public enum SnapshotCodec {
 
     /// Decodes and validates a snapshot. When `expectedConfig` is given, a snapshot trained with a
     /// different configuration is rejected rather than silently resumed.
-    public static func decode(_ bytes: [UInt8], expectedConfig: ModelConfig? = nil) throws(SnapshotError) -> LearnerSnapshot {
+    public static func decode(
+        _ bytes: [UInt8],
+        expectedConfig: ModelConfig? = nil
+    ) throws(SnapshotError) -> LearnerSnapshot {
         let (version, range) = try verifiedPayload(bytes)
         do {
             var r = BinaryReader(Array(bytes[range]))
@@ -193,10 +201,16 @@ public enum SnapshotCodec {
             guard r.remaining == 0 else { throw SnapshotError(.corrupt("\(r.remaining) trailing payload bytes")) }
             if let index = extensions.removeValue(forKey: itemIndexExtensionKey) { try model.restoreIndex(from: index) }
             guard users.slotCount == store.slotCount, users.slotCount == model.userCount,
-                  items.slotCount == model.itemCount
+                items.slotCount == model.itemCount
             else { throw SnapshotError(.corrupt("id maps, store and model disagree on sizes")) }
-            let learner = OnlineLearner(config: config, users: users, items: items, store: store, model: model,
-                                        counters: counters)
+            let learner = OnlineLearner(
+                config: config,
+                users: users,
+                items: items,
+                store: store,
+                model: model,
+                counters: counters
+            )
             return LearnerSnapshot(learner: learner, position: position, createdAt: createdAt, extensions: extensions)
         } catch let e as SnapshotError {
             throw e
@@ -217,8 +231,12 @@ public enum SnapshotCodec {
         var t = BinaryReader(bytes, position: payloadEnd)
         let stored = (try? t.read(UInt32.self)) ?? 0
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<payloadEnd])) }
-        var info = SnapshotInfo(formatVersion: version, byteSize: bytes.count, storedChecksum: stored,
-                                computedChecksum: computed)
+        var info = SnapshotInfo(
+            formatVersion: version,
+            byteSize: bytes.count,
+            storedChecksum: stored,
+            computedChecksum: computed
+        )
         if let snap = try? decode(bytes) {
             info.configJSON = snap.learner.config.canonicalJSON
             info.configFingerprint = snap.learner.config.fingerprint

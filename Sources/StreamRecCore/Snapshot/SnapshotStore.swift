@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,7 @@ public struct SnapshotStore: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap { name -> (Int64, String)? in
             guard name.hasPrefix("snapshot-"), name.hasSuffix(".srsnap"),
-                  let seq = Int64(name.dropFirst("snapshot-".count).dropLast(".srsnap".count))
+                let seq = Int64(name.dropFirst("snapshot-".count).dropLast(".srsnap".count))
             else { return nil }
             return (seq, directory + "/" + name)
         }.sorted { $0.0 > $1.0 }
@@ -82,8 +83,10 @@ public struct SnapshotStore: Sendable {
             }
         }
         if let newest = rejected.first {
-            throw SnapshotError(.corrupt("no valid snapshot among \(rejected.count) file(s); newest: \(newest.error)"),
-                                path: directory)
+            throw SnapshotError(
+                .corrupt("no valid snapshot among \(rejected.count) file(s); newest: \(newest.error)"),
+                path: directory
+            )
         }
         return nil
     }

@@ -57,9 +57,13 @@ public struct SourcePosition: Sendable, Equatable, Codable {
         guard n <= 1_000_000 else { throw .init(description: "implausible offset count \(n)") }
         var offsets = [SourceOffset]()
         for _ in 0..<n {
-            offsets.append(.init(topic: try r.readString("topic", maxBytes: 1024),
-                                 partition: try r.read(Int32.self, "partition"),
-                                 offset: try r.read(Int64.self, "offset")))
+            offsets.append(
+                .init(
+                    topic: try r.readString("topic", maxBytes: 1024),
+                    partition: try r.read(Int32.self, "partition"),
+                    offset: try r.read(Int64.self, "offset")
+                )
+            )
         }
         return SourcePosition(eventsConsumed: events, offsets: offsets)
     }

@@ -89,7 +89,10 @@ public struct IdDictionary: Sendable, Equatable {
         var out = [Int32]()
         out.reserveCapacity(count)
         var s = leastRecent
-        while s >= 0 { out.append(s); s = newer[Int(s)] }
+        while s >= 0 {
+            out.append(s)
+            s = newer[Int(s)]
+        }
         return out
     }
 
@@ -103,7 +106,8 @@ public struct IdDictionary: Sendable, Equatable {
     }
 
     private mutating func unlink(_ slot: Int32) {
-        let n = newer[Int(slot)], o = older[Int(slot)]
+        let n = newer[Int(slot)]
+        let o = older[Int(slot)]
         if n >= 0 { older[Int(n)] = o } else { mostRecent = o }
         if o >= 0 { newer[Int(o)] = n } else { leastRecent = n }
         newer[Int(slot)] = -1

@@ -49,7 +49,11 @@ struct PairSet: Sendable, Equatable {
         while true {
             let v = table[i]
             if v == k { return false }
-            if v == PairSet.empty { table[i] = k; count += 1; return true }
+            if v == PairSet.empty {
+                table[i] = k
+                count += 1
+                return true
+            }
             i = (i + 1) & mask
         }
     }

@@ -58,7 +58,10 @@ public struct UserHistoryStore: Sendable {
         firstSeen[u] = 0
         lastSeen[u] = 0
         let base = u * historyLength
-        for i in base..<(base + historyLength) { historyItems[i] = -1; historyTimes[i] = 0 }
+        for i in base..<(base + historyLength) {
+            historyItems[i] = -1
+            historyTimes[i] = 0
+        }
     }
 
     /// Appends an interaction. Returns true when the user had not consumed `item` before (as far as the
@@ -86,8 +89,14 @@ public struct UserHistoryStore: Sendable {
     /// Replaces slot `user`'s state with another learner's (``UserStateRecord`` import): `history` oldest
     /// first (the newest `historyLength` are kept), `seen` in first-consumed order (the newest
     /// `maxSeenPerUser` are kept). The slot must exist.
-    mutating func restore(user: Int32, history: [(item: Int32, timestamp: Int64)], seen: [Int32],
-                          eventCount: UInt32, firstSeen: Int64, lastSeen: Int64) {
+    mutating func restore(
+        user: Int32,
+        history: [(item: Int32, timestamp: Int64)],
+        seen: [Int32],
+        eventCount: UInt32,
+        firstSeen: Int64,
+        lastSeen: Int64
+    ) {
         reset(user)
         let u = Int(user)
         for e in history.suffix(historyLength) {
@@ -186,8 +195,8 @@ public struct UserHistoryStore: Sendable {
         let n = Int(try r.read(UInt64.self, "seen list count"))
         let slots = s.eventCounts.count
         guard n == slots, s.historyItems.count == slots * h, s.historyTimes.count == slots * h,
-              s.ringHead.count == slots, s.ringCount.count == slots, s.firstSeen.count == slots,
-              s.lastSeen.count == slots
+            s.ringHead.count == slots, s.ringCount.count == slots, s.firstSeen.count == slots,
+            s.lastSeen.count == slots
         else { throw .init(description: "user store: array sizes disagree") }
         s.seenPairs = PairSet(minimumCapacity: 1024)
         s.seenLists.reserveCapacity(n)

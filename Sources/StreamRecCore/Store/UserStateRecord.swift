@@ -42,8 +42,16 @@ public struct UserStateRecord: Sendable, Equatable {
         }
     }
 
-    public init(user: String, configFingerprint: UInt64, factors: [Float], eventCount: UInt32, firstSeen: Int64,
-                lastSeen: Int64, history: [Entry], seen: [String]) {
+    public init(
+        user: String,
+        configFingerprint: UInt64,
+        factors: [Float],
+        eventCount: UInt32,
+        firstSeen: Int64,
+        lastSeen: Int64,
+        history: [Entry],
+        seen: [String]
+    ) {
         self.user = user
         self.configFingerprint = configFingerprint
         self.factors = factors
@@ -90,10 +98,14 @@ public struct UserStateRecord: Sendable, Equatable {
     }
 
     public init(decoding bytes: [UInt8]) throws(DecodingError) {
-        guard bytes.count <= Self.maxBytes else { throw DecodingError("\(bytes.count) bytes exceed the cap of \(Self.maxBytes)") }
+        guard bytes.count <= Self.maxBytes else {
+            throw DecodingError("\(bytes.count) bytes exceed the cap of \(Self.maxBytes)")
+        }
         guard bytes.count >= 4 + 1 + 8 + 2 + 2 + 28 + 4 else { throw DecodingError("truncated (\(bytes.count) bytes)") }
         let body = bytes.count - 4
-        let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
+        let stored =
+            UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3])
+            << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         guard Array(bytes[0..<4]) == Self.magic else { throw DecodingError("bad magic (not a user state record)") }
         guard stored == computed else { throw DecodingError("checksum mismatch (corrupt or truncated)") }
@@ -105,7 +117,9 @@ public struct UserStateRecord: Sendable, Equatable {
             user = try Self.readId(&r, "user id")
             guard !user.isEmpty else { throw DecodingError("empty user id") }
             let k = Int(try r.read(UInt16.self, "dimension"))
-            guard k >= 1, k <= Self.maxDimension, k * 4 <= r.remaining else { throw DecodingError("dimension \(k) out of range") }
+            guard k >= 1, k <= Self.maxDimension, k * 4 <= r.remaining else {
+                throw DecodingError("dimension \(k) out of range")
+            }
             factors = (0..<k).map { _ in 0 }
             for c in 0..<k { factors[c] = try r.readFloat("factor") }
             guard factors.allSatisfy(\.isFinite) else { throw DecodingError("non-finite factor") }
@@ -126,7 +140,9 @@ public struct UserStateRecord: Sendable, Equatable {
             seen.reserveCapacity(s)
             for _ in 0..<s { seen.append(try Self.readId(&r, "seen item")) }
             guard r.remaining == 0 else { throw DecodingError("\(r.remaining) trailing bytes") }
-            guard history.allSatisfy({ !$0.item.isEmpty }), seen.allSatisfy({ !$0.isEmpty }) else { throw DecodingError("empty item id") }
+            guard history.allSatisfy({ !$0.item.isEmpty }), seen.allSatisfy({ !$0.isEmpty }) else {
+                throw DecodingError("empty item id")
+            }
         } catch let error as BinaryReader.Failure {
             throw DecodingError(error.description)
         } catch let error as DecodingError {
@@ -144,7 +160,9 @@ public struct UserStateRecord: Sendable, Equatable {
 
     private static func readId(_ r: inout BinaryReader, _ what: String) throws(BinaryReader.Failure) -> String {
         let n = Int(try r.read(UInt16.self, what))
-        guard n <= r.remaining else { throw BinaryReader.Failure(description: "\(what): \(n) bytes exceed the \(r.remaining) left") }
+        guard n <= r.remaining else {
+            throw BinaryReader.Failure(description: "\(what): \(n) bytes exceed the \(r.remaining) left")
+        }
         let range = try r.take(n, what)
         return String(decoding: r.bytes[range], as: UTF8.self)
     }

@@ -54,7 +54,10 @@ public struct BinaryReader {
 
     mutating func take(_ n: Int, _ what: String) throws(Failure) -> Range<Int> {
         guard n >= 0, n <= remaining else {
-            throw Failure(description: "truncated while reading \(what) (need \(n) bytes at offset \(position), \(remaining) left)")
+            throw Failure(
+                description:
+                    "truncated while reading \(what) (need \(n) bytes at offset \(position), \(remaining) left)"
+            )
         }
         defer { position += n }
         return position..<(position + n)
@@ -90,7 +93,9 @@ public struct BinaryReader {
 
     public mutating func readBytes(_ what: String = "bytes") throws(Failure) -> [UInt8] {
         let n = try read(UInt64.self, what)
-        guard n <= UInt64(remaining) else { throw Failure(description: "\(what): length \(n) exceeds remaining \(remaining)") }
+        guard n <= UInt64(remaining) else {
+            throw Failure(description: "\(what): length \(n) exceeds remaining \(remaining)")
+        }
         return Array(bytes[try take(Int(n), what)])
     }
 

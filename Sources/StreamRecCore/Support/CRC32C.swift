@@ -14,7 +14,8 @@ public struct CRC32C: Sendable {
             let lo = UInt32(ptr[0]) | UInt32(ptr[1]) << 8 | UInt32(ptr[2]) << 16 | UInt32(ptr[3]) << 24
             let hi = UInt32(ptr[4]) | UInt32(ptr[5]) << 8 | UInt32(ptr[6]) << 16 | UInt32(ptr[7]) << 24
             let x = crc ^ lo
-            crc = t[7 * 256 + Int(x & 0xFF)] ^ t[6 * 256 + Int((x >> 8) & 0xFF)]
+            crc =
+                t[7 * 256 + Int(x & 0xFF)] ^ t[6 * 256 + Int((x >> 8) & 0xFF)]
                 ^ t[5 * 256 + Int((x >> 16) & 0xFF)] ^ t[4 * 256 + Int(x >> 24)]
                 ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
                 ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]

@@ -11,7 +11,11 @@ extension VectorKernels {
     /// cos(a, b) given their norms; 0 when either vector is all zero (it has no direction).
     @inlinable @inline(__always)
     public static func cosine(
-        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, normA: Float, normB: Float, stride: Int
+        _ a: UnsafePointer<Float>,
+        _ b: UnsafePointer<Float>,
+        normA: Float,
+        normB: Float,
+        stride: Int
     ) -> Float {
         normA > 0 && normB > 0 ? dot(a, b, stride: stride) / (normA * normB) : 0
     }

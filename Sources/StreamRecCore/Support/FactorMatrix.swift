@@ -34,7 +34,8 @@ public struct FactorMatrix: Sendable, Equatable {
     public mutating func drainChanges(_ body: (Int, UnsafePointer<Float>) -> Void) {
         guard var set = changes else { return }
         changes = nil  // moved out while draining so the set is uniquely referenced
-        let s = stride, n = rows
+        let s = stride
+        let n = rows
         storage.withUnsafeBufferPointer { S in set.drain { r in if r < n { body(r, S.baseAddress! + r * s) } } }
         changes = set
     }
@@ -122,7 +123,11 @@ public enum VectorKernels {
     /// y = y * decay + alpha * x
     @inlinable @inline(__always)
     public static func scaleAdd(
-        _ y: UnsafeMutablePointer<Float>, decay: Float, alpha: Float, _ x: UnsafePointer<Float>, stride: Int
+        _ y: UnsafeMutablePointer<Float>,
+        decay: Float,
+        alpha: Float,
+        _ x: UnsafePointer<Float>,
+        stride: Int
     ) {
         var i = 0
         let d = SIMD8<Float>(repeating: decay)
@@ -140,7 +145,10 @@ public enum VectorKernels {
         var acc = SIMD8<Float>()
         var i = 0
         // Any NaN/Inf lane turns the running product-with-zero into NaN.
-        while i < stride { acc += load(a + i) * 0; i += 8 }
+        while i < stride {
+            acc += load(a + i) * 0
+            i += 8
+        }
         return acc.sum() == 0
     }
 

@@ -9,9 +9,13 @@ public struct RowChangeSet: Sendable {
 
     @inline(__always)
     public mutating func insert(_ row: Int) {
-        let w = row >> 6, bit = UInt64(1) << UInt64(row & 63)
+        let w = row >> 6
+        let bit = UInt64(1) << UInt64(row & 63)
         if w >= words.count { words.append(contentsOf: repeatElement(0, count: w + 1 - words.count)) }
-        if words[w] & bit == 0 { words[w] |= bit; count += 1 }
+        if words[w] & bit == 0 {
+            words[w] |= bit
+            count += 1
+        }
     }
 
     public func contains(_ row: Int) -> Bool {
@@ -67,7 +71,8 @@ public struct FactorMatrixShadow: Sendable {
         let oldRows = min(copy.rows, live.rows)
         var copied = 0
         if live.rows > copy.rows {
-            let from = copy.rows * s, to = live.rows * s
+            let from = copy.rows * s
+            let to = live.rows * s
             live.withUnsafeBufferPointer { L in copy.storage.append(contentsOf: L[from..<to]) }
             copied += live.rows - copy.rows
         } else if live.rows < copy.rows {

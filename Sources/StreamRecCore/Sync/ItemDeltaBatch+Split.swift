@@ -59,7 +59,9 @@ extension ItemDeltaBatch {
             let n = Int(pairOps[o + 1])
             let end = min(pairOps.count, o + 2 + n)
             var bytes = 4 * (end - o)
-            for g in [pairOps[o]] + pairOps[(o + 2)..<end] where local[g] == nil { bytes += 2 + pairIds[Int(g)].utf8.count }
+            for g in [pairOps[o]] + pairOps[(o + 2)..<end] where local[g] == nil {
+                bytes += 2 + pairIds[Int(g)].utf8.count
+            }
             if size + bytes > maxBytes && (!piece.ids.isEmpty || !piece.pairOps.isEmpty) {
                 flush()
                 local.removeAll(keepingCapacity: true)

@@ -94,7 +94,9 @@ public enum ItemDeltaCodec {
 
     public static func encode(_ b: ItemDeltaBatch) -> [UInt8] {
         precondition(b.count <= maxRows && b.dimension <= maxDimension, "batch exceeds the codec's caps")
-        let n = b.count, k = b.dimension, nn = b.newRows.count
+        let n = b.count
+        let k = b.dimension
+        let nn = b.newRows.count
         let rowBytes = 4 * k * (b.hasContext ? 2 : 1) + 4 + 4 + 8
         var w = BinaryWriter(reservingCapacity: 48 + n * (rowBytes + 12) + nn * (rowBytes + 4))
         for m in magic { w.write(m) }
@@ -140,24 +142,33 @@ public enum ItemDeltaCodec {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> ItemDeltaBatch {
-        guard bytes.count >= 4 + 40 + 4 else { throw DecodingError(description: "sync batch too short (\(bytes.count) bytes)") }
+        guard bytes.count >= 4 + 40 + 4 else {
+            throw DecodingError(description: "sync batch too short (\(bytes.count) bytes)")
+        }
         let body = bytes.count - 4
-        let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16
+        let stored =
+            UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16
             | UInt32(bytes[body + 3]) << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         guard stored == computed else { throw DecodingError(description: "sync batch checksum mismatch") }
         var r = BinaryReader(Array(bytes[0..<body]))
         do {
             for m in magic {
-                guard try r.read(UInt8.self, "magic") == m else { throw DecodingError(description: "not a sync batch (bad magic)") }
+                guard try r.read(UInt8.self, "magic") == m else {
+                    throw DecodingError(description: "not a sync batch (bad magic)")
+                }
             }
             let v = try r.read(UInt8.self, "version")
             guard v == version else { throw DecodingError(description: "unsupported sync batch version \(v)") }
             let flags = try r.read(UInt8.self, "flags")
             let k = Int(try r.read(UInt16.self, "dimension"))
             guard k >= 1 && k <= maxDimension else { throw DecodingError(description: "dimension \(k) out of range") }
-            var b = ItemDeltaBatch(publisher: try r.read(UInt32.self, "publisher"), sequence: try r.read(UInt64.self, "sequence"),
-                                   dimension: k, hasContext: flags & 1 != 0)
+            var b = ItemDeltaBatch(
+                publisher: try r.read(UInt32.self, "publisher"),
+                sequence: try r.read(UInt64.self, "sequence"),
+                dimension: k,
+                hasContext: flags & 1 != 0
+            )
             b.events = try r.read(Int64.self, "events")
             let n = Int(try r.read(UInt32.self, "rows"))
             let nn = Int(try r.read(UInt32.self, "new rows"))
@@ -172,7 +183,9 @@ public enum ItemDeltaCodec {
             b.ids.reserveCapacity(n)
             for _ in 0..<n {
                 let len = Int(try r.read(UInt16.self, "id length"))
-                guard len <= maxIdBytes else { throw DecodingError(description: "item id of \(len) bytes exceeds the cap") }
+                guard len <= maxIdBytes else {
+                    throw DecodingError(description: "item id of \(len) bytes exceeds the cap")
+                }
                 b.ids.append(try readUTF8(&r, len))
             }
             b.factorDeltas = try readRaw(&r, Float.self, n * k, "factor deltas")
@@ -181,23 +194,32 @@ public enum ItemDeltaCodec {
             b.popularityDeltas = try readRaw(&r, Float.self, n, "popularity deltas")
             b.lastSeen = try readRaw(&r, Int64.self, n, "last seen").map { Int64(littleEndian: $0) }
             b.newRows = try readRaw(&r, UInt32.self, nn, "new rows").map { UInt32(littleEndian: $0) }
-            guard zip(b.newRows, b.newRows.dropFirst()).allSatisfy({ $0 < $1 }), b.newRows.allSatisfy({ Int($0) < n }) else {
+            guard zip(b.newRows, b.newRows.dropFirst()).allSatisfy({ $0 < $1 }), b.newRows.allSatisfy({ Int($0) < n })
+            else {
                 throw DecodingError(description: "new-row positions out of order or range")
             }
             b.baseFactors = try readRaw(&r, Float.self, nn * k, "base factors")
             if b.hasContext { b.baseContext = try readRaw(&r, Float.self, nn * k, "base context") }
             b.baseBias = try readRaw(&r, Float.self, nn, "base bias")
             let np = Int(try r.read(UInt32.self, "pair ids"))
-            guard np <= maxRows, np * 2 <= r.remaining else { throw DecodingError(description: "pair id count \(np) out of range") }
+            guard np <= maxRows, np * 2 <= r.remaining else {
+                throw DecodingError(description: "pair id count \(np) out of range")
+            }
             for _ in 0..<np {
                 let len = Int(try r.read(UInt16.self, "pair id length"))
-                guard len <= maxIdBytes else { throw DecodingError(description: "item id of \(len) bytes exceeds the cap") }
+                guard len <= maxIdBytes else {
+                    throw DecodingError(description: "item id of \(len) bytes exceeds the cap")
+                }
                 b.pairIds.append(try readUTF8(&r, len))
             }
             let no = Int(try r.read(UInt32.self, "pair ops"))
-            guard no <= r.remaining / 4 else { throw DecodingError(description: "pair op count \(no) exceeds the batch") }
+            guard no <= r.remaining / 4 else {
+                throw DecodingError(description: "pair op count \(no) exceeds the batch")
+            }
             b.pairOps = try readRaw(&r, UInt32.self, no, "pair ops").map { UInt32(littleEndian: $0) }
-            guard r.remaining == 0 else { throw DecodingError(description: "\(r.remaining) trailing bytes in sync batch") }
+            guard r.remaining == 0 else {
+                throw DecodingError(description: "\(r.remaining) trailing bytes in sync batch")
+            }
             return b
         } catch let e as DecodingError {
             throw e
@@ -211,7 +233,12 @@ public enum ItemDeltaCodec {
         return String(decoding: r.bytes[range], as: UTF8.self)
     }
 
-    private static func readRaw<T: BitwiseCopyable>(_ r: inout BinaryReader, _: T.Type, _ n: Int, _ what: String)
+    private static func readRaw<T: BitwiseCopyable>(
+        _ r: inout BinaryReader,
+        _: T.Type,
+        _ n: Int,
+        _ what: String
+    )
         throws(BinaryReader.Failure) -> [T]
     {
         let range = try r.take(n * MemoryLayout<T>.stride, what)

@@ -29,7 +29,9 @@ struct ItemSyncBase: Sendable {
     mutating func noteTouched(_ slot: Int32) {
         let s = Int(slot)
         guard s >= 0 else { return }
-        if s >= touched.count { touched.append(contentsOf: repeatElement(false, count: max(s + 1, touched.count * 2) - touched.count)) }
+        if s >= touched.count {
+            touched.append(contentsOf: repeatElement(false, count: max(s + 1, touched.count * 2) - touched.count))
+        }
         touched[s] = true
     }
 
@@ -57,8 +59,13 @@ struct ItemSyncBase: Sendable {
     /// `skip(slot)`: rows with a base held back this time (their change stays in `current − base`). With `adopt`,
     /// every published row's base becomes its current row (the asynchronous stream); without, the
     /// caller sets bases when it applies the round (the replica).
-    mutating func collect(from learner: OnlineLearner, publisher: UInt32, sequence: UInt64, adopt: Bool,
-                          skip: (Int) -> Bool = { _ in false }) -> ItemDeltaBatch {
+    mutating func collect(
+        from learner: OnlineLearner,
+        publisher: UInt32,
+        sequence: UInt64,
+        adopt: Bool,
+        skip: (Int) -> Bool = { _ in false }
+    ) -> ItemDeltaBatch {
         let model = learner.model
         let k = learner.config.factors
         let ctx = learner.config.sequenceContext > 0
@@ -78,43 +85,46 @@ struct ItemSyncBase: Sendable {
         let scanAll = !learner.config.useItemBias
         var published: [Int32] = []
         model.itemFactors.withUnsafeBufferPointer { V in
-          model.contextFactors.withUnsafeBufferPointer { C in
-            for s in 0..<learner.items.slotCount {
-                guard let id = learner.items.id(at: Int32(s)) else { continue }
-                let row = s * stride
-                if !hasBase(s, id: id) {
-                    b.newRows.append(UInt32(b.ids.count))
-                    b.ids.append(id)
-                    b.baseFactors.append(contentsOf: V[row..<(row + k)])
-                    b.factorDeltas.append(contentsOf: repeatElement(0, count: k))
-                    if ctx {
-                        b.baseContext.append(contentsOf: C[row..<(row + k)])
-                        b.contextDeltas.append(contentsOf: repeatElement(0, count: k))
+            model.contextFactors.withUnsafeBufferPointer { C in
+                for s in 0..<learner.items.slotCount {
+                    guard let id = learner.items.id(at: Int32(s)) else { continue }
+                    let row = s * stride
+                    if !hasBase(s, id: id) {
+                        b.newRows.append(UInt32(b.ids.count))
+                        b.ids.append(id)
+                        b.baseFactors.append(contentsOf: V[row..<(row + k)])
+                        b.factorDeltas.append(contentsOf: repeatElement(0, count: k))
+                        if ctx {
+                            b.baseContext.append(contentsOf: C[row..<(row + k)])
+                            b.contextDeltas.append(contentsOf: repeatElement(0, count: k))
+                        }
+                        b.baseBias.append(model.itemBias[s])
+                        b.biasDeltas.append(0)
+                        b.popularityDeltas.append(model.itemPopularity[s] * scale)
+                        b.lastSeen.append(model.itemLastSeen[s])
+                        if adopt { published.append(Int32(s)) }
+                        continue
                     }
-                    b.baseBias.append(model.itemBias[s])
-                    b.biasDeltas.append(0)
-                    b.popularityDeltas.append(model.itemPopularity[s] * scale)
+                    let candidate =
+                        scanAll || (s < touched.count && touched[s]) || model.itemBias[s] != bias[s]
+                        || model.itemPopularity[s] != popularity[s]
+                    guard candidate, !skip(s) else { continue }
+                    var changed = model.itemBias[s] != bias[s] || model.itemPopularity[s] != popularity[s]
+                    for c in 0..<k where !changed {
+                        if V[row + c] != factors[s * k + c] || (ctx && C[row + c] != context[s * k + c]) {
+                            changed = true
+                        }
+                    }
+                    guard changed else { continue }
+                    b.ids.append(id)
+                    for c in 0..<k { b.factorDeltas.append(V[row + c] - factors[s * k + c]) }
+                    if ctx { for c in 0..<k { b.contextDeltas.append(C[row + c] - context[s * k + c]) } }
+                    b.biasDeltas.append(model.itemBias[s] - bias[s])
+                    b.popularityDeltas.append((model.itemPopularity[s] - popularity[s]) * scale)
                     b.lastSeen.append(model.itemLastSeen[s])
                     if adopt { published.append(Int32(s)) }
-                    continue
                 }
-                let candidate = scanAll || (s < touched.count && touched[s]) || model.itemBias[s] != bias[s]
-                    || model.itemPopularity[s] != popularity[s]
-                guard candidate, !skip(s) else { continue }
-                var changed = model.itemBias[s] != bias[s] || model.itemPopularity[s] != popularity[s]
-                for c in 0..<k where !changed {
-                    if V[row + c] != factors[s * k + c] || (ctx && C[row + c] != context[s * k + c]) { changed = true }
-                }
-                guard changed else { continue }
-                b.ids.append(id)
-                for c in 0..<k { b.factorDeltas.append(V[row + c] - factors[s * k + c]) }
-                if ctx { for c in 0..<k { b.contextDeltas.append(C[row + c] - context[s * k + c]) } }
-                b.biasDeltas.append(model.itemBias[s] - bias[s])
-                b.popularityDeltas.append((model.itemPopularity[s] - popularity[s]) * scale)
-                b.lastSeen.append(model.itemLastSeen[s])
-                if adopt { published.append(Int32(s)) }
             }
-          }
         }
         // Held-back rows stay marked, so a later collect still looks at them.
         for s in touched.indices where touched[s] && !skip(s) { touched[s] = false }
@@ -162,12 +172,14 @@ struct ItemSyncBase: Sendable {
     /// Replays another learner's co-occurrence ops into this learner's neighbour table: the same pair
     /// additions (weights decaying with the gap) and occurrence counts its own events would make.
     mutating func replayPairs(_ batch: ItemDeltaBatch, into learner: inout OnlineLearner) {
-        let ops = batch.pairOps, ids = batch.pairIds
+        let ops = batch.pairOps
+        let ids = batch.pairIds
         let decay = learner.config.neighborDecay
         var p = 0
         while p + 1 < ops.count {
             let n = Int(ops[p + 1])
-            guard Int(ops[p]) < ids.count, p + 2 + n <= ops.count, let i = learner.internForSync(ids[Int(ops[p])]) else { return }
+            guard Int(ops[p]) < ids.count, p + 2 + n <= ops.count, let i = learner.internForSync(ids[Int(ops[p])])
+            else { return }
             pairScratch.removeAll(keepingCapacity: true)
             for q in (p + 2)..<(p + 2 + n) {
                 guard Int(ops[q]) < ids.count, let x = learner.internForSync(ids[Int(ops[q])]) else { return }

@@ -81,7 +81,8 @@ public struct ItemSyncReplica: Sendable {
         let k = learner.config.factors
         let ctx = learner.config.sequenceContext > 0
         roundSlots.removeAll(keepingCapacity: true)
-        var blendA: Float = 0, blendB: Float = 0
+        var blendA: Float = 0
+        var blendB: Float = 0
         for batch in batches {
             precondition(batch.dimension == k && batch.hasContext == ctx, "sync batch shape disagrees with the model")
             blendA += batch.neighborBlendDelta
@@ -94,8 +95,13 @@ public struct ItemSyncReplica: Sendable {
                 if !inRound[s] {
                     inRound[s] = true
                     roundSlots.append(slot)
-                    for c in 0..<k { accFactors[s * k + c] = 0; accContext[s * k + c] = 0 }
-                    accBias[s] = 0; accCount[s] = 0; popDelta[s] = 0
+                    for c in 0..<k {
+                        accFactors[s * k + c] = 0
+                        accContext[s * k + c] = 0
+                    }
+                    accBias[s] = 0
+                    accCount[s] = 0
+                    popDelta[s] = 0
                     lastSeenMax[s] = .min
                     // The view starts from this replica's base; without one, from the first published base
                     // (or, for an item this replica can't place, from its own current row).
@@ -137,10 +143,16 @@ public struct ItemSyncReplica: Sendable {
         for batch in batches where batch.publisher != publisher && !batch.pairOps.isEmpty {
             base.replayPairs(batch, into: &learner)
         }
-        learner.model.applySharedRows(roundSlots, k: k, context: ctx, mean: merge == .mean,
-                                      view: (viewFactors, viewContext, viewBias),
-                                      acc: (accFactors, accContext, accBias, accCount),
-                                      popularity: (viewPopularity, popDelta), lastSeen: lastSeenMax)
+        learner.model.applySharedRows(
+            roundSlots,
+            k: k,
+            context: ctx,
+            mean: merge == .mean,
+            view: (viewFactors, viewContext, viewBias),
+            acc: (accFactors, accContext, accBias, accCount),
+            popularity: (viewPopularity, popDelta),
+            lastSeen: lastSeenMax
+        )
         let a = max(0, base.neighborBlend + (merge == .mean ? blendA / Float(max(batches.count, 1)) : blendA))
         let bb = max(0, base.popularityBlend + (merge == .mean ? blendB / Float(max(batches.count, 1)) : blendB))
         learner.model.neighborBlend = a
@@ -158,7 +170,9 @@ public struct ItemSyncReplica: Sendable {
         guard inRound.count < n else { return }
         let extra = max(n, inRound.count * 2) - inRound.count
         inRound.append(contentsOf: repeatElement(false, count: extra))
-        for a in [\Self.accBias, \.accCount, \.viewBias, \.popDelta, \.viewPopularity] { self[keyPath: a].append(contentsOf: repeatElement(0, count: extra)) }
+        for a in [\Self.accBias, \.accCount, \.viewBias, \.popDelta, \.viewPopularity] {
+            self[keyPath: a].append(contentsOf: repeatElement(0, count: extra))
+        }
         lastSeenMax.append(contentsOf: repeatElement(.min, count: extra))
         for a in [\Self.accFactors, \.accContext, \.viewFactors, \.viewContext] {
             self[keyPath: a].append(contentsOf: repeatElement(0, count: extra * k))
@@ -184,10 +198,14 @@ extension MatrixFactorizationModel {
     /// decayed units) and takes the latest last-seen time, keeping the ranking mirror and the popularity
     /// leaders in step.
     mutating func applySharedRows(
-        _ slots: [Int32], k: Int, context: Bool, mean: Bool,
+        _ slots: [Int32],
+        k: Int,
+        context: Bool,
+        mean: Bool,
         view: (factors: [Float], context: [Float], bias: [Float]),
         acc: (factors: [Float], context: [Float], bias: [Float], count: [Float]),
-        popularity: (view: [Float], delta: [Float]), lastSeen: [Int64]
+        popularity: (view: [Float], delta: [Float]),
+        lastSeen: [Int64]
     ) {
         let stride = itemFactors.stride
         let gain = popularityGain()

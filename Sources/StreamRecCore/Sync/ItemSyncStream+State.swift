@@ -56,21 +56,29 @@ extension ItemSyncStream {
             throw StateError(description: "item-sync state of \(bytes.count) bytes out of range")
         }
         let body = bytes.count - 4
-        let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
+        let stored =
+            UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3])
+            << 24
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         guard stored == computed else { throw StateError(description: "item-sync state checksum mismatch") }
         var r = BinaryReader(Array(bytes[0..<body]))
         do {
             for m in Self.stateMagic {
-                guard try r.read(UInt8.self, "magic") == m else { throw StateError(description: "not an item-sync state (bad magic)") }
+                guard try r.read(UInt8.self, "magic") == m else {
+                    throw StateError(description: "not an item-sync state (bad magic)")
+                }
             }
             let v = try r.read(UInt8.self, "version")
-            guard v == Self.stateVersion else { throw StateError(description: "unsupported item-sync state version \(v)") }
+            guard v == Self.stateVersion else {
+                throw StateError(description: "unsupported item-sync state version \(v)")
+            }
             sequence = try r.read(UInt64.self, "sequence")
             readPosition = try r.read(Int64.self, "read position")
             func id(_ what: String) throws -> String {
                 let len = Int(try r.read(UInt16.self, "\(what) length"))
-                guard len <= ItemDeltaCodec.maxIdBytes else { throw StateError(description: "\(what) of \(len) bytes exceeds the cap") }
+                guard len <= ItemDeltaCodec.maxIdBytes else {
+                    throw StateError(description: "\(what) of \(len) bytes exceeds the cap")
+                }
                 let range = try r.take(len, what)
                 return String(decoding: r.bytes[range], as: UTF8.self)
             }
@@ -96,7 +104,9 @@ extension ItemSyncStream {
                 let range = try r.take(len, "pending batch")
                 pending.append(try ItemDeltaCodec.decode(Array(r.bytes[range])))
             }
-            guard r.remaining == 0 else { throw StateError(description: "\(r.remaining) trailing bytes in item-sync state") }
+            guard r.remaining == 0 else {
+                throw StateError(description: "\(r.remaining) trailing bytes in item-sync state")
+            }
         } catch let e as StateError {
             throw e
         } catch {

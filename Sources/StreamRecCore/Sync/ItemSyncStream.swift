@@ -52,8 +52,12 @@ public struct ItemSyncStream: Sendable {
     /// Notes what one learned event changed: the positive (factors move without a bias change when
     /// biases are off), the sequence-context items, and, with neighbour sharing, its co-occurrence pairs.
     /// `weight`: the event's effective weight (pairs are only added for a positive finite one).
-    public mutating func noteLearned(_ interaction: OnlineLearner.Interaction, weight: Float, sharePairs: Bool,
-                                     learner: OnlineLearner) {
+    public mutating func noteLearned(
+        _ interaction: OnlineLearner.Interaction,
+        weight: Float,
+        sharePairs: Bool,
+        learner: OnlineLearner
+    ) {
         let config = learner.config
         base.noteTouched(interaction.itemSlot)
         if sharePairs && config.ranker == .mf && config.neighborWidth > 0 && weight > 0 && weight.isFinite {
@@ -84,12 +88,17 @@ public struct ItemSyncStream: Sendable {
     public mutating func collect(from learner: OnlineLearner) -> ItemDeltaBatch? {
         let awaiting = fixed
         var held = false
-        var b = base.collect(from: learner, publisher: 0, sequence: sequence + 1, adopt: true,
-                             skip: { s in
-                                 let skip = s < awaiting.count && !awaiting[s]
-                                 if skip { held = true }
-                                 return skip
-                             })
+        var b = base.collect(
+            from: learner,
+            publisher: 0,
+            sequence: sequence + 1,
+            adopt: true,
+            skip: { s in
+                let skip = s < awaiting.count && !awaiting[s]
+                if skip { held = true }
+                return skip
+            }
+        )
         heldBack = held
         guard !b.isEmpty else {
             base.eventsSinceCollect += b.events
@@ -136,13 +145,20 @@ public struct ItemSyncStream: Sendable {
     /// Applies one batch read from the log, in log order. `own`: published by this learner (then only
     /// its new records count, to fix those items' bases). Returns false when it was a duplicate.
     @discardableResult
-    public mutating func apply(_ batch: ItemDeltaBatch, publisherID: String, own: Bool,
-                               to learner: inout OnlineLearner) throws(ShapeMismatch) -> Bool {
+    public mutating func apply(
+        _ batch: ItemDeltaBatch,
+        publisherID: String,
+        own: Bool,
+        to learner: inout OnlineLearner
+    ) throws(ShapeMismatch) -> Bool {
         let k = learner.config.factors
         let ctx = learner.config.sequenceContext > 0
         guard batch.dimension == k, batch.hasContext == ctx else {
-            throw ShapeMismatch(description: "sync batch of \(publisherID) has dimension \(batch.dimension), context \(batch.hasContext); "
-                                + "this model has \(k), \(ctx): every learner of a group needs the same model settings")
+            throw ShapeMismatch(
+                description:
+                    "sync batch of \(publisherID) has dimension \(batch.dimension), context \(batch.hasContext); "
+                    + "this model has \(k), \(ctx): every learner of a group needs the same model settings"
+            )
         }
         if let last = lastApplied[publisherID], batch.sequence <= last { return false }
         guard lastApplied[publisherID] != nil || lastApplied.count < Self.maxPublishers else {
@@ -188,7 +204,8 @@ public struct ItemSyncStream: Sendable {
                     learner.model.contextFactors.withUnsafeMutableBufferPointer { C in
                         for c in 0..<k {
                             let theirs = batch.baseContext[newIndex * k + c]
-                            C[s * stride + c] = hadBase ? theirs + (C[s * stride + c] - base.context[s * k + c]) : theirs
+                            C[s * stride + c] =
+                                hadBase ? theirs + (C[s * stride + c] - base.context[s * k + c]) : theirs
                             base.context[s * k + c] = theirs
                         }
                     }

@@ -18,16 +18,22 @@ public struct HyperparameterSearch: Sendable {
 
         public init() {}
 
-        public var gridSize: Int { factors.count * learningRates.count * regularizations.count * negatives.count * losses.count }
+        public var gridSize: Int {
+            factors.count * learningRates.count * regularizations.count * negatives.count * losses.count
+        }
 
         /// The `index`-th grid point (mixed radix, loss varying slowest), on top of `base`.
         public func config(at index: Int, base: ModelConfig) -> ModelConfig {
             var c = base
             var r = index
-            c.factors = factors[r % factors.count]; r /= factors.count
-            c.learningRate = learningRates[r % learningRates.count]; r /= learningRates.count
-            c.regularization = regularizations[r % regularizations.count]; r /= regularizations.count
-            c.negatives = negatives[r % negatives.count]; r /= negatives.count
+            c.factors = factors[r % factors.count]
+            r /= factors.count
+            c.learningRate = learningRates[r % learningRates.count]
+            r /= learningRates.count
+            c.regularization = regularizations[r % regularizations.count]
+            r /= regularizations.count
+            c.negatives = negatives[r % negatives.count]
+            r /= negatives.count
             c.loss = losses[r % losses.count]
             return c
         }
@@ -98,7 +104,9 @@ public struct HyperparameterSearch: Sendable {
     /// Runs every candidate on `events.prefix(prefix · count)` and returns the trials best first (ties:
     /// the earlier trial). `progress` is called after each trial.
     public func run(
-        events: [Event], base: ModelConfig, catalog: ItemCatalog? = nil,
+        events: [Event],
+        base: ModelConfig,
+        catalog: ItemCatalog? = nil,
         progress: ((Trial) -> Void)? = nil
     ) throws(ConfigError) -> [Trial] {
         let n = max(1, min(events.count, Int((prefix * Double(events.count)).rounded(.down))))
@@ -123,10 +131,18 @@ public struct HyperparameterSearch: Sendable {
             guard let first = reports.first else { continue }
             let scores = reports.map(metric.value)
             let mean = scores.reduce(0, +) / Double(scores.count)
-            let variance = scores.count > 1
+            let variance =
+                scores.count > 1
                 ? scores.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(scores.count - 1) : 0
-            let trial = Trial(index: t, config: config, report: first, score: mean, scores: scores,
-                              spread: variance.squareRoot(), isBase: config == base)
+            let trial = Trial(
+                index: t,
+                config: config,
+                report: first,
+                score: mean,
+                scores: scores,
+                spread: variance.squareRoot(),
+                isBase: config == base
+            )
             progress?(trial)
             trials.append(trial)
         }

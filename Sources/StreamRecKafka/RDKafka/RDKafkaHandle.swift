@@ -16,8 +16,12 @@ final class RDKafkaCallbacks: @unchecked Sendable {
     /// Client errors repeat every few hundred ms during an outage: a few lines per window, then a count.
     let errorLog = LockedBox(LogRateLimiter(burst: 10, intervalSeconds: 10))
 
-    init(logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil, onRebalance: Rebalance? = nil,
-         onDelivery: Delivery? = nil) {
+    init(
+        logger: Logger,
+        onError: (@Sendable (KafkaError) -> Void)? = nil,
+        onRebalance: Rebalance? = nil,
+        onDelivery: Delivery? = nil
+    ) {
         self.logger = logger
         self.onError = onError
         self.onRebalance = onRebalance
@@ -45,7 +49,11 @@ final class RDKafkaHandle: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf.pointer) { rk, level, facility, buf in
             guard let rk, let cb = RDKafkaCallbacks.from(rd_kafka_opaque(rk)) else { return }
             let text = "\(String(optionalCString: facility) ?? ""): \(String(optionalCString: buf) ?? "")"
-            cb.logger.log(level: Logger.Level(syslog: level), "\(text)", metadata: ["rdkafka": "\(String(cString: rd_kafka_name(rk)))"])
+            cb.logger.log(
+                level: Logger.Level(syslog: level),
+                "\(text)",
+                metadata: ["rdkafka": "\(String(cString: rd_kafka_name(rk)))"]
+            )
         }
         rd_kafka_conf_set_error_cb(conf.pointer) { rk, err, reason, opaque in
             guard let cb = RDKafkaCallbacks.from(opaque) else { return }
@@ -112,9 +120,12 @@ final class RDKafkaHandle: @unchecked Sendable {
     }
 
     func watermarkOffsets(_ tp: TopicPartition, timeout: Duration) throws -> (low: Int64, high: Int64) {
-        var low: Int64 = 0, high: Int64 = 0
-        try KafkaError.check(rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeout.rdMilliseconds),
-                             "watermark offsets of \(tp)")
+        var low: Int64 = 0
+        var high: Int64 = 0
+        try KafkaError.check(
+            rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeout.rdMilliseconds),
+            "watermark offsets of \(tp)"
+        )
         return (low, high)
     }
 

@@ -65,7 +65,11 @@ final class RDKafkaTopicPartitionList {
         guard let list, let elems = list.pointee.elems else { return [] }
         return (0..<Int(list.pointee.cnt)).map { i in
             let e = elems[i]
-            return Entry(topicPartition: TopicPartition(String(cString: e.topic), e.partition), offset: e.offset, error: e.err)
+            return Entry(
+                topicPartition: TopicPartition(String(cString: e.topic), e.partition),
+                offset: e.offset,
+                error: e.err
+            )
         }
     }
 

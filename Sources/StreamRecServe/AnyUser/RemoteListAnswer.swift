@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import StreamRecCore
 import NIOCore
+import StreamRecCore
 
 /// `/users/{id}/recommendations` for a user whose partition another instance learns: the latest list
 /// from the recommendations topic, marked as such, or a 404 that names the owner.
@@ -32,9 +32,12 @@ extension OperationsAPI {
         guard let entry = view.list(for: user) else {
             let names = owners.map { "\($0.topic)[\($0.partition)]" }.joined(separator: ", ")
             let body = NotOwned(
-                error: "user is on partition \(names), which this instance does not learn, and the recommendations topic "
+                error:
+                    "user is on partition \(names), which this instance does not learn, and the recommendations topic "
                     + "has no list for it here yet: ask the member of consumer group '\(view.groupID)' assigned that partition",
-                group: view.groupID, partitions: owners.map { .init(topic: $0.topic, partition: $0.partition) })
+                group: view.groupID,
+                partitions: owners.map { .init(topic: $0.topic, partition: $0.partition) }
+            )
             return Self.json(Self.encode(body), status: .notFound)
         }
         // The stored bytes are served as produced unless the client asked for fewer items.
@@ -47,7 +50,10 @@ extension OperationsAPI {
             bytes = list.jsonBytes()
         }
         let age = max(0, now() - list.timestamp)
-        return Self.listResponse(Self.marked(bytes, source: .recommendationsTopic, ageMillis: age), source: .recommendationsTopic)
+        return Self.listResponse(
+            Self.marked(bytes, source: .recommendationsTopic, ageMillis: age),
+            source: .recommendationsTopic
+        )
     }
 
     /// `json` (an object) with `"source"` (and `"age_ms"`) appended as its last members; every other byte unchanged.

@@ -20,8 +20,12 @@ public final class RemoteListService: Service, Sendable {
     let metadataRefresh: Duration
     private let stop = StopFlag()
 
-    public init(configuration: ServeConfig, view: RemoteListView, metadataRefresh: Duration = .seconds(30),
-                logger: Logger = Logger(label: "streamrec.remote-lists")) {
+    public init(
+        configuration: ServeConfig,
+        view: RemoteListView,
+        metadataRefresh: Duration = .seconds(30),
+        logger: Logger = Logger(label: "streamrec.remote-lists")
+    ) {
         self.configuration = configuration
         self.view = view
         self.metadataRefresh = metadataRefresh
@@ -30,8 +34,12 @@ public final class RemoteListService: Service, Sendable {
 
     /// The view the configuration asks for (caps, event topics, group).
     public static func makeView(_ c: ServeConfig) -> RemoteListView {
-        RemoteListView(eventTopics: c.kafka.eventTopics, groupID: c.kafka.groupID,
-                       maxUsers: c.http.remoteListsMaxUsers, maxBytes: c.http.remoteListsMaxBytes)
+        RemoteListView(
+            eventTopics: c.kafka.eventTopics,
+            groupID: c.kafka.groupID,
+            maxUsers: c.http.remoteListsMaxUsers,
+            maxBytes: c.http.remoteListsMaxBytes
+        )
     }
 
     /// librdkafka settings of the list reader: the shared client and consumer properties, without the
@@ -53,8 +61,12 @@ public final class RemoteListService: Service, Sendable {
                     thread.name = "streamrec-lists"
                     thread.start()
                 }
-            } onGracefulShutdown: { self.stop.set() }
-        } onCancel: { self.stop.set() }
+            } onGracefulShutdown: {
+                self.stop.set()
+            }
+        } onCancel: {
+            self.stop.set()
+        }
     }
 
     func readLoop() throws {
@@ -66,23 +78,32 @@ public final class RemoteListService: Service, Sendable {
         var read: Int64 = 0
         while !stop.isSet {
             // Until the topics exist (a learner creates them at start-up), look every second.
-            let interval = assigned.isEmpty || !view.knowsAllPartitionCounts ? min(.seconds(1), metadataRefresh) : metadataRefresh
+            let interval =
+                assigned.isEmpty || !view.knowsAllPartitionCounts ? min(.seconds(1), metadataRefresh) : metadataRefresh
             if lastRefresh.map({ ContinuousClock.now - $0 >= interval }) ?? true {
                 lastRefresh = .now
                 refreshPartitionCounts(consumer)
                 // New partitions of the recommendations topic (created late, or grown) join the assignment.
-                if let partitions = try? consumer.partitions(of: topic, timeout: .seconds(5)), !Set(partitions).isSubset(of: assigned) {
+                if let partitions = try? consumer.partitions(of: topic, timeout: .seconds(5)),
+                    !Set(partitions).isSubset(of: assigned)
+                {
                     let added = Set(partitions).subtracting(assigned)
                     var offsets = try startOffsets(Array(added), consumer)
                     if !assigned.isEmpty {
-                        for (tp, next) in (try? consumer.position(Array(assigned))) ?? [:] { offsets[tp] = next >= 0 ? next : KafkaOffset.beginning }
+                        for (tp, next) in (try? consumer.position(Array(assigned))) ?? [:] {
+                            offsets[tp] = next >= 0 ? next : KafkaOffset.beginning
+                        }
                         for tp in assigned where offsets[tp] == nil { offsets[tp] = KafkaOffset.beginning }
                     }
                     try consumer.assign(offsets)
                     assigned.formUnion(added)
-                    logger.info("reading recommendation lists", metadata: [
-                        "topic": "\(topic)", "partitions": "\(assigned.count)",
-                        "lookback_seconds": "\(configuration.http.remoteListsLookbackSeconds)"])
+                    logger.info(
+                        "reading recommendation lists",
+                        metadata: [
+                            "topic": "\(topic)", "partitions": "\(assigned.count)",
+                            "lookback_seconds": "\(configuration.http.remoteListsLookbackSeconds)",
+                        ]
+                    )
                 }
             }
             let messages = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(200))
@@ -90,7 +111,8 @@ public final class RemoteListService: Service, Sendable {
             let now = OperationsAPI.wallClockMillis()
             for m in messages {
                 guard let key = m.key, !key.isEmpty, key.count <= configuration.limits.maxIdBytes,
-                      m.value.count <= configuration.limits.maxMessageBytes else { continue }
+                    m.value.count <= configuration.limits.maxMessageBytes
+                else { continue }
                 view.put(user: String(decoding: key, as: UTF8.self), bytes: m.value, receivedAt: now)
             }
             read += Int64(messages.count)
@@ -102,7 +124,9 @@ public final class RemoteListService: Service, Sendable {
     /// Beginning, or the first offset within the look-back window.
     func startOffsets(_ partitions: [TopicPartition], _ consumer: KafkaConsumer) throws -> [TopicPartition: Int64] {
         let lookback = configuration.http.remoteListsLookbackSeconds
-        guard lookback > 0 else { return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) }) }
+        guard lookback > 0 else {
+            return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) })
+        }
         let since = OperationsAPI.wallClockMillis() - Int64(lookback * 1000)
         return try consumer.offsetsForTimes(Dictionary(uniqueKeysWithValues: partitions.map { ($0, since) }))
     }

@@ -13,7 +13,13 @@ public final class RemoteListView: Sendable {
     private let cache: Mutex<RemoteListCache>
     private let partitionCounts = Mutex<[String: Int32]>([:])
 
-    public init(eventTopics: [String], groupID: String, maxUsers: Int, maxBytes: Int, partitioner: KafkaPartitioner = .crc32) {
+    public init(
+        eventTopics: [String],
+        groupID: String,
+        maxUsers: Int,
+        maxBytes: Int,
+        partitioner: KafkaPartitioner = .crc32
+    ) {
         self.eventTopics = eventTopics
         self.groupID = groupID
         self.partitioner = partitioner
@@ -41,8 +47,14 @@ public final class RemoteListView: Sendable {
 
     public var stats: Stats {
         cache.withLock {
-            Stats(users: $0.count, bytes: $0.bytes, evictions: $0.evictions, maxUsers: $0.maxUsers, maxBytes: $0.maxBytes,
-                  messagesRead: messagesRead.load(ordering: .relaxed))
+            Stats(
+                users: $0.count,
+                bytes: $0.bytes,
+                evictions: $0.evictions,
+                maxUsers: $0.maxUsers,
+                maxBytes: $0.maxBytes,
+                messagesRead: messagesRead.load(ordering: .relaxed)
+            )
         }
     }
 
@@ -50,12 +62,19 @@ public final class RemoteListView: Sendable {
 
     public func setPartitionCount(topic: String, _ count: Int32) { partitionCounts.withLock { $0[topic] = count } }
 
-    var knowsAllPartitionCounts: Bool { partitionCounts.withLock { counts in eventTopics.allSatisfy { counts[$0] != nil } } }
+    var knowsAllPartitionCounts: Bool {
+        partitionCounts.withLock { counts in eventTopics.allSatisfy { counts[$0] != nil } }
+    }
 
     /// Who answers for `user` given the partitions this instance is assigned now.
     public func ownership(of user: String, assigned: Set<TopicPartition>) -> UserOwnership {
-        UserOwnership.decide(user: user, eventTopics: eventTopics, partitionCounts: partitionCounts.withLock { $0 },
-                             assigned: assigned, partitioner: partitioner)
+        UserOwnership.decide(
+            user: user,
+            eventTopics: eventTopics,
+            partitionCounts: partitionCounts.withLock { $0 },
+            assigned: assigned,
+            partitioner: partitioner
+        )
     }
 }
 
@@ -68,13 +87,19 @@ public enum UserOwnership: Equatable, Sendable {
     /// Another member of the group consumes these partitions (one per event topic).
     case other([TopicPartition])
 
-    public static func decide(user: String, eventTopics: [String], partitionCounts: [String: Int32],
-                              assigned: Set<TopicPartition>, partitioner: KafkaPartitioner = .crc32) -> UserOwnership {
+    public static func decide(
+        user: String,
+        eventTopics: [String],
+        partitionCounts: [String: Int32],
+        assigned: Set<TopicPartition>,
+        partitioner: KafkaPartitioner = .crc32
+    ) -> UserOwnership {
         var partitions: [TopicPartition] = []
         for topic in eventTopics {
             // An empty key goes to a random partition: nobody owns it, the local model answers.
             guard let count = partitionCounts[topic], count > 0,
-                  let p = partitioner.partition(key: user, partitions: Int(count)) else { return .owner }
+                let p = partitioner.partition(key: user, partitions: Int(count))
+            else { return .owner }
             let tp = TopicPartition(topic, Int32(p))
             if assigned.contains(tp) { return .owner }
             partitions.append(tp)

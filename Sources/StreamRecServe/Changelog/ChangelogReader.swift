@@ -30,8 +30,10 @@ struct ChangelogReader {
         defer { try? consumer.close() }
         let existing = Set(try consumer.partitions(of: topic, timeout: timeout).map(\.partition))
         if let missing = partitions.first(where: { !existing.contains($0) }) {
-            throw ChangelogError("changelog topic '\(topic)' has no partition \(missing) (it has \(existing.count)); "
-                                 + "it needs as many partitions as the event topics")
+            throw ChangelogError(
+                "changelog topic '\(topic)' has no partition \(missing) (it has \(existing.count)); "
+                    + "it needs as many partitions as the event topics"
+            )
         }
         var ends: [Int32: Int64] = [:]
         var start: [TopicPartition: Int64] = [:]
@@ -48,15 +50,23 @@ struct ChangelogReader {
             var done: Set<Int32> = []
             while done.count < ends.count {
                 guard ContinuousClock.now < deadline else {
-                    throw ChangelogError("restoring from changelog topic '\(topic)' took longer than \(timeout) "
-                                         + "(changelog.restore_timeout_ms); partitions still reading: \(Set(ends.keys).subtracting(done).sorted())")
+                    throw ChangelogError(
+                        "restoring from changelog topic '\(topic)' took longer than \(timeout) "
+                            + "(changelog.restore_timeout_ms); partitions still reading: \(Set(ends.keys).subtracting(done).sorted())"
+                    )
                 }
                 let batch = try consumer.poll(maxMessages: 5000, timeout: .milliseconds(100))
                 for m in batch { messages[m.partition, default: []].append(m) }
                 for (p, end) in ends where !done.contains(p) {
-                    if let last = messages[p]?.last, last.offset + 1 >= end { done.insert(p); continue }
+                    if let last = messages[p]?.last, last.offset + 1 >= end {
+                        done.insert(p)
+                        continue
+                    }
                     // Compaction may have removed the last offsets: the consumer's position says it is past them.
-                    if batch.isEmpty, let pos = try? consumer.position([TopicPartition(topic, p)])[TopicPartition(topic, p)], pos >= end {
+                    if batch.isEmpty,
+                        let pos = try? consumer.position([TopicPartition(topic, p)])[TopicPartition(topic, p)],
+                        pos >= end
+                    {
                         done.insert(p)
                     }
                 }
@@ -80,7 +90,10 @@ struct ChangelogReader {
                 c.checkpoints[cp.topicPartition] = cp
                 lastCheckpoint = i
             } catch {
-                logger.error("changelog: unreadable checkpoint skipped", metadata: ["offset": "\(m.partition)@\(m.offset)", "error": "\(error)"])
+                logger.error(
+                    "changelog: unreadable checkpoint skipped",
+                    metadata: ["offset": "\(m.partition)@\(m.offset)", "error": "\(error)"]
+                )
             }
         }
         for m in messages.prefix(lastCheckpoint + 1) {

@@ -20,7 +20,9 @@ struct ChangelogCheckpoint: Equatable, Sendable {
     /// Events of this partition learned since it was first consumed (exactly-once check).
     var learned: Int64
 
-    static func key(_ tp: TopicPartition) -> [UInt8] { [keyMarker] + Array("cp:\(tp.partition):".utf8) + Array(tp.topic.utf8) }
+    static func key(_ tp: TopicPartition) -> [UInt8] {
+        [keyMarker] + Array("cp:\(tp.partition):".utf8) + Array(tp.topic.utf8)
+    }
 
     static func isCheckpointKey(_ key: [UInt8]?) -> Bool { key?.first == keyMarker }
 
@@ -49,9 +51,13 @@ struct ChangelogCheckpoint: Equatable, Sendable {
         }
         let body = bytes.count - 4
         let stored = bytes[body...].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard stored == CRC32C.checksum(Array(bytes[..<body])) else { throw ChangelogError("changelog checkpoint checksum mismatch") }
+        guard stored == CRC32C.checksum(Array(bytes[..<body])) else {
+            throw ChangelogError("changelog checkpoint checksum mismatch")
+        }
         var r = BinaryReader(Array(bytes[..<body]), position: 4)
-        guard try r.read(UInt8.self, "version") == Self.version else { throw ChangelogError("unsupported checkpoint version") }
+        guard try r.read(UInt8.self, "version") == Self.version else {
+            throw ChangelogError("unsupported checkpoint version")
+        }
         let topic = try r.readString("topic", maxBytes: 249)
         topicPartition = TopicPartition(topic, try r.read(Int32.self, "partition"))
         next = try r.read(Int64.self, "next offset")
@@ -99,13 +105,23 @@ struct ChangelogSnapshotSection: Equatable {
 
     init(decoding bytes: [UInt8]) throws {
         var r = BinaryReader(bytes)
-        guard try r.read(UInt8.self, "version") == Self.version else { throw ChangelogError("unsupported changelog snapshot section") }
+        guard try r.read(UInt8.self, "version") == Self.version else {
+            throw ChangelogError("unsupported changelog snapshot section")
+        }
         let n = Int(try r.read(UInt32.self, "partitions"))
-        guard n <= r.remaining / 16 else { throw ChangelogError("changelog snapshot section: \(n) partitions exceed its size") }
+        guard n <= r.remaining / 16 else {
+            throw ChangelogError("changelog snapshot section: \(n) partitions exceed its size")
+        }
         for _ in 0..<n {
             let tp = TopicPartition(try r.readString("topic", maxBytes: 249), try r.read(Int32.self, "partition"))
-            partitions.append(Partition(topicPartition: tp, learned: try r.read(Int64.self, "learned"), held: try r.readBool("held"),
-                                        pending: try r.readStrings("pending users")))
+            partitions.append(
+                Partition(
+                    topicPartition: tp,
+                    learned: try r.read(Int64.self, "learned"),
+                    held: try r.readBool("held"),
+                    pending: try r.readStrings("pending users")
+                )
+            )
         }
         slotPartition = try r.readArray(Int32.self, "slot partitions")
         guard r.remaining == 0, slotPartition.allSatisfy({ $0 >= -1 && Int($0) < n }) else {

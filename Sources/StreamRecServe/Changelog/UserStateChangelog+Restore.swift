@@ -21,7 +21,10 @@ extension UserStateChangelog {
         let began = DispatchTime.now().uptimeNanoseconds
         let contents: [Int32: ChangelogReader.Contents]
         do {
-            contents = try reader.read(partitions: Array(Set(partitions.map(\.partition))).sorted(), timeout: restoreTimeout)
+            contents = try reader.read(
+                partitions: Array(Set(partitions.map(\.partition))).sorted(),
+                timeout: restoreTimeout
+            )
         } catch {
             dropRevoked(learner: learner)
             fail("changelog restore failed", error)
@@ -37,7 +40,9 @@ extension UserStateChangelog {
         }
         dropRevoked(learner: learner)
         var restoredPartitions: Set<Int32> = []
-        var users = 0, records = 0, bytes = 0
+        var users = 0
+        var records = 0
+        var bytes = 0
         for tp in partitions.sorted() {
             let i = index(of: tp)
             let own = start[tp].flatMap { $0 >= 0 ? $0 : nil }
@@ -48,8 +53,12 @@ extension UserStateChangelog {
             }
             if held.contains(tp), let own, own >= checkpoint.next {
                 if own == checkpoint.next { learnedCounts[Int(i)] = checkpoint.learned }
-                logger.info("changelog: keeping in-memory state (own snapshot at or past the checkpoint)", metadata: [
-                    "partition": "\(tp)", "snapshot_next": "\(own)", "checkpoint_next": "\(checkpoint.next)"])
+                logger.info(
+                    "changelog: keeping in-memory state (own snapshot at or past the checkpoint)",
+                    metadata: [
+                        "partition": "\(tp)", "snapshot_next": "\(own)", "checkpoint_next": "\(checkpoint.next)",
+                    ]
+                )
                 continue
             }
             if !restoredPartitions.contains(tp.partition) {
@@ -66,22 +75,31 @@ extension UserStateChangelog {
             start[tp] = checkpoint.next
             learnedCounts[Int(i)] = checkpoint.learned
             held.insert(tp)
-            logger.info("changelog: partition restored", metadata: [
-                "partition": "\(tp)", "next": "\(checkpoint.next)", "learned": "\(checkpoint.learned)",
-                "snapshot_next": "\(own.map(String.init) ?? "none")"])
+            logger.info(
+                "changelog: partition restored",
+                metadata: [
+                    "partition": "\(tp)", "next": "\(checkpoint.next)", "learned": "\(checkpoint.learned)",
+                    "snapshot_next": "\(own.map(String.init) ?? "none")",
+                ]
+            )
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
         metrics.recordChangelogRestore(seconds: seconds, records: records, bytes: bytes, users: users)
-        logger.info("changelog: restore finished", metadata: [
-            "partitions": "\(partitions.map(\.description).joined(separator: ","))", "users": "\(users)",
-            "records": "\(records)", "bytes": "\(bytes)", "seconds": "\(seconds)",
-            "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)"])
+        logger.info(
+            "changelog: restore finished",
+            metadata: [
+                "partitions": "\(partitions.map(\.description).joined(separator: ","))", "users": "\(users)",
+                "records": "\(records)", "bytes": "\(bytes)", "seconds": "\(seconds)",
+                "records_per_second": "\(seconds > 0 ? Int(Double(records) / seconds) : 0)",
+            ]
+        )
         publishCounts()
     }
 
     /// Imports every user of one changelog partition, least recently active first (so the learner's
     /// recency order, which eviction and TTL walk, follows activity). Returns how many were imported.
-    private func importUsers(_ content: ChangelogReader.Contents, partition: Int32, learner: LiveLearner) throws -> Int {
+    private func importUsers(_ content: ChangelogReader.Contents, partition: Int32, learner: LiveLearner) throws -> Int
+    {
         var records: [UserStateRecord] = []
         records.reserveCapacity(content.users.count)
         var corrupt = 0
@@ -92,7 +110,12 @@ extension UserStateChangelog {
                 records.append(record)
             } catch {
                 corrupt += 1
-                if corrupt <= 5 { logger.error("changelog: unreadable user record skipped (the user starts fresh)", metadata: ["user": "\(id)", "error": "\(error)"]) }
+                if corrupt <= 5 {
+                    logger.error(
+                        "changelog: unreadable user record skipped (the user starts fresh)",
+                        metadata: ["user": "\(id)", "error": "\(error)"]
+                    )
+                }
             }
         }
         records.sort { ($0.lastSeen, $0.user) < ($1.lastSeen, $1.user) }
@@ -109,7 +132,10 @@ extension UserStateChangelog {
     }
 
     private func fail(_ what: String, _ error: any Error) {
-        logger.critical("\(what): stopping before learning the partition", metadata: ["topic": "\(topic)", "error": "\(error)"])
+        logger.critical(
+            "\(what): stopping before learning the partition",
+            metadata: ["topic": "\(topic)", "error": "\(error)"]
+        )
         fatal = error
     }
 }

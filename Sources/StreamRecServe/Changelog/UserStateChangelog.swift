@@ -57,9 +57,13 @@ final class UserStateChangelog: LoopParticipant {
         logger = env.logger
         restoreTimeout = .milliseconds(config.changelog.restoreTimeoutMillis)
         let failures = env.logger
-        producer = try KafkaProducer(configuration: config.producerKafkaConfig, onError: { error in
-            failures.warning("changelog producer: \(error)")
-        }, logger: env.logger)
+        producer = try KafkaProducer(
+            configuration: config.producerKafkaConfig,
+            onError: { error in
+                failures.warning("changelog producer: \(error)")
+            },
+            logger: env.logger
+        )
         var props = config.kafka.properties.merging(config.kafka.consumerProperties) { _, new in new }
         props["bootstrap.servers"] = config.kafka.bootstrapServers
         props["group.id"] = nil
@@ -105,12 +109,21 @@ final class UserStateChangelog: LoopParticipant {
         let remap = section.partitions.map { index(of: $0.topicPartition) }
         slotPartition = section.slotPartition.map { $0 < 0 ? -1 : remap[Int($0)] }
         dirtyMark = [UInt32](repeating: 0, count: slotPartition.count)
-        logger.info("changelog state restored from the snapshot", metadata: [
-            "held": "\(held.sorted().map(\.description).joined(separator: ","))",
-            "pending_users": "\(pending.values.reduce(0) { $0 + $1.count })"])
+        logger.info(
+            "changelog state restored from the snapshot",
+            metadata: [
+                "held": "\(held.sorted().map(\.description).joined(separator: ","))",
+                "pending_users": "\(pending.values.reduce(0) { $0 + $1.count })",
+            ]
+        )
     }
 
-    func learned(_ event: Event, from message: KafkaMessage, outcome: PrequentialStep.Outcome, learner: inout OnlineLearner) {
+    func learned(
+        _ event: Event,
+        from message: KafkaMessage,
+        outcome: PrequentialStep.Outcome,
+        learner: inout OnlineLearner
+    ) {
         let p: Int32
         if message.partition == lastPartition && message.topic == lastTopic {
             p = lastIndex
@@ -155,7 +168,12 @@ final class UserStateChangelog: LoopParticipant {
         captured = Dictionary(uniqueKeysWithValues: assignedPartitions.map { ($0, learnedCounts[Int(index(of: $0))]) })
         var section = ChangelogSnapshotSection()
         section.partitions = partitionList.enumerated().map { i, tp in
-            .init(topicPartition: tp, learned: learnedCounts[i], held: held.contains(tp), pending: (pending[tp] ?? []).sorted())
+            .init(
+                topicPartition: tp,
+                learned: learnedCounts[i],
+                held: held.contains(tp),
+                pending: (pending[tp] ?? []).sorted()
+            )
         }
         section.slotPartition = Array(slotPartition.prefix(users.slotCount))
         snapshot.extensions[ChangelogSnapshotSection.key] = section.encoded()
@@ -166,7 +184,8 @@ final class UserStateChangelog: LoopParticipant {
     /// assigned partition at the snapshot's offsets, and waits for the broker to acknowledge them all.
     func durable(_ snapshot: LearnerSnapshot) throws {
         let failedBefore = producer.failedCount
-        var records = 0, bytes = 0
+        var records = 0
+        var bytes = 0
         for tp in pending.keys.sorted() {
             for id in pending[tp]!.sorted() {
                 // A user gone from the learner (evicted, expired) is written as an empty value: restores skip it.
@@ -187,7 +206,9 @@ final class UserStateChangelog: LoopParticipant {
         guard records > 0 else { return }
         try producer.flush(timeout: .seconds(30))
         let failed = producer.failedCount - failedBefore
-        guard failed == 0 else { throw ChangelogError("\(failed) of \(records) changelog records failed delivery to '\(topic)'") }
+        guard failed == 0 else {
+            throw ChangelogError("\(failed) of \(records) changelog records failed delivery to '\(topic)'")
+        }
         pending.removeAll()
         metrics.recordChangelogWrite(records: records, bytes: bytes)
     }
@@ -207,8 +228,12 @@ final class UserStateChangelog: LoopParticipant {
             assignedPartitions.remove(tp)
             if let i = partitionIndex[tp] { toDrop.insert(i) }
         }
-        logger.info("changelog: partitions revoked, their users leave memory", metadata: [
-            "partitions": "\(partitions.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
+        logger.info(
+            "changelog: partitions revoked, their users leave memory",
+            metadata: [
+                "partitions": "\(partitions.map(\.description).joined(separator: ","))", "lost": "\(lost)",
+            ]
+        )
     }
 
     /// Drops the users of the partitions revoked since the last call.
@@ -231,7 +256,9 @@ final class UserStateChangelog: LoopParticipant {
     }
 
     func close() {
-        do { try producer.close(flushTimeout: .seconds(10)) } catch { logger.warning("changelog producer close: \(error)") }
+        do { try producer.close(flushTimeout: .seconds(10)) } catch {
+            logger.warning("changelog producer close: \(error)")
+        }
     }
 
     /// Learned counts of the assigned partitions into the status (`GET /stats`: `status.partitions[].learnedEvents`).

@@ -35,11 +35,15 @@ public struct ChangelogConfig: Sendable, Equatable {
         guard enabled else { return }
         let name = topicName(groupID: kafka.groupID)
         guard ServeConfig.isValidTopicName(name) else {
-            throw ServeConfigError("changelog.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(name)'"
-                                   + (topic == nil ? " (derived from kafka.group_id)" : ""))
+            throw ServeConfigError(
+                "changelog.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(name)'"
+                    + (topic == nil ? " (derived from kafka.group_id)" : "")
+            )
         }
         guard !(kafka.eventTopics + [kafka.recommendationsTopic, kafka.deadLetterTopic]).contains(name) else {
-            throw ServeConfigError("changelog.topic must differ from the event, recommendations and dead-letter topics, got '\(name)'")
+            throw ServeConfigError(
+                "changelog.topic must differ from the event, recommendations and dead-letter topics, got '\(name)'"
+            )
         }
     }
 }

@@ -20,12 +20,14 @@ struct ConfigFile {
         }
         let text = String(decoding: data, as: UTF8.self)
         if path.lowercased().hasSuffix(".toml") || Self.looksLikeTOML(text) {
-            throw ServeConfigError("""
+            throw ServeConfigError(
+                """
                 config file \(path) is TOML, but the config format is now YAML (same section and key names): \
                 `[kafka]` + `bootstrap_servers = "host:9092"` becomes `kafka:` + `  bootstrap_servers: "host:9092"`; \
                 `[kafka.properties]` + `"sasl.mechanism" = "PLAIN"` becomes `kafka:` + `  properties:` + `    sasl.mechanism: PLAIN`. \
                 See deploy/streamrec.yaml.
-                """)
+                """
+            )
         }
         let root: Node?
         do {
@@ -35,7 +37,9 @@ struct ConfigFile {
         }
         guard let root, !Self.isNull(root) else { return }
         guard case .mapping = root else {
-            throw ServeConfigError("config file \(path): the top level must be a mapping of sections (kafka:, model:, ...)")
+            throw ServeConfigError(
+                "config file \(path): the top level must be a mapping of sections (kafka:, model:, ...)"
+            )
         }
         try walk(root, [])
     }
@@ -53,7 +57,9 @@ struct ConfigFile {
             return
         }
         for (key, value) in mapping {
-            guard let name = key.string else { throw ServeConfigError("config file \(path): a key under '\(dotted)' is not text") }
+            guard let name = key.string else {
+                throw ServeConfigError("config file \(path): a key under '\(dotted)' is not text")
+            }
             try walk(value, path + [name])
         }
     }
@@ -65,7 +71,9 @@ struct ConfigFile {
             return
         }
         for (key, value) in mapping {
-            guard let name = key.string else { throw ServeConfigError("config file \(self.path): a table key is not text") }
+            guard let name = key.string else {
+                throw ServeConfigError("config file \(self.path): a table key is not text")
+            }
             try collect(value, path + [name], into: table)
         }
     }
@@ -80,7 +88,9 @@ struct ConfigFile {
         text.split(separator: "\n").contains { line in
             let t = line.trimmingCharacters(in: .whitespaces)
             guard t.hasPrefix("["), t.hasSuffix("]"), t.count > 2 else { return false }
-            return t.dropFirst().dropLast().allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }
+            return t.dropFirst().dropLast().allSatisfy {
+                $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-"
+            }
         }
     }
 }

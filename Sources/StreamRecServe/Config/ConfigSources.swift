@@ -27,8 +27,13 @@ public struct ConfigSources: Sendable {
     /// Also told about every access (tests: a `FileAccessLogger`, to check what would be logged).
     public var accessReporter: (any AccessReporter)?
 
-    public init(flags: [String: String] = [:], environment: [String: String] = [:], filePath: String? = nil,
-                rejectUnknownEnvironment: Bool = true, accessReporter: (any AccessReporter)? = nil) {
+    public init(
+        flags: [String: String] = [:],
+        environment: [String: String] = [:],
+        filePath: String? = nil,
+        rejectUnknownEnvironment: Bool = true,
+        accessReporter: (any AccessReporter)? = nil
+    ) {
         self.flags = flags
         self.environment = environment
         self.filePath = filePath
@@ -37,7 +42,9 @@ public struct ConfigSources: Sendable {
     }
 
     /// Top-level sections of the file; `STREAMREC_<SECTION>_*` variables of other sections are ignored.
-    static let sections: Set<String> = ["kafka", "model", "weights", "snapshots", "http", "serve", "logging", "limits", "sync", "changelog"]
+    static let sections: Set<String> = [
+        "kafka", "model", "weights", "snapshots", "http", "serve", "logging", "limits", "sync", "changelog",
+    ]
     /// Free-form tables: any key below them is accepted (librdkafka property names, event types).
     static let tables: [String: ConfigTables.Table] = [
         "kafka.properties": \.properties, "kafka.consumer_properties": \.consumerProperties,
@@ -86,7 +93,8 @@ extension ServeConfig {
                 continue
             }
             environment[name] = value
-            for entry in ConfigSources.environmentTables where name.hasPrefix(entry.prefix) && name.count > entry.prefix.count {
+            for entry in ConfigSources.environmentTables
+            where name.hasPrefix(entry.prefix) && name.count > entry.prefix.count {
                 let rest = name.dropFirst(entry.prefix.count).lowercased()
                 tables[keyPath: entry.table].insert(entry.dots ? rest.replacingOccurrences(of: "_", with: ".") : rest)
                 break
@@ -94,28 +102,43 @@ extension ServeConfig {
         }
 
         let secret = SecretsSpecifier<String, String>.dynamic { name, _ in ConfigSources.isSecretName(name) }
-        let flagVariables = Dictionary(uniqueKeysWithValues: sources.flags.map { (ConfigSources.environmentName(of: $0.key), $0.value) })
+        let flagVariables = Dictionary(
+            uniqueKeysWithValues: sources.flags.map { (ConfigSources.environmentName(of: $0.key), $0.value) }
+        )
         let variables = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secret)
         var providers: [any ConfigProvider] = [
-            NamedProvider("command-line flags", EnvironmentVariablesProvider(environmentVariables: flagVariables, secretsSpecifier: secret)
-                .prefixKeys(with: "streamrec")),
+            NamedProvider(
+                "command-line flags",
+                EnvironmentVariablesProvider(environmentVariables: flagVariables, secretsSpecifier: secret)
+                    .prefixKeys(with: "streamrec")
+            ),
             // Keys seen with the `streamrec.` prefix: `kafka.group_id` → STREAMREC_KAFKA_GROUP_ID.
             NamedProvider("environment", variables.prefixKeys(with: "streamrec")),
             // STREAMREC_KAFKA_PROP_<NAME>, the short form of STREAMREC_KAFKA_PROPERTIES_<NAME>.
-            NamedProvider("environment (STREAMREC_KAFKA_PROP_*)", variables.mapKeys { key in
-                let c = key.components
-                guard c.count > 2, c[0] == "kafka", c[1] == "properties" else { return ["streamrec", "-"] }
-                return AbsoluteConfigKey(["streamrec", "kafka", "prop"] + c.dropFirst(2))
-            }),
+            NamedProvider(
+                "environment (STREAMREC_KAFKA_PROP_*)",
+                variables.mapKeys { key in
+                    let c = key.components
+                    guard c.count > 2, c[0] == "kafka", c[1] == "properties" else { return ["streamrec", "-"] }
+                    return AbsoluteConfigKey(["streamrec", "kafka", "prop"] + c.dropFirst(2))
+                }
+            ),
         ]
         if let file, file.hasValues {
-            providers.append(NamedProvider(file.path, try await FileProvider<YAMLSnapshot>(
-                parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in ConfigSources.isSecretName(key) }),
-                filePath: FilePath(file.path))))
+            providers.append(
+                NamedProvider(
+                    file.path,
+                    try await FileProvider<YAMLSnapshot>(
+                        parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in ConfigSources.isSecretName(key) }),
+                        filePath: FilePath(file.path)
+                    )
+                )
+            )
         }
 
         let audit = ConfigAudit()
-        let reporter: any AccessReporter = sources.accessReporter.map { BroadcastingAccessReporter(upstreams: [audit, $0]) } ?? audit
+        let reporter: any AccessReporter =
+            sources.accessReporter.map { BroadcastingAccessReporter(upstreams: [audit, $0]) } ?? audit
         let reader = ConfigReader(providers: providers, accessReporter: reporter)
         var config = try ServeConfig(reader: reader, tables: tables)
         if let error = audit.errors.first { throw ServeConfigError(error) }
@@ -126,8 +149,11 @@ extension ServeConfig {
         }
         if sources.rejectUnknownEnvironment {
             let knownNames = Set(known.map(ConfigSources.environmentName(of:)))
-            for name in environment.keys.sorted() where !knownNames.contains(name) && !name.hasPrefix("STREAMREC_KAFKA_PROP_") {
-                throw ServeConfigError("environment variable \(name): unknown config key (names are STREAMREC_ + the key with '.' as '_')")
+            for name in environment.keys.sorted()
+            where !knownNames.contains(name) && !name.hasPrefix("STREAMREC_KAFKA_PROP_") {
+                throw ServeConfigError(
+                    "environment variable \(name): unknown config key (names are STREAMREC_ + the key with '.' as '_')"
+                )
             }
         }
         config.ignoredEnvironment = ignored
@@ -151,7 +177,8 @@ final class ConfigAudit: AccessReporter, @unchecked Sendable {
         var failure: String?
         if let failed = event.providerResults.first(where: { if case .failure = $0.result { true } else { false } }) {
             // No value in the message: it may be a secret.
-            failure = "\(key) has a value of the wrong type in \(failed.providerName) (expected \(Self.describe(event.metadata.valueType)))"
+            failure =
+                "\(key) has a value of the wrong type in \(failed.providerName) (expected \(Self.describe(event.metadata.valueType)))"
         } else if event.conversionError != nil {
             failure = "\(key) can't be read as \(Self.describe(event.metadata.valueType))"
         }

@@ -17,13 +17,19 @@ struct NamedProvider<Upstream: ConfigProvider>: ConfigProvider {
         try upstream.value(forKey: key, type: type)
     }
 
-    nonisolated(nonsending) func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws -> LookupResult {
+    nonisolated(nonsending) func fetchValue(
+        forKey key: AbsoluteConfigKey,
+        type: ConfigType
+    ) async throws -> LookupResult {
         try await upstream.fetchValue(forKey: key, type: type)
     }
 
     nonisolated(nonsending) func watchValue<Return: ~Copyable>(
-        forKey key: AbsoluteConfigKey, type: ConfigType,
-        updatesHandler: nonisolated(nonsending) (_ updates: ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>) async throws -> Return
+        forKey key: AbsoluteConfigKey,
+        type: ConfigType,
+        updatesHandler:
+            nonisolated(nonsending) (_ updates: ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>)
+            async throws -> Return
     ) async throws -> Return {
         try await upstream.watchValue(forKey: key, type: type, updatesHandler: updatesHandler)
     }
@@ -31,7 +37,9 @@ struct NamedProvider<Upstream: ConfigProvider>: ConfigProvider {
     func snapshot() -> any ConfigSnapshot { upstream.snapshot() }
 
     nonisolated(nonsending) func watchSnapshot<Return: ~Copyable>(
-        updatesHandler: nonisolated(nonsending) (_ updates: ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>) async throws -> Return
+        updatesHandler:
+            nonisolated(nonsending) (_ updates: ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>) async throws ->
+            Return
     ) async throws -> Return {
         try await upstream.watchSnapshot(updatesHandler: updatesHandler)
     }

@@ -45,7 +45,9 @@ extension ServeConfig.Kafka {
     public init(reader r: ConfigReader, tables: ConfigTables = .init()) throws {
         self.init()
         bootstrapServers = r.string(forKey: "bootstrap_servers", default: bootstrapServers)
-        eventTopics = r.stringArray(forKey: "event_topics", default: eventTopics).map { $0.trimmingCharacters(in: .whitespaces) }
+        eventTopics = r.stringArray(forKey: "event_topics", default: eventTopics).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         recommendationsTopic = r.string(forKey: "recommendations_topic", default: recommendationsTopic)
         deadLetterTopic = r.string(forKey: "dead_letter_topic", default: deadLetterTopic)
         groupID = r.string(forKey: "group_id", default: groupID)
@@ -85,7 +87,10 @@ extension ServeConfig.HTTP {
         remoteLists = r.bool(forKey: "remote_lists", default: remoteLists)
         remoteListsMaxUsers = r.int(forKey: "remote_lists_max_users", default: remoteListsMaxUsers)
         remoteListsMaxBytes = r.int(forKey: "remote_lists_max_bytes", default: remoteListsMaxBytes)
-        remoteListsLookbackSeconds = r.double(forKey: "remote_lists_lookback_seconds", default: remoteListsLookbackSeconds)
+        remoteListsLookbackSeconds = r.double(
+            forKey: "remote_lists_lookback_seconds",
+            default: remoteListsLookbackSeconds
+        )
     }
 }
 
@@ -127,13 +132,17 @@ extension ServeConfig {
         k = s.int(forKey: "k", default: k)
         batchSize = s.int(forKey: "batch_size", default: batchSize)
         learners = s.int(forKey: "learners", default: learners)
-        minRefreshIntervalMillis = Int64(s.int(forKey: "min_refresh_interval_ms", default: Int(minRefreshIntervalMillis)))
+        minRefreshIntervalMillis = Int64(
+            s.int(forKey: "min_refresh_interval_ms", default: Int(minRefreshIntervalMillis))
+        )
         ranking = try s.choice("serve", "ranking", default: ranking)
         onlineEvaluationEvery = s.int(forKey: "online_evaluation_every", default: onlineEvaluationEvery)
         exitWhenIdleMillis = Int64(s.int(forKey: "exit_when_idle_ms", default: Int(exitWhenIdleMillis)))
         shutdownTimeoutSeconds = s.double(forKey: "shutdown_timeout_seconds", default: shutdownTimeoutSeconds)
         eventTime.unit = try s.choice("serve", "timestamp_unit", default: eventTime.unit)
-        eventTime.maxFutureSkewMillis = Int64(s.int(forKey: "max_future_skew_ms", default: Int(eventTime.maxFutureSkewMillis)))
+        eventTime.maxFutureSkewMillis = Int64(
+            s.int(forKey: "max_future_skew_ms", default: Int(eventTime.maxFutureSkewMillis))
+        )
         logLevel = reader.string(forKey: "logging.level", default: logLevel)
     }
 }

@@ -140,12 +140,16 @@ public struct ServeConfigError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-
 extension ServeConfig {
     /// The operations API's settings. Carries `limits.max_id_bytes`, so the API refuses the same ids the
     /// event decoder dead-letters.
     public var httpConfig: HTTPConfig {
-        HTTPConfig(host: http.host, port: http.port, defaultK: k, maxIdBytes: limits.maxIdBytes,
-                   idleTimeoutSeconds: http.idleTimeoutSeconds)
+        HTTPConfig(
+            host: http.host,
+            port: http.port,
+            defaultK: k,
+            maxIdBytes: limits.maxIdBytes,
+            idleTimeoutSeconds: http.idleTimeoutSeconds
+        )
     }
 }

@@ -52,16 +52,28 @@ public struct SyncConfig: Sendable, Equatable {
         guard enabled else { return }
         let resolved = resolvedTopic(kafka)
         guard ServeConfig.isValidTopicName(resolved) else {
-            throw ServeConfigError("sync.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(resolved)' (set sync.topic)")
+            throw ServeConfigError(
+                "sync.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(resolved)' (set sync.topic)"
+            )
         }
-        guard !kafka.eventTopics.contains(resolved), resolved != kafka.recommendationsTopic, resolved != kafka.deadLetterTopic else {
-            throw ServeConfigError("sync.topic must differ from the event, recommendations and dead-letter topics, got '\(resolved)'")
+        guard !kafka.eventTopics.contains(resolved), resolved != kafka.recommendationsTopic,
+            resolved != kafka.deadLetterTopic
+        else {
+            throw ServeConfigError(
+                "sync.topic must differ from the event, recommendations and dead-letter topics, got '\(resolved)'"
+            )
         }
         guard let id = resolvedLearnerID(kafka) else {
-            throw ServeConfigError("sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)")
+            throw ServeConfigError(
+                "sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)"
+            )
         }
-        guard id.utf8.count <= Self.maxConfiguredLearnerIDBytes, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw ServeConfigError("sync.learner_id must be 1–\(Self.maxConfiguredLearnerIDBytes) bytes without control characters, got \(id.utf8.count) bytes")
+        guard id.utf8.count <= Self.maxConfiguredLearnerIDBytes,
+            !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw ServeConfigError(
+                "sync.learner_id must be 1–\(Self.maxConfiguredLearnerIDBytes) bytes without control characters, got \(id.utf8.count) bytes"
+            )
         }
     }
 }

@@ -31,9 +31,16 @@ public final class DemoReplayFeeder: Service, Sendable {
     private let state: Mutex<State>
 
     public init(
-        events: [Event], startAt: Int = 0, eventsPerSecond: Double, topic: String = "demo-log",
-        learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics, tracker: OnlineRecallTracker,
-        weights: EventWeights = EventWeights(), timingSampleEvery: Int = 16
+        events: [Event],
+        startAt: Int = 0,
+        eventsPerSecond: Double,
+        topic: String = "demo-log",
+        learner: LiveLearner,
+        status: ServeStatus,
+        metrics: StreamRecMetrics,
+        tracker: OnlineRecallTracker,
+        weights: EventWeights = EventWeights(),
+        timingSampleEvery: Int = 16
     ) {
         self.events = events
         self.topic = topic
@@ -48,8 +55,14 @@ public final class DemoReplayFeeder: Service, Sendable {
         state = Mutex(State(position: start, tracker: tracker))
         status.update {
             $0.started = true
-            $0.partitions = [ServeStatus.PartitionState(topic: topic, partition: 0, position: Int64(start),
-                                                        highWatermark: Int64(events.count))]
+            $0.partitions = [
+                ServeStatus.PartitionState(
+                    topic: topic,
+                    partition: 0,
+                    position: Int64(start),
+                    highWatermark: Int64(events.count)
+                )
+            ]
         }
     }
 
@@ -69,7 +82,12 @@ public final class DemoReplayFeeder: Service, Sendable {
             learner.update { l in
                 for index in s.position..<end {
                     // A diverging step is rolled back and counted by the learner; learning goes on.
-                    let outcome = step.apply(events[index], to: &l, observer: &s.tracker, timed: index % timingSampleEvery == 0)
+                    let outcome = step.apply(
+                        events[index],
+                        to: &l,
+                        observer: &s.tracker,
+                        timed: index % timingSampleEvery == 0
+                    )
                     if let duration = outcome.learnDuration { metrics.recordSGDUpdate(duration) }
                 }
             }
@@ -112,9 +130,14 @@ public final class DemoReplayFeeder: Service, Sendable {
             if now - lastSample >= .seconds(1) {
                 let elapsed = (now - lastSample).seconds
                 let s = status.current
-                status.record(ServeStatus.Sample(
-                    t: OperationsAPI.wallClockMillis(), eventsPerSecond: Double(learned - learnedAtLastSample) / elapsed,
-                    lag: s.totalLag, onlineRecall: s.onlineRecall))
+                status.record(
+                    ServeStatus.Sample(
+                        t: OperationsAPI.wallClockMillis(),
+                        eventsPerSecond: Double(learned - learnedAtLastSample) / elapsed,
+                        lag: s.totalLag,
+                        onlineRecall: s.onlineRecall
+                    )
+                )
                 lastSample = now
                 learnedAtLastSample = learned
             }

@@ -18,8 +18,15 @@ public struct HTTPConfig: Sendable, Equatable, Codable {
     /// and each finished response).
     public var idleTimeoutSeconds: Double
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, defaultK: Int = 10, maxK: Int = 1000,
-                maxIdBytes: Int = 256, liveViewPollMillis: Int = 1000, idleTimeoutSeconds: Double = 10) {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        defaultK: Int = 10,
+        maxK: Int = 1000,
+        maxIdBytes: Int = 256,
+        liveViewPollMillis: Int = 1000,
+        idleTimeoutSeconds: Double = 10
+    ) {
         self.host = host
         self.port = port
         self.defaultK = defaultK

@@ -1,7 +1,7 @@
 import Foundation
 public import Hummingbird
-public import StreamRecCore
 import Prometheus
+public import StreamRecCore
 
 /// The operations API's handlers, independent of any socket: ``OperationsServer`` serves them, tests
 /// drive them through HummingbirdTesting's `.router` framework via ``makeRouter()``.
@@ -34,17 +34,30 @@ public struct OperationsAPI: Sendable {
     public let now: @Sendable () -> Int64
 
     public init(
-        configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil,
+        configuration: HTTPConfig,
+        learner: LiveLearner,
+        status: ServeStatus,
+        metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy,
+        remoteLists: RemoteListView? = nil,
         now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
     ) {
-        self.init(configuration: configuration, learners: LearnerGroup(learner: learner, status: status), metrics: metrics,
-                  readiness: readiness, remoteLists: remoteLists, now: now)
+        self.init(
+            configuration: configuration,
+            learners: LearnerGroup(learner: learner, status: status),
+            metrics: metrics,
+            readiness: readiness,
+            remoteLists: remoteLists,
+            now: now
+        )
     }
 
     public init(
-        configuration: HTTPConfig, learners: LearnerGroup, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil,
+        configuration: HTTPConfig,
+        learners: LearnerGroup,
+        metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy,
+        remoteLists: RemoteListView? = nil,
         now: @escaping @Sendable () -> Int64 = OperationsAPI.wallClockMillis
     ) {
         self.configuration = configuration
@@ -64,7 +77,10 @@ public struct OperationsAPI: Sendable {
         router.add(middleware: RequestAccounting(metrics: metrics))
         router.add(middleware: ReadOnlyMethods())
         // Every endpoint answers GET and HEAD (probes, load balancers); ReadOnlyMethods drops HEAD bodies.
-        func read(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+        func read(
+            _ path: RouterPath,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        ) {
             router.get(path, use: handler)
             router.head(path, use: handler)
         }
@@ -94,12 +110,18 @@ public struct OperationsAPI: Sendable {
     }
 
     func recommendations(rawId: String?, query: String?) -> Response {
-        let id: String, k: Int
+        let id: String
+        let k: Int
         switch (validateId(rawId, what: "user"), parseK(query)) {
         case (.failure(let e), _), (_, .failure(let e)): return e.response
         case (.success(let i), .success(let kk)): (id, k) = (i, kk)
         }
-        if let remoteLists, case .other(let partitions) = remoteLists.ownership(of: id, assigned: Set(learners.status.partitions.map(\.key))) {
+        if let remoteLists,
+            case .other(let partitions) = remoteLists.ownership(
+                of: id,
+                assigned: Set(learners.status.partitions.map(\.key))
+            )
+        {
             return remoteAnswer(user: id, k: k, owners: partitions, view: remoteLists)
         }
         let started = ContinuousClock.now
@@ -134,7 +156,8 @@ public struct OperationsAPI: Sendable {
     }
 
     func similar(rawId: String?, query: String?) -> Response {
-        let id: String, k: Int
+        let id: String
+        let k: Int
         switch (validateId(rawId, what: "item"), parseK(query)) {
         case (.failure(let e), _), (_, .failure(let e)): return e.response
         case (.success(let i), .success(let kk)): (id, k) = (i, kk)
@@ -145,7 +168,9 @@ public struct OperationsAPI: Sendable {
             var top = [ScoredIndex]()
             l.similarItems(toItemSlot: slot, k: k, selector: &selector, into: &top)
             let items = top.compactMap { s in
-                l.items.id(at: s.index).map { SimilarItems.Scored(item: $0, score: RecommendationList.wireScore(s.score)) }
+                l.items.id(at: s.index).map {
+                    SimilarItems.Scored(item: $0, score: RecommendationList.wireScore(s.score))
+                }
             }
             return SimilarItems(item: id, items: items, modelVersion: l.modelVersion, ts: now())
         }
@@ -176,10 +201,22 @@ public struct OperationsAPI: Sendable {
     func currentStats() -> Stats {
         let s = learners.status
         let f = learners.facts()
-        let learnerStats = Stats.LearnerStats(users: f.users, items: f.items, counters: f.counters, modelVersion: f.modelVersion,
-                                              ranker: f.ranker, allocatedBytes: f.allocatedBytes)
-        return Stats(status: s, totalLag: s.totalLag, learner: learnerStats, onlineRecallK: metrics.recallK, now: now(),
-                     remoteLists: remoteLists?.stats)
+        let learnerStats = Stats.LearnerStats(
+            users: f.users,
+            items: f.items,
+            counters: f.counters,
+            modelVersion: f.modelVersion,
+            ranker: f.ranker,
+            allocatedBytes: f.allocatedBytes
+        )
+        return Stats(
+            status: s,
+            totalLag: s.totalLag,
+            learner: learnerStats,
+            onlineRecallK: metrics.recallK,
+            now: now(),
+            remoteLists: remoteLists?.stats
+        )
     }
 
     func stats() -> Response {
@@ -190,15 +227,31 @@ public struct OperationsAPI: Sendable {
 
     func prometheus() -> Response {
         let f = learners.facts()
-        metrics.refresh(status: learners.status, learner: .init(users: f.users, items: f.items, counters: f.counters), now: now())
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        metrics.refresh(
+            status: learners.status,
+            learner: .init(users: f.users, items: f.items, counters: f.counters),
+            now: now()
+        )
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer()))
+        )
     }
 
     func liveView() -> Response {
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: LiveViewPage.html(pollMillis: configuration.liveViewPollMillis,
-                                                                              recallK: metrics.recallK))))
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: LiveViewPage.html(
+                        pollMillis: configuration.liveViewPollMillis,
+                        recallK: metrics.recallK
+                    )
+                )
+            )
+        )
     }
 
     // MARK: Input validation
@@ -240,14 +293,20 @@ public struct OperationsAPI: Sendable {
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
-                                                                      negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity",
+            nan: "NaN"
+        )
         return (try? encoder.encode(value)).map { [UInt8]($0) } ?? Array(#"{"error":"encoding failed"}"#.utf8)
     }
 
     static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
 
     static func json(_ string: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -261,7 +320,11 @@ struct RequestAccounting: RouterMiddleware {
     typealias Context = BasicRequestContext
     let metrics: StreamRecMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             let response = try await next(request, context)
             metrics.recordHTTPRequest(route: context.endpointPath ?? "unmatched", status: response.status.code)

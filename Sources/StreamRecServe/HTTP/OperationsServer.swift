@@ -18,20 +18,43 @@ public struct OperationsServer: Service {
     /// - Parameters:
     ///   - onServerRunning: called with the bound port once the socket listens (useful with port 0).
     public init(
-        configuration: HTTPConfig, learner: LiveLearner, status: ServeStatus, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        configuration: HTTPConfig,
+        learner: LiveLearner,
+        status: ServeStatus,
+        metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy,
+        remoteLists: RemoteListView? = nil,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
-        self.init(configuration: configuration, learners: LearnerGroup(learner: learner, status: status), metrics: metrics,
-                  readiness: readiness, remoteLists: remoteLists, logger: logger, onServerRunning: onServerRunning)
+        self.init(
+            configuration: configuration,
+            learners: LearnerGroup(learner: learner, status: status),
+            metrics: metrics,
+            readiness: readiness,
+            remoteLists: remoteLists,
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
     }
 
     public init(
-        configuration: HTTPConfig, learners: LearnerGroup, metrics: StreamRecMetrics,
-        readiness: ReadinessPolicy, remoteLists: RemoteListView? = nil, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        configuration: HTTPConfig,
+        learners: LearnerGroup,
+        metrics: StreamRecMetrics,
+        readiness: ReadinessPolicy,
+        remoteLists: RemoteListView? = nil,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
-        api = OperationsAPI(configuration: configuration, learners: learners, metrics: metrics,
-                            readiness: readiness, remoteLists: remoteLists)
+        api = OperationsAPI(
+            configuration: configuration,
+            learners: learners,
+            metrics: metrics,
+            readiness: readiness,
+            remoteLists: remoteLists
+        )
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
@@ -41,17 +64,26 @@ public struct OperationsServer: Service {
         let callback = onServerRunning
         return Application(
             router: api.makeRouter(),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))),
+            server: .http1(
+                configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))
+            ),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "streamrec"),
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "streamrec"
+            ),
             onServerRunning: { channel in await callback(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// Serves until cancelled or until graceful shutdown is triggered on the enclosing `ServiceGroup`.
     public func run() async throws {
-        logger.info("operations HTTP API starting", metadata: [
-            "host": .string(configuration.host), "port": .stringConvertible(configuration.port)])
+        logger.info(
+            "operations HTTP API starting",
+            metadata: [
+                "host": .string(configuration.host), "port": .stringConvertible(configuration.port),
+            ]
+        )
         try await makeApplication().run()
     }
 }

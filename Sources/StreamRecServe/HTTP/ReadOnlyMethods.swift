@@ -7,7 +7,11 @@ struct ReadOnlyMethods: RouterMiddleware {
     typealias Context = BasicRequestContext
     static let allow = "GET, HEAD"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         switch request.method {
         case .get:
             return try await next(request, context)
@@ -18,7 +22,10 @@ struct ReadOnlyMethods: RouterMiddleware {
             if let length { response.headers[.contentLength] = String(length) }
             return response
         default:
-            var response = OperationsAPI.APIError(.methodNotAllowed, "method \(request.method) not allowed; use GET or HEAD").response
+            var response = OperationsAPI.APIError(
+                .methodNotAllowed,
+                "method \(request.method) not allowed; use GET or HEAD"
+            ).response
             response.headers[.allow] = Self.allow
             return response
         }

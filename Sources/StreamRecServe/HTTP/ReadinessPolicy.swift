@@ -46,37 +46,73 @@ public struct ReadinessPolicy: Sendable, Equatable {
     public func evaluate(_ status: ServeStatus.Snapshot) -> Report {
         var checks: [Check] = []
         if status.snapshotLoaded {
-            checks.append(Check(name: CheckName.model, ok: true,
-                                detail: "snapshot loaded" + (status.loadedFrom.map { " from \($0)" } ?? "")))
+            checks.append(
+                Check(
+                    name: CheckName.model,
+                    ok: true,
+                    detail: "snapshot loaded" + (status.loadedFrom.map { " from \($0)" } ?? "")
+                )
+            )
         } else if status.started && allowFreshStart {
             checks.append(Check(name: CheckName.model, ok: true, detail: "fresh start acknowledged"))
         } else {
-            checks.append(Check(name: CheckName.model, ok: false,
-                                detail: status.started ? "no snapshot loaded and fresh starts are not allowed"
-                                    : "learner not started (no snapshot loaded, no fresh start acknowledged)"))
+            checks.append(
+                Check(
+                    name: CheckName.model,
+                    ok: false,
+                    detail: status.started
+                        ? "no snapshot loaded and fresh starts are not allowed"
+                        : "learner not started (no snapshot loaded, no fresh start acknowledged)"
+                )
+            )
         }
         if requirePartitions {
-            checks.append(Check(name: CheckName.partitions, ok: !status.partitions.isEmpty,
-                                detail: "\(status.partitions.count) partition(s) assigned"))
+            checks.append(
+                Check(
+                    name: CheckName.partitions,
+                    ok: !status.partitions.isEmpty,
+                    detail: "\(status.partitions.count) partition(s) assigned"
+                )
+            )
         }
         // A learner cut off from the broker produces nothing and learns nothing new; a learner that can't
         // make its state durable would lose everything since the last snapshot on a crash.
         if status.started {
-            checks.append(Check(name: CheckName.broker, ok: status.brokerConnected,
-                                detail: status.brokerConnected ? "broker reachable" : "broker unreachable"))
+            checks.append(
+                Check(
+                    name: CheckName.broker,
+                    ok: status.brokerConnected,
+                    detail: status.brokerConnected ? "broker reachable" : "broker unreachable"
+                )
+            )
         }
-        checks.append(Check(name: CheckName.snapshot, ok: !status.snapshotOverdue,
-                            detail: status.snapshotOverdue
-                                ? "no durable snapshot for too long; last error: \(status.lastSnapshotError ?? "unknown")"
-                                : "\(status.snapshotFailures) snapshot failure(s) so far"))
+        checks.append(
+            Check(
+                name: CheckName.snapshot,
+                ok: !status.snapshotOverdue,
+                detail: status.snapshotOverdue
+                    ? "no durable snapshot for too long; last error: \(status.lastSnapshotError ?? "unknown")"
+                    : "\(status.snapshotFailures) snapshot failure(s) so far"
+            )
+        )
         let unknown = status.partitions.filter { $0.highWatermark == nil }.count
         let lag = status.totalLag
         if unknown > 0 {
-            checks.append(Check(name: CheckName.lag, ok: false,
-                                detail: "high watermark unknown for \(unknown) partition(s)"))
+            checks.append(
+                Check(
+                    name: CheckName.lag,
+                    ok: false,
+                    detail: "high watermark unknown for \(unknown) partition(s)"
+                )
+            )
         } else {
-            checks.append(Check(name: CheckName.lag, ok: lag <= maxTotalLag,
-                                detail: "total lag \(lag), threshold \(maxTotalLag)"))
+            checks.append(
+                Check(
+                    name: CheckName.lag,
+                    ok: lag <= maxTotalLag,
+                    detail: "total lag \(lag), threshold \(maxTotalLag)"
+                )
+            )
         }
         let failing = checks.filter { !$0.ok }.map(\.name)
         return Report(ready: failing.isEmpty, checks: checks, failing: failing)

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,10 @@ final class BackgroundWorker: @unchecked Sendable {
             while true {
                 state.condition.lock()
                 while state.jobs.isEmpty && !state.stopped { state.condition.wait() }
-                if state.jobs.isEmpty { state.condition.unlock(); return }
+                if state.jobs.isEmpty {
+                    state.condition.unlock()
+                    return
+                }
                 let job = state.jobs.removeFirst()
                 state.busy = true
                 state.condition.unlock()

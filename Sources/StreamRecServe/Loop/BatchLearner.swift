@@ -28,8 +28,14 @@ struct BatchLearner {
     }
 
     /// Returns how many events were learned (the rest were dead-lettered or rolled back).
-    mutating func learn(_ batch: [KafkaMessage], learner: LiveLearner, partitions: PartitionBook,
-                        refresh: inout RefreshCoalescer, output: OutputSink, participants: [any LoopParticipant]) -> Int {
+    mutating func learn(
+        _ batch: [KafkaMessage],
+        learner: LiveLearner,
+        partitions: PartitionBook,
+        refresh: inout RefreshCoalescer,
+        output: OutputSink,
+        participants: [any LoopParticipant]
+    ) -> Int {
         var learned = 0
         var ordinal = 0
         let wallClock = Int64(Date().timeIntervalSince1970 * 1000)
@@ -53,7 +59,9 @@ struct BatchLearner {
                 ordinal += 1
                 let outcome = step.apply(event, to: &learner, observer: &tracker, timed: ordinal & 15 == 0)
                 if let duration = outcome.learnDuration { metrics.recordSGDUpdate(duration) }
-                for participant in participants { participant.learned(event, from: message, outcome: outcome, learner: &learner) }
+                for participant in participants {
+                    participant.learned(event, from: message, outcome: outcome, learner: &learner)
+                }
                 let slot: Int32
                 switch outcome.result {
                 case .success(let interaction):
@@ -61,7 +69,12 @@ struct BatchLearner {
                     learned += 1
                 case .failure(let error):
                     // The step was rolled back; the event still moved the store. Worth a loud line.
-                    logger.error("non-finite SGD step rolled back", metadata: ["offset": "\(message.topic)[\(message.partition)]@\(message.offset)", "error": "\(error)"])
+                    logger.error(
+                        "non-finite SGD step rolled back",
+                        metadata: [
+                            "offset": "\(message.topic)[\(message.partition)]@\(message.offset)", "error": "\(error)",
+                        ]
+                    )
                     slot = learner.users.index(of: event.user) ?? 0
                 }
                 refresh.markDirty(slot, topic: message.topic, partition: message.partition, offset: message.offset)

@@ -32,14 +32,27 @@ struct ListRanker {
                 if learner.config.explorationEpsilon > 0 {
                     // ε-greedy lists carry per-slot propensities, which only the list builder writes.
                     let list = learner.recommendationList(
-                        user: user, userSlot: d.slot, ranked: ranked, propensitiesFrom: selector, timestamp: wallClock,
-                        sourceOffset: d.source, modelVersion: version)
+                        user: user,
+                        userSlot: d.slot,
+                        ranked: ranked,
+                        propensitiesFrom: selector,
+                        timestamp: wallClock,
+                        sourceOffset: d.source,
+                        modelVersion: version
+                    )
                     output.enqueueList(key: user) { $0.append(contentsOf: list.jsonBytes()) }
                 } else {
                     // Straight into the sink's reused buffer: the same bytes without building the list.
                     output.enqueueList(key: user) { out in
-                        learner.appendRecommendationJSON(user: user, userSlot: d.slot, ranked: ranked, timestamp: wallClock,
-                                                         sourceOffset: d.source, modelVersion: version, to: &out)
+                        learner.appendRecommendationJSON(
+                            user: user,
+                            userSlot: d.slot,
+                            ranked: ranked,
+                            timestamp: wallClock,
+                            sourceOffset: d.source,
+                            modelVersion: version,
+                            to: &out
+                        )
                     }
                 }
             }

@@ -16,7 +16,12 @@ protocol LoopParticipant: AnyObject {
 
     /// Inside the learner lock, after one decoded event was applied (`outcome.result` is a failure when
     /// the SGD step was rolled back). Runs per event: no allocation on this path.
-    func learned(_ event: Event, from message: KafkaMessage, outcome: PrequentialStep.Outcome, learner: inout OnlineLearner)
+    func learned(
+        _ event: Event,
+        from message: KafkaMessage,
+        outcome: PrequentialStep.Outcome,
+        learner: inout OnlineLearner
+    )
 
     /// Every loop iteration, outside the learner lock: poll own clients, apply remote state.
     func tick(learner: LiveLearner, now: UInt64) throws
@@ -46,7 +51,12 @@ protocol LoopParticipant: AnyObject {
 
 extension LoopParticipant {
     func restored(_ snapshot: LearnerSnapshot?, learner: LiveLearner) throws {}
-    func learned(_ event: Event, from message: KafkaMessage, outcome: PrequentialStep.Outcome, learner: inout OnlineLearner) {}
+    func learned(
+        _ event: Event,
+        from message: KafkaMessage,
+        outcome: PrequentialStep.Outcome,
+        learner: inout OnlineLearner
+    ) {}
     func tick(learner: LiveLearner, now: UInt64) throws {}
     func wantsSnapshot(now: UInt64) -> Bool { false }
     func capturing(_ snapshot: inout LearnerSnapshot) {}

@@ -48,8 +48,14 @@ final class OutputSink {
     private var kafkaErrorLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
     private var recreatedAt: [UInt64] = []
 
-    init(topics: Topics, kafkaConfig: KafkaConfig, status: ServeStatus, metrics: StreamRecMetrics, logger: Logger,
-         stop: StopFlag) throws {
+    init(
+        topics: Topics,
+        kafkaConfig: KafkaConfig,
+        status: ServeStatus,
+        metrics: StreamRecMetrics,
+        logger: Logger,
+        stop: StopFlag
+    ) throws {
         self.topics = topics
         self.kafkaConfig = kafkaConfig
         self.status = status
@@ -60,14 +66,20 @@ final class OutputSink {
     }
 
     private func makeProducer() throws -> KafkaProducer {
-        let failed = self.failed, status = self.status
-        return try KafkaProducer(configuration: kafkaConfig, deliveryHandler: { report in
-            guard report.error != nil, let value = report.value else { return }
-            failed.records.withLock { $0.append(.init(topic: report.topic, key: report.key, value: value)) }
-        }, onError: { error in
-            // Served inside flush too, so /stats and /readyz see the outage even while a flush waits.
-            if error.code == .allBrokersDown { status.update { $0.brokerConnected = false } }
-        }, logger: logger)
+        let failed = self.failed
+        let status = self.status
+        return try KafkaProducer(
+            configuration: kafkaConfig,
+            deliveryHandler: { report in
+                guard report.error != nil, let value = report.value else { return }
+                failed.records.withLock { $0.append(.init(topic: report.topic, key: report.key, value: value)) }
+            },
+            onError: { error in
+                // Served inside flush too, so /stats and /readyz see the outage even while a flush waits.
+                if error.code == .allBrokersDown { status.update { $0.brokerConnected = false } }
+            },
+            logger: logger
+        )
     }
 
     // MARK: Queueing
@@ -82,14 +94,28 @@ final class OutputSink {
 
     /// Queues `message` for the dead-letter topic with `reason`; counted, and logged at a bounded rate.
     func deadLetter(_ message: KafkaMessage, reason: String) {
-        deadLetters.append((message.key, DeadLetterRecord(
-            reason: reason, sourceTopic: message.topic, sourcePartition: message.partition, sourceOffset: message.offset,
-            timestamp: message.timestamp ?? Int64(Date().timeIntervalSince1970 * 1000), payload: message.value)))
+        deadLetters.append(
+            (
+                message.key,
+                DeadLetterRecord(
+                    reason: reason,
+                    sourceTopic: message.topic,
+                    sourcePartition: message.partition,
+                    sourceOffset: message.offset,
+                    timestamp: message.timestamp ?? Int64(Date().timeIntervalSince1970 * 1000),
+                    payload: message.value
+                )
+            )
+        )
         if case .log(let suppressed) = deadLetterLog.admit() {
-            logger.warning("dead-lettered message", metadata: [
-                "source": "\(message.topic)[\(message.partition)]@\(message.offset)", "bytes": "\(message.value.count)", "reason": "\(reason)",
-                "suppressed_since_last": "\(suppressed)",
-            ])
+            logger.warning(
+                "dead-lettered message",
+                metadata: [
+                    "source": "\(message.topic)[\(message.partition)]@\(message.offset)",
+                    "bytes": "\(message.value.count)", "reason": "\(reason)",
+                    "suppressed_since_last": "\(suppressed)",
+                ]
+            )
         }
         metrics.recordDeadLettered(topic: message.topic)
         status.update { $0.deadLettered += 1 }
@@ -103,8 +129,11 @@ final class OutputSink {
         try listBytes.withUnsafeBytes { bytes in
             var start = 0
             for (keyEnd, end) in listEnds {
-                try sendRetrying(topic: topics.recommendations, key: UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd]),
-                                 value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<end]))
+                try sendRetrying(
+                    topic: topics.recommendations,
+                    key: UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd]),
+                    value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<end])
+                )
                 produced += 1
                 start = end
             }
@@ -146,8 +175,13 @@ final class OutputSink {
             } catch let error as KafkaError where error.isRetriable {
                 if stop.isSet && backoff > 5 { throw error }
                 if case .log(let suppressed) = kafkaErrorLog.admit() {
-                    logger.warning("produce failed, retrying", metadata: [
-                        "topic": "\(topic)", "error": "\(error)", "backoff_s": "\(backoff)", "suppressed_since_last": "\(suppressed)"])
+                    logger.warning(
+                        "produce failed, retrying",
+                        metadata: [
+                            "topic": "\(topic)", "error": "\(error)", "backoff_s": "\(backoff)",
+                            "suppressed_since_last": "\(suppressed)",
+                        ]
+                    )
                 }
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
@@ -173,7 +207,10 @@ final class OutputSink {
             return true
         } catch {
             if case .log(let suppressed) = kafkaErrorLog.admit() {
-                logger.warning("snapshot postponed: producer flush failed", metadata: ["error": "\(error)", "suppressed_since_last": "\(suppressed)"])
+                logger.warning(
+                    "snapshot postponed: producer flush failed",
+                    metadata: ["error": "\(error)", "suppressed_since_last": "\(suppressed)"]
+                )
             }
             return false
         }
@@ -190,16 +227,24 @@ final class OutputSink {
         let now = DispatchTime.now().uptimeNanoseconds
         recreatedAt = recreatedAt.filter { now &- $0 < 60_000_000_000 } + [now]
         guard recreatedAt.count <= 5 else {
-            logger.critical("producer fatal error repeats after re-creation: giving up", metadata: ["error": "\(error)"])
+            logger.critical(
+                "producer fatal error repeats after re-creation: giving up",
+                metadata: ["error": "\(error)"]
+            )
             throw error
         }
-        logger.error("producer fatal error: purging and re-creating the producer; undelivered lists will be re-sent",
-                     metadata: ["error": "\(error)"])
+        logger.error(
+            "producer fatal error: purging and re-creating the producer; undelivered lists will be re-sent",
+            metadata: ["error": "\(error)"]
+        )
         let old = producer!
         old.abandon()
         producer = try makeProducer()
         // rd_kafka_destroy may wait for broker threads: release the old handle off the learner thread.
-        Thread.detachNewThread { Thread.sleep(forTimeInterval: 0.1); withExtendedLifetime(old) {} }
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.1)
+            withExtendedLifetime(old) {}
+        }
         status.update { $0.producerRecreations += 1 }
     }
 
@@ -207,7 +252,10 @@ final class OutputSink {
     /// (user ids) of failed lists are returned, for their users to be re-ranked with the current model.
     /// `count` is how many records failed.
     func takeFailedDeliveries() -> (count: Int, listKeys: [[UInt8]]) {
-        let records = failed.records.withLock { f in defer { f.removeAll() }; return f }
+        let records = failed.records.withLock { f in
+            defer { f.removeAll() }
+            return f
+        }
         guard !records.isEmpty else { return (0, []) }
         var listKeys: [[UInt8]] = []
         var dead = 0
@@ -219,7 +267,10 @@ final class OutputSink {
                 listKeys.append(key)
             }
         }
-        logger.warning("re-sending records that failed delivery", metadata: ["lists": "\(listKeys.count)", "dead_letters": "\(dead)"])
+        logger.warning(
+            "re-sending records that failed delivery",
+            metadata: ["lists": "\(listKeys.count)", "dead_letters": "\(dead)"]
+        )
         return (records.count, listKeys)
     }
 }

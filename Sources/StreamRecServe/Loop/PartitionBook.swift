@@ -52,10 +52,13 @@ final class PartitionBook: Sendable {
                 start[tp] = KafkaOffset.beginning
             }
         }
-        logger.info("partitions assigned", metadata: [
-            "partitions": "\(partitions.map(\.description).joined(separator: ","))",
-            "from_snapshot": "\(start.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))",
-        ])
+        logger.info(
+            "partitions assigned",
+            metadata: [
+                "partitions": "\(partitions.map(\.description).joined(separator: ","))",
+                "from_snapshot": "\(start.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))",
+            ]
+        )
         status.update { s in
             for tp in partitions where !s.partitions.contains(where: { $0.key == tp }) {
                 s.partitions.append(.init(topic: tp.topic, partition: tp.partition, position: start[tp] ?? 0))
@@ -102,7 +105,9 @@ final class PartitionBook: Sendable {
         var updated: [ServeStatus.PartitionState] = []
         var reached = false
         for var p in partitions {
-            if let high = try? consumer.watermarkOffsets(topic: p.topic, partition: p.partition, timeout: .seconds(1)).high {
+            if let high = try? consumer.watermarkOffsets(topic: p.topic, partition: p.partition, timeout: .seconds(1))
+                .high
+            {
                 p.highWatermark = high
                 reached = true
                 if let lag = p.lag { metrics.setLag(topic: p.topic, partition: p.partition, lag: lag) }

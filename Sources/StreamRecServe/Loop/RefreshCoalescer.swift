@@ -46,7 +46,9 @@ struct RefreshCoalescer {
             lastSource.append(contentsOf: repeatElement(InternedSource(topic: 0, partition: 0, offset: 0), count: add))
         }
         let t: Int32
-        if let known = topicIndex[topic] { t = known } else {
+        if let known = topicIndex[topic] {
+            t = known
+        } else {
             t = Int32(topicNames.count)
             topicIndex[topic] = t
             topicNames.append(topic)
@@ -78,8 +80,16 @@ struct RefreshCoalescer {
             dirtyFlags[s] = false
             lastEmitNanos[s] = now
             let source = lastSource[s]
-            due.append(Due(slot: slot, source: SourceOffset(topic: topicNames[Int(source.topic)], partition: source.partition,
-                                                            offset: source.offset)))
+            due.append(
+                Due(
+                    slot: slot,
+                    source: SourceOffset(
+                        topic: topicNames[Int(source.topic)],
+                        partition: source.partition,
+                        offset: source.offset
+                    )
+                )
+            )
         }
         dirtySlots = kept
     }

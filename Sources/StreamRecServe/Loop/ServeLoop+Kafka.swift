@@ -25,10 +25,14 @@ extension ServeLoop {
     func makeConsumer() throws -> KafkaConsumer {
         let handler = KafkaConsumer.RebalanceHandler(
             onAssign: { [unowned self] partitions in self.assigned(partitions) },
-            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) })
+            onRevoke: { [unowned self] partitions, lost in self.revoked(partitions, lost: lost) }
+        )
         return try KafkaConsumer(
-            configuration: config.consumerKafkaConfig, rebalanceHandler: handler,
-            onEvent: { [weak self] event in self?.consumerEvent(event) }, logger: logger)
+            configuration: config.consumerKafkaConfig,
+            rebalanceHandler: handler,
+            onEvent: { [weak self] event in self?.consumerEvent(event) },
+            logger: logger
+        )
     }
 
     /// A fatal consumer error (seen after a broker restart: FENCED_INSTANCE_ID for our own static member,
@@ -41,11 +45,16 @@ extension ServeLoop {
         let now = DispatchTime.now().uptimeNanoseconds
         consumerRecreatedAt = consumerRecreatedAt.filter { now &- $0 < 60_000_000_000 } + [now]
         guard consumerRecreatedAt.count <= 3 else {
-            logger.critical("consumer fatal error repeats after re-creation: giving up", metadata: ["error": "\(error)"])
+            logger.critical(
+                "consumer fatal error repeats after re-creation: giving up",
+                metadata: ["error": "\(error)"]
+            )
             throw error
         }
-        logger.error("consumer fatal error: closing and re-creating the consumer; learning resumes at the in-memory offsets",
-                     metadata: ["error": "\(error)"])
+        logger.error(
+            "consumer fatal error: closing and re-creating the consumer; learning resumes at the in-memory offsets",
+            metadata: ["error": "\(error)"]
+        )
         try? consumer.close()
         consumer = try makeConsumer()
         try consumer.subscribe(topics: config.kafka.eventTopics)
@@ -55,7 +64,10 @@ extension ServeLoop {
     /// Hands over cleanly: what we learned from these partitions becomes durable and committed, so the
     /// next owner starts where we stopped. Lost partitions already belong to someone else.
     func revoked(_ revoked: [TopicPartition], lost: Bool) {
-        logger.info("partitions revoked", metadata: ["partitions": "\(revoked.map(\.description).joined(separator: ","))", "lost": "\(lost)"])
+        logger.info(
+            "partitions revoked",
+            metadata: ["partitions": "\(revoked.map(\.description).joined(separator: ","))", "lost": "\(lost)"]
+        )
         if lost {
             waitForSnapshot()
         } else if snapshots.hasUnsavedWork {
@@ -81,7 +93,10 @@ extension ServeLoop {
             let down = error.code == .allBrokersDown || error.code == .transport
             if down { env.status.update { $0.brokerConnected = false } }
             if case .log(let suppressed) = kafkaErrorLog.admit() {
-                logger.warning("kafka: \(error)", metadata: ["retriable": "\(error.isRetriable)", "suppressed_since_last": "\(suppressed)"])
+                logger.warning(
+                    "kafka: \(error)",
+                    metadata: ["retriable": "\(error.isRetriable)", "suppressed_since_last": "\(suppressed)"]
+                )
             }
         }
     }

@@ -46,12 +46,30 @@ final class ServeLoop: @unchecked Sendable {
         let config = env.config
         let store = try SnapshotStore(directory: config.snapshots.directory, retain: config.snapshots.retain)
         directoryLock = try SnapshotDirectoryLock(directory: store.directory)
-        try SnapshotIdentity.claim(directory: store.directory, group: config.kafka.groupID, topics: config.kafka.eventTopics)
-        snapshots = SnapshotScheduler(store: store, policy: config.snapshots, status: env.status, metrics: env.metrics, logger: env.logger)
+        try SnapshotIdentity.claim(
+            directory: store.directory,
+            group: config.kafka.groupID,
+            topics: config.kafka.eventTopics
+        )
+        snapshots = SnapshotScheduler(
+            store: store,
+            policy: config.snapshots,
+            status: env.status,
+            metrics: env.metrics,
+            logger: env.logger
+        )
         partitions = PartitionBook(status: env.status, metrics: env.metrics, logger: env.logger)
         output = try OutputSink(
-            topics: .init(recommendations: config.kafka.recommendationsTopic, deadLetters: config.kafka.deadLetterTopic),
-            kafkaConfig: config.producerKafkaConfig, status: env.status, metrics: env.metrics, logger: env.logger, stop: env.stop)
+            topics: .init(
+                recommendations: config.kafka.recommendationsTopic,
+                deadLetters: config.kafka.deadLetterTopic
+            ),
+            kafkaConfig: config.producerKafkaConfig,
+            status: env.status,
+            metrics: env.metrics,
+            logger: env.logger,
+            stop: env.stop
+        )
         batchLearner = BatchLearner(config: config, metrics: env.metrics, logger: env.logger)
         refresh = RefreshCoalescer(minRefreshIntervalMillis: config.minRefreshIntervalMillis)
         ranker = ListRanker(k: config.k, metrics: env.metrics)
@@ -72,14 +90,21 @@ final class ServeLoop: @unchecked Sendable {
         if !restored { try startup.checkMissingSnapshot(consumer: consumer, directory: snapshots.store.directory) }
         try consumer.subscribe(topics: config.kafka.eventTopics)
         env.status.update { $0.started = true }
-        logger.info("memory bound: \(MemoryBound(config.model).description)", metadata: [
-            "max_users": "\(config.model.maxUsers)", "max_items": "\(config.model.maxItems)",
-            "max_seen_per_user": "\(config.model.maxSeenPerUser)"])
-        logger.info("serving", metadata: [
-            "topics": "\(config.kafka.eventTopics.joined(separator: ","))",
-            "recommendations": "\(config.kafka.recommendationsTopic)", "group": "\(config.kafka.groupID)",
-            "kafka": "\(config.consumerKafkaConfig)",
-        ])
+        logger.info(
+            "memory bound: \(MemoryBound(config.model).description)",
+            metadata: [
+                "max_users": "\(config.model.maxUsers)", "max_items": "\(config.model.maxItems)",
+                "max_seen_per_user": "\(config.model.maxSeenPerUser)",
+            ]
+        )
+        logger.info(
+            "serving",
+            metadata: [
+                "topics": "\(config.kafka.eventTopics.joined(separator: ","))",
+                "recommendations": "\(config.kafka.recommendationsTopic)", "group": "\(config.kafka.groupID)",
+                "kafka": "\(config.consumerKafkaConfig)",
+            ]
+        )
         do {
             try loop()
         } catch {
@@ -111,7 +136,11 @@ final class ServeLoop: @unchecked Sendable {
             flushRefreshes(now: now, force: false)
             try output.send()
             output.serveDeliveryReports()
-            env.faults.fire(eventsConsumed: env.status.current.eventsConsumed, producer: output.producer, consumer: consumer)
+            env.faults.fire(
+                eventsConsumed: env.status.current.eventsConsumed,
+                producer: output.producer,
+                consumer: consumer
+            )
             try output.recoverFromFatalError()
             requeueFailedDeliveries()
             commit(snapshots.collect())
@@ -135,8 +164,14 @@ final class ServeLoop: @unchecked Sendable {
     }
 
     func learn(_ batch: [KafkaMessage]) {
-        let learned = batchLearner.learn(batch, learner: env.learner, partitions: partitions, refresh: &refresh, output: output,
-                                         participants: participants)
+        let learned = batchLearner.learn(
+            batch,
+            learner: env.learner,
+            partitions: partitions,
+            refresh: &refresh,
+            output: output,
+            participants: participants
+        )
         snapshots.eventsLearned(batch.count)
         partitions.publish(consumed: batch.count, learned: learned, onlineRecall: batchLearner.tracker?.recall)
     }
@@ -177,10 +212,14 @@ final class ServeLoop: @unchecked Sendable {
         // Lists or dead letters that failed delivery are re-sent before the snapshot may commit past them.
         if requeueFailedDeliveries() > 0 { return false }
         let position = partitions.position
-        let participants = self.participants, snapshots = self.snapshots
+        let participants = self.participants
+        let snapshots = self.snapshots
         let snap = env.learner.update { learner in
-            var snap = LearnerSnapshot(learner: snapshots.capture(&learner), position: position,
-                                       createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+            var snap = LearnerSnapshot(
+                learner: snapshots.capture(&learner),
+                position: position,
+                createdAt: Int64(Date().timeIntervalSince1970 * 1000)
+            )
             for participant in participants { participant.capturing(&snap) }
             return snap
         }
@@ -196,8 +235,10 @@ final class ServeLoop: @unchecked Sendable {
             for participant in participants { try participant.durable(written.snapshot) }
         } catch {
             // The snapshot file is durable (a restart resumes from it); the group offsets wait for the next one.
-            logger.error("snapshot durable, but a participant failed to persist its part: offsets not committed",
-                         metadata: ["error": "\(error)"])
+            logger.error(
+                "snapshot durable, but a participant failed to persist its part: offsets not committed",
+                metadata: ["error": "\(error)"]
+            )
             return true
         }
         do {
@@ -235,7 +276,10 @@ final class ServeLoop: @unchecked Sendable {
         do { try output.close(flushTimeout: .seconds(30)) } catch { logger.warning("producer close: \(error)") }
         if finalSnapshotFailed {
             let reason = env.status.current.lastSnapshotError ?? "producer flush failed"
-            logger.critical("stopped WITHOUT a final snapshot: \(snapshots.eventsSinceSnapshot) events since the last durable snapshot will be re-read on restart", metadata: ["error": "\(reason)"])
+            logger.critical(
+                "stopped WITHOUT a final snapshot: \(snapshots.eventsSinceSnapshot) events since the last durable snapshot will be re-read on restart",
+                metadata: ["error": "\(reason)"]
+            )
             throw ShutdownError(description: "final snapshot failed: \(reason)")
         }
         logger.info("stopped")

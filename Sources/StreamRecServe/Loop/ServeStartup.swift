@@ -17,19 +17,29 @@ struct ServeStartup {
         do {
             guard let loaded = try store.loadNewestGood(expectedConfig: config.model) else {
                 logger.info("no snapshot found: starting a fresh model", metadata: ["directory": "\(store.directory)"])
-                status.update { $0.snapshotLoaded = true; $0.loadedFrom = nil }
+                status.update {
+                    $0.snapshotLoaded = true
+                    $0.loadedFrom = nil
+                }
                 return nil
             }
             for bad in loaded.rejected {
-                logger.error("snapshot rejected, falling back to an older one", metadata: ["path": "\(bad.path)", "reason": "\(bad.error)"])
+                logger.error(
+                    "snapshot rejected, falling back to an older one",
+                    metadata: ["path": "\(bad.path)", "reason": "\(bad.error)"]
+                )
             }
             try SnapshotIdentity.verify(loaded.snapshot.position, topics: config.kafka.eventTopics, path: loaded.path)
             learner.replace(with: loaded.snapshot.learner)
             partitions.restore(loaded.snapshot.position)
-            logger.info("snapshot loaded", metadata: [
-                "path": "\(loaded.path)", "events": "\(loaded.snapshot.learner.counters.events)",
-                "offsets": "\(loaded.snapshot.position.offsets.map { "\($0.topic)[\($0.partition)]@\($0.offset)" }.joined(separator: ","))",
-            ])
+            logger.info(
+                "snapshot loaded",
+                metadata: [
+                    "path": "\(loaded.path)", "events": "\(loaded.snapshot.learner.counters.events)",
+                    "offsets":
+                        "\(loaded.snapshot.position.offsets.map { "\($0.topic)[\($0.partition)]@\($0.offset)" }.joined(separator: ","))",
+                ]
+            )
             status.update {
                 $0.snapshotLoaded = true
                 $0.loadedFrom = loaded.path
@@ -46,17 +56,28 @@ struct ServeStartup {
     func createTopics() {
         do {
             let admin = try KafkaAdmin(configuration: config.adminKafkaConfig, logger: logger)
-            var topics = config.kafka.eventTopics.map { KafkaAdmin.NewTopic($0, partitions: config.kafka.topicPartitions) }
-            topics.append(.init(config.kafka.recommendationsTopic, partitions: config.kafka.topicPartitions,
-                                config: ["cleanup.policy": "compact"]))
+            var topics = config.kafka.eventTopics.map {
+                KafkaAdmin.NewTopic($0, partitions: config.kafka.topicPartitions)
+            }
+            topics.append(
+                .init(
+                    config.kafka.recommendationsTopic,
+                    partitions: config.kafka.topicPartitions,
+                    config: ["cleanup.policy": "compact"]
+                )
+            )
             topics.append(.init(config.kafka.deadLetterTopic, partitions: 1))
             try admin.createTopics(topics)
             if config.changelog.enabled {
                 // As many partitions as the widest event topic (an existing one may differ from topic_partitions).
                 let widest = config.kafka.eventTopics.compactMap { try? admin.partitionCount(of: $0) }.max() ?? 0
-                try admin.createTopics([.init(config.changelog.topicName(groupID: config.kafka.groupID),
-                                              partitions: max(config.kafka.topicPartitions, Int32(widest)),
-                                              config: ["cleanup.policy": "compact"])])
+                try admin.createTopics([
+                    .init(
+                        config.changelog.topicName(groupID: config.kafka.groupID),
+                        partitions: max(config.kafka.topicPartitions, Int32(widest)),
+                        config: ["cleanup.policy": "compact"]
+                    )
+                ])
             }
         } catch {
             logger.warning("could not create topics (continuing; they may already exist): \(error)")
@@ -74,18 +95,24 @@ struct ServeStartup {
         var committed: [String] = []
         for topic in config.kafka.eventTopics {
             guard let partitions = try? consumer.partitions(of: topic, timeout: .seconds(10)),
-                  let offsets = try? consumer.committed(partitions) else { continue }
+                let offsets = try? consumer.committed(partitions)
+            else { continue }
             for (tp, offset) in offsets where offset >= 0 { committed.append("\(tp)@\(offset)") }
         }
         guard !committed.isEmpty else { return }
-        let detail = "no snapshot in \(directory), but group '\(config.kafka.groupID)' has committed offsets "
+        let detail =
+            "no snapshot in \(directory), but group '\(config.kafka.groupID)' has committed offsets "
             + "(\(committed.sorted().joined(separator: ","))): the snapshot directory was probably lost"
         switch config.snapshots.onMissing {
         case .refuse:
-            throw ServeConfigError(detail + "; refusing to start (snapshots.on_missing = \"refuse\"). Restore the "
-                                     + "directory, or set on_missing = \"rebuild\" to re-learn from the earliest retained offsets")
+            throw ServeConfigError(
+                detail + "; refusing to start (snapshots.on_missing = \"refuse\"). Restore the "
+                    + "directory, or set on_missing = \"rebuild\" to re-learn from the earliest retained offsets"
+            )
         case .rebuild:
-            logger.warning("\(detail); rebuilding the model from the earliest retained offsets (snapshots.on_missing = \"rebuild\")")
+            logger.warning(
+                "\(detail); rebuilding the model from the earliest retained offsets (snapshots.on_missing = \"rebuild\")"
+            )
         }
     }
 }

@@ -46,7 +46,13 @@ final class SnapshotScheduler {
     /// Copies of the factor matrices kept current row by row (issue 9: no stop-the-world copy).
     private var shadows: FactorShadows?
 
-    init(store: SnapshotStore, policy: ServeConfig.Snapshots, status: ServeStatus, metrics: StreamRecMetrics, logger: Logger) {
+    init(
+        store: SnapshotStore,
+        policy: ServeConfig.Snapshots,
+        status: ServeStatus,
+        metrics: StreamRecMetrics,
+        logger: Logger
+    ) {
         self.store = store
         self.policy = policy
         self.status = status
@@ -86,15 +92,29 @@ final class SnapshotScheduler {
     /// Writes `snapshot` — on the writer queue, or inline when `wait` is set (shutdown, rebalance).
     /// Returns the written snapshot and path when `wait` is set and the write succeeded.
     @discardableResult
-    func start(_ snapshot: LearnerSnapshot, reason: String, startedAt started: UInt64, wait: Bool) -> (LearnerSnapshot, String)? {
+    func start(
+        _ snapshot: LearnerSnapshot,
+        reason: String,
+        startedAt started: UInt64,
+        wait: Bool
+    ) -> (LearnerSnapshot, String)? {
         let pendingEvents = eventsSinceSnapshot
         eventsSinceSnapshot = 0
         lastSnapshotNanos = started
         inFlight = true
-        let store = self.store, done = mailbox
+        let store = self.store
+        let done = mailbox
         let write: @Sendable () -> Void = {
             let result = Result { () throws(SnapshotError) -> String in try store.write(snapshot) }
-            done.slot.withLock { $0 = Completed(snapshot: snapshot, result: result, started: started, reason: reason, events: pendingEvents) }
+            done.slot.withLock {
+                $0 = Completed(
+                    snapshot: snapshot,
+                    result: result,
+                    started: started,
+                    reason: reason,
+                    events: pendingEvents
+                )
+            }
         }
         if wait {
             write()
@@ -108,7 +128,12 @@ final class SnapshotScheduler {
     /// and its path when it was written (its offsets may now be committed).
     @discardableResult
     func collect() -> (LearnerSnapshot, String)? {
-        guard let completed = mailbox.slot.withLock({ c in defer { c = nil }; return c }) else { return nil }
+        guard
+            let completed = mailbox.slot.withLock({ c in
+                defer { c = nil }
+                return c
+            })
+        else { return nil }
         inFlight = false
         let snap = completed.snapshot
         let path: String
@@ -122,14 +147,22 @@ final class SnapshotScheduler {
         succeeded()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - completed.started) / 1e9
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let state = ServeStatus.SnapshotState(path: path, writtenAt: snap.createdAt, durationSeconds: seconds, bytes: bytes,
-                                              events: snap.learner.counters.events)
+        let state = ServeStatus.SnapshotState(
+            path: path,
+            writtenAt: snap.createdAt,
+            durationSeconds: seconds,
+            bytes: bytes,
+            events: snap.learner.counters.events
+        )
         status.update { $0.lastSnapshot = state }
         metrics.recordSnapshotWritten(bytes: bytes, duration: .nanoseconds(Int64(seconds * 1e9)))
-        logger.info("snapshot written", metadata: [
-            "reason": "\(completed.reason)", "path": "\(path)", "bytes": "\(bytes)",
-            "seconds": "\(String(format: "%.3f", seconds))", "events": "\(snap.learner.counters.events)",
-        ])
+        logger.info(
+            "snapshot written",
+            metadata: [
+                "reason": "\(completed.reason)", "path": "\(path)", "bytes": "\(bytes)",
+                "seconds": "\(String(format: "%.3f", seconds))", "events": "\(snap.learner.counters.events)",
+            ]
+        )
         return (snap, path)
     }
 
@@ -150,9 +183,12 @@ final class SnapshotScheduler {
             $0.lastSnapshotError = "\(error)"
         }
         if case .log(let suppressed) = errorLog.admit() {
-            logger.error("snapshot failed; offsets stay at the last durable snapshot", metadata: [
-                "error": "\(error)", "retry_in_s": "\(backoffSeconds)", "suppressed_since_last": "\(suppressed)",
-            ])
+            logger.error(
+                "snapshot failed; offsets stay at the last durable snapshot",
+                metadata: [
+                    "error": "\(error)", "retry_in_s": "\(backoffSeconds)", "suppressed_since_last": "\(suppressed)",
+                ]
+            )
         }
     }
 
@@ -160,7 +196,10 @@ final class SnapshotScheduler {
         lastDurableNanos = DispatchTime.now().uptimeNanoseconds
         if backoffSeconds > 0 || status.current.lastSnapshotError != nil {
             logger.info("snapshots durable again")
-            status.update { $0.lastSnapshotError = nil; $0.snapshotOverdue = false }
+            status.update {
+                $0.lastSnapshotError = nil
+                $0.snapshotOverdue = false
+            }
         }
         backoffSeconds = 0
         nextAttemptNanos = 0

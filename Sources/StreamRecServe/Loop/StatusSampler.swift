@@ -16,8 +16,14 @@ struct StatusSampler {
         guard now - lastSampleNanos >= 1_000_000_000 else { return }
         let current = status.current
         let rate = Double(current.eventsConsumed - eventsAtLastSample) / (Double(now - lastSampleNanos) / 1e9)
-        status.record(.init(t: Int64(Date().timeIntervalSince1970 * 1000), eventsPerSecond: rate,
-                            lag: current.totalLag, onlineRecall: onlineRecall))
+        status.record(
+            .init(
+                t: Int64(Date().timeIntervalSince1970 * 1000),
+                eventsPerSecond: rate,
+                lag: current.totalLag,
+                onlineRecall: onlineRecall
+            )
+        )
         eventsAtLastSample = current.eventsConsumed
         lastSampleNanos = now
     }

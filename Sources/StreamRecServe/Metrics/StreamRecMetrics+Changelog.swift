@@ -14,7 +14,8 @@ extension StreamRecMetrics {
     }
 
     private static let changelogHelp = [
-        ChangelogName.restoreSeconds: "Duration of the last user-state restore from the changelog at partition assignment",
+        ChangelogName.restoreSeconds:
+            "Duration of the last user-state restore from the changelog at partition assignment",
         ChangelogName.restoreRecords: "Changelog records read by the last restore",
         ChangelogName.restoreBytes: "Changelog bytes read by the last restore",
         ChangelogName.restoredUsers: "Users imported by the last restore",
@@ -36,11 +37,17 @@ extension StreamRecMetrics {
     }
 
     func recordChangelogWrite(records: Int, bytes: Int) {
-        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.writtenRecords)).increment(by: Int64(records))
-        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.writtenBytes)).increment(by: Int64(bytes))
+        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.writtenRecords)).increment(
+            by: Int64(records)
+        )
+        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.writtenBytes)).increment(
+            by: Int64(bytes)
+        )
     }
 
     func recordChangelogDropped(users: Int) {
-        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.droppedUsers)).increment(by: Int64(users))
+        registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.droppedUsers)).increment(
+            by: Int64(users)
+        )
     }
 }

@@ -133,11 +133,16 @@ public final class StreamRecMetrics: Sendable {
         self.registry = registry
         self.recallK = recallK
         sgdUpdate = registry.makeDurationHistogram(
-            descriptor: Self.descriptor(Name.sgdUpdateSeconds), buckets: Self.sgdBuckets)
+            descriptor: Self.descriptor(Name.sgdUpdateSeconds),
+            buckets: Self.sgdBuckets
+        )
         var topK: [TopKSource: DurationHistogram] = [:]
         for source in TopKSource.allCases {
             topK[source] = registry.makeDurationHistogram(
-                descriptor: Self.descriptor(Name.topKSeconds), labels: [("source", source.rawValue)], buckets: Self.topKBuckets)
+                descriptor: Self.descriptor(Name.topKSeconds),
+                labels: [("source", source.rawValue)],
+                buckets: Self.topKBuckets
+            )
         }
         self.topK = topK
         recommendations = registry.makeCounter(descriptor: Self.descriptor(Name.recommendationsProduced))
@@ -151,7 +156,9 @@ public final class StreamRecMetrics: Sendable {
         userEvictions = registry.makeCounter(descriptor: Self.descriptor(Name.evictions), labels: [("kind", "user")])
         itemEvictions = registry.makeCounter(descriptor: Self.descriptor(Name.evictions), labels: [("kind", "item")])
         onlineRecall = registry.makeGauge(
-            descriptor: Self.descriptor(Name.onlineRecall), labels: [("k", String(recallK))])
+            descriptor: Self.descriptor(Name.onlineRecall),
+            labels: [("k", String(recallK))]
+        )
         onlineRecallScored = registry.makeGauge(descriptor: Self.descriptor(Name.onlineRecallScored))
         snapshotAge.set(to: -1)
     }
@@ -174,7 +181,10 @@ public final class StreamRecMetrics: Sendable {
                 consumed: registry.makeCounter(descriptor: Self.descriptor(Name.eventsConsumed), labels: labels),
                 learned: registry.makeCounter(descriptor: Self.descriptor(Name.eventsLearned), labels: labels),
                 deadLettered: registry.makeCounter(
-                    descriptor: Self.descriptor(Name.eventsDeadLettered), labels: labels))
+                    descriptor: Self.descriptor(Name.eventsDeadLettered),
+                    labels: labels
+                )
+            )
             cache.topics[topic] = handles
             return handles
         }
@@ -228,7 +238,9 @@ public final class StreamRecMetrics: Sendable {
         let counter = cache.withLock { cache in
             if let c = cache.http[key] { return c }
             let c = registry.makeCounter(
-                descriptor: Self.descriptor(Name.httpRequests), labels: [("route", route), ("status", String(status))])
+                descriptor: Self.descriptor(Name.httpRequests),
+                labels: [("route", route), ("status", String(status))]
+            )
             cache.http[key] = c
             return c
         }
@@ -240,7 +252,9 @@ public final class StreamRecMetrics: Sendable {
             let key = PartitionKey(topic: topic, partition: partition)
             if let g = cache.lag[key] { return g }
             let g = registry.makeGauge(
-                descriptor: Self.descriptor(Name.consumerLag), labels: [("topic", topic), ("partition", String(partition))])
+                descriptor: Self.descriptor(Name.consumerLag),
+                labels: [("topic", topic), ("partition", String(partition))]
+            )
             cache.lag[key] = g
             return g
         }

@@ -39,7 +39,9 @@ final class ItemSyncLink: LoopParticipant {
         config = env.config
         topic = config.sync.resolvedTopic(config.kafka)
         guard let id = config.sync.resolvedLearnerID(config.kafka) else {
-            throw ServeConfigError("sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)")
+            throw ServeConfigError(
+                "sync.learner_id must be set when sync.enabled is true (or kafka.instance_id, its default)"
+            )
         }
         learnerID = id
         intervalNanos = UInt64(config.sync.intervalMillis) * 1_000_000
@@ -52,8 +54,10 @@ final class ItemSyncLink: LoopParticipant {
         if let snapshot, let bytes = snapshot.extensions[Self.extensionKey] {
             let (owner, state) = try Self.decodeExtension(bytes)
             guard owner == learnerID else {
-                throw ServeConfigError("the snapshot's item-sync state belongs to learner '\(owner)', but sync.learner_id is '\(learnerID)': "
-                                       + "a learner must keep its id across restarts (its own batches are recognised by it)")
+                throw ServeConfigError(
+                    "the snapshot's item-sync state belongs to learner '\(owner)', but sync.learner_id is '\(learnerID)': "
+                        + "a learner must keep its id across restarts (its own batches are recognised by it)"
+                )
             }
             do { stream = try ItemSyncStream(decoding: state) } catch {
                 throw ServeConfigError("snapshot's item-sync state unreadable: \(error)")
@@ -70,12 +74,20 @@ final class ItemSyncLink: LoopParticipant {
         let start = stream.readPosition >= 0 ? stream.readPosition : KafkaOffset.beginning
         try consumer.assign([TopicPartition(topic, 0): start])
         stats.nextOffset = stream.readPosition
-        logger.info("item sync", metadata: [
-            "topic": "\(topic)", "learner_id": "\(learnerID)", "from_offset": "\(stream.readPosition >= 0 ? "\(start)" : "beginning")",
-            "pending": "\(stream.pending.count)", "interval_ms": "\(config.sync.intervalMillis)"])
+        logger.info(
+            "item sync",
+            metadata: [
+                "topic": "\(topic)", "learner_id": "\(learnerID)",
+                "from_offset": "\(stream.readPosition >= 0 ? "\(start)" : "beginning")",
+                "pending": "\(stream.pending.count)", "interval_ms": "\(config.sync.intervalMillis)",
+            ]
+        )
         // Batches of the restored snapshot that may never have reached the topic (a crash before the ack).
         do { try send(through: stream.sequence) } catch {
-            logger.warning("item sync: re-sending pending batches failed; retried at the next snapshot", metadata: ["error": "\(error)"])
+            logger.warning(
+                "item sync: re-sending pending batches failed; retried at the next snapshot",
+                metadata: ["error": "\(error)"]
+            )
         }
         publishStatus()
     }
@@ -85,7 +97,9 @@ final class ItemSyncLink: LoopParticipant {
             let admin = try KafkaAdmin(configuration: config.adminKafkaConfig, logger: logger)
             // One partition: one order for everybody. Not compacted (every batch counts) and kept forever
             // by default: a new learner rebuilds the shared item state by reading it from the beginning.
-            try admin.createTopics([.init(topic, partitions: 1, config: ["retention.ms": "-1", "cleanup.policy": "delete"])])
+            try admin.createTopics([
+                .init(topic, partitions: 1, config: ["retention.ms": "-1", "cleanup.policy": "delete"])
+            ])
         } catch {
             logger.debug("item sync: topic not created (it may exist): \(error)")
         }
@@ -119,10 +133,20 @@ final class ItemSyncLink: LoopParticipant {
 
     // MARK: per event (inside the learner lock)
 
-    func learned(_ event: Event, from message: KafkaMessage, outcome: PrequentialStep.Outcome, learner: inout OnlineLearner) {
+    func learned(
+        _ event: Event,
+        from message: KafkaMessage,
+        outcome: PrequentialStep.Outcome,
+        learner: inout OnlineLearner
+    ) {
         stream.noteEvent()
         if case .success(let interaction) = outcome.result {
-            stream.noteLearned(interaction, weight: config.weights.effectiveWeight(event), sharePairs: true, learner: learner)
+            stream.noteLearned(
+                interaction,
+                weight: config.weights.effectiveWeight(event),
+                sharePairs: true,
+                learner: learner
+            )
         }
     }
 
@@ -136,9 +160,14 @@ final class ItemSyncLink: LoopParticipant {
         var lastOffset: Int64 = -1
         for m in messages {
             lastOffset = max(lastOffset, m.offset)
-            guard let key = m.key, !key.isEmpty, key.count <= SyncConfig.maxLearnerIDBytes else { reject("record without a learner id key", m); continue }
+            guard let key = m.key, !key.isEmpty, key.count <= SyncConfig.maxLearnerIDBytes else {
+                reject("record without a learner id key", m)
+                continue
+            }
             do {
-                decoded.append((String(decoding: key, as: UTF8.self), try ItemDeltaCodec.decode(m.value), m.value.count, m.offset))
+                decoded.append(
+                    (String(decoding: key, as: UTF8.self), try ItemDeltaCodec.decode(m.value), m.value.count, m.offset)
+                )
             } catch {
                 reject("\(error)", m)
             }
@@ -167,7 +196,10 @@ final class ItemSyncLink: LoopParticipant {
         for (error, offset) in failures {
             stats.rejected += 1
             if case .log(let suppressed) = rejectLog.admit() {
-                logger.error("item sync: batch rejected", metadata: ["offset": "\(offset)", "error": "\(error)", "suppressed_since_last": "\(suppressed)"])
+                logger.error(
+                    "item sync: batch rejected",
+                    metadata: ["offset": "\(offset)", "error": "\(error)", "suppressed_since_last": "\(suppressed)"]
+                )
             }
         }
         stats.nextOffset = lastOffset + 1
@@ -177,7 +209,10 @@ final class ItemSyncLink: LoopParticipant {
     private func reject(_ why: String, _ m: KafkaMessage) {
         stats.rejected += 1
         if case .log(let suppressed) = rejectLog.admit() {
-            logger.error("item sync: record skipped", metadata: ["offset": "\(m.offset)", "error": "\(why)", "suppressed_since_last": "\(suppressed)"])
+            logger.error(
+                "item sync: record skipped",
+                metadata: ["offset": "\(m.offset)", "error": "\(why)", "suppressed_since_last": "\(suppressed)"]
+            )
         }
     }
 
@@ -190,12 +225,16 @@ final class ItemSyncLink: LoopParticipant {
     func capturing(_ snapshot: inout LearnerSnapshot) {
         lastCaptureNanos = DispatchTime.now().uptimeNanoseconds
         stream.collect(from: snapshot.learner, maxRecordBytes: config.sync.maxRecordBytes)
-        snapshot.extensions[Self.extensionKey] = Self.encodeExtension(learnerID: learnerID, state: stream.encodeState(learner: snapshot.learner))
+        snapshot.extensions[Self.extensionKey] = Self.encodeExtension(
+            learnerID: learnerID,
+            state: stream.encodeState(learner: snapshot.learner)
+        )
     }
 
     func durable(_ snapshot: LearnerSnapshot) throws {
         guard let bytes = snapshot.extensions[Self.extensionKey], let state = try? Self.decodeExtension(bytes).state,
-              let through = ItemSyncStream.sequence(ofState: state) else { return }
+            let through = ItemSyncStream.sequence(ofState: state)
+        else { return }
         try send(through: through)
         publishStatus()
     }
@@ -221,10 +260,15 @@ final class ItemSyncLink: LoopParticipant {
     func close() {
         // The run's sync traffic, once: what operators (and bench/learners-bench.sh) read without HTTP.
         let s = stats
-        env.logger.info("item sync totals", metadata: [
-            "sync_batches_out": "\(s.batchesOut)", "sync_bytes_out": "\(s.bytesOut)", "sync_events_out": "\(s.eventsOut)",
-            "sync_batches_in": "\(s.batchesIn)", "sync_bytes_in": "\(s.bytesIn)", "sync_events_in": "\(s.eventsIn)",
-            "sync_duplicates_skipped": "\(s.duplicatesSkipped)", "sync_pending": "\(stream.pending.count)"])
+        env.logger.info(
+            "item sync totals",
+            metadata: [
+                "sync_batches_out": "\(s.batchesOut)", "sync_bytes_out": "\(s.bytesOut)",
+                "sync_events_out": "\(s.eventsOut)",
+                "sync_batches_in": "\(s.batchesIn)", "sync_bytes_in": "\(s.bytesIn)", "sync_events_in": "\(s.eventsIn)",
+                "sync_duplicates_skipped": "\(s.duplicatesSkipped)", "sync_pending": "\(stream.pending.count)",
+            ]
+        )
         if let producer { try? producer.close(flushTimeout: .seconds(5)) }
         if let consumer { try? consumer.close() }
         producer = nil
@@ -251,7 +295,9 @@ final class ItemSyncLink: LoopParticipant {
     static func decodeExtension(_ bytes: [UInt8]) throws -> (learnerID: String, state: [UInt8]) {
         guard bytes.count >= 2 else { throw ServeConfigError("snapshot's item-sync section truncated") }
         let n = Int(bytes[0]) | Int(bytes[1]) << 8
-        guard n <= SyncConfig.maxLearnerIDBytes, bytes.count >= 2 + n else { throw ServeConfigError("snapshot's item-sync section truncated") }
+        guard n <= SyncConfig.maxLearnerIDBytes, bytes.count >= 2 + n else {
+            throw ServeConfigError("snapshot's item-sync section truncated")
+        }
         return (String(decoding: bytes[2..<(2 + n)], as: UTF8.self), Array(bytes[(2 + n)...]))
     }
 }

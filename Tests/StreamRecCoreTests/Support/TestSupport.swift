@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import StreamRecCore
 
 enum TestPaths {
@@ -13,11 +14,13 @@ enum TestPaths {
     /// A file from the test target's `Fixtures` resource directory.
     static func fixture(_ name: String) throws -> String {
         let url = URL(fileURLWithPath: name)
-        guard let found = Bundle.module.url(
-            forResource: url.deletingPathExtension().lastPathComponent,
-            withExtension: url.pathExtension.isEmpty ? nil : url.pathExtension,
-            subdirectory: "Fixtures"
-        ) else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name]) }
+        guard
+            let found = Bundle.module.url(
+                forResource: url.deletingPathExtension().lastPathComponent,
+                withExtension: url.pathExtension.isEmpty ? nil : url.pathExtension,
+                subdirectory: "Fixtures"
+            )
+        else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name]) }
         return found.path
     }
 
@@ -33,7 +36,9 @@ struct RandomInputs {
     static let alphabet: [Character] = Array("abcXYZ019 _-:/.,\"\\\t\n\r\u{1}\u{1F}é中\u{2028}😀𝄞")
 
     mutating func id(maxLength: Int = 12) -> String {
-        String((0..<1 + rng.nextInt(below: maxLength)).map { _ in Self.alphabet[rng.nextInt(below: Self.alphabet.count)] })
+        String(
+            (0..<1 + rng.nextInt(below: maxLength)).map { _ in Self.alphabet[rng.nextInt(below: Self.alphabet.count)] }
+        )
     }
 
     mutating func event() -> Event {
@@ -41,7 +46,8 @@ struct RandomInputs {
             user: id(),
             item: id(),
             timestamp: Int64(rng.nextInt(below: Int(EventLimits.maxTimestamp))),
-            type: rng.nextInt(below: 2) == 0 ? nil : ["view", "click", "purchase", "rating", id(maxLength: 8)][rng.nextInt(below: 5)],
+            type: rng.nextInt(below: 2) == 0
+                ? nil : ["view", "click", "purchase", "rating", id(maxLength: 8)][rng.nextInt(below: 5)],
             weight: rng.nextInt(below: 2) == 0 ? nil : randomWeight()
         )
     }
