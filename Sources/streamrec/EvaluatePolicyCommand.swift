@@ -25,7 +25,7 @@ struct EvaluatePolicyCommand: ParsableCommand {
     @Option(help: "Interaction events (.jsonl, .csv, .tsv or u.data), in the order replay reads them.")
     var events: String
     @Option(help: "Event log format: auto | jsonl | csv | tsv.")
-    var format: LogFormat = .auto
+    var format: EventLogFormat = .auto
     @Flag(
         help: "Use per-slot propensities (target must place the same item in the same slot) instead of list membership."
     )

@@ -26,7 +26,7 @@ struct HTTPDemoCommand: AsyncParsableCommand {
     @Option(help: "Event log file (.jsonl, .csv, .tsv or u.data).")
     var log: String
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
-    var format: LogFormat = .auto
+    var format: EventLogFormat = .auto
     @Option(help: "Bind address (loopback by default).")
     var host: String = "127.0.0.1"
     @Option(help: "Port (0 = any free port; the bound port is logged and printed).")

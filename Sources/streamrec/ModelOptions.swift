@@ -120,4 +120,4 @@ struct ModelOptions: ParsableArguments {
 extension ModelConfig.NegativeSampling: ExpressibleByArgument {}
 extension ModelConfig.Loss: ExpressibleByArgument {}
 extension ModelConfig.Ranker: ExpressibleByArgument {}
-extension LogFormat: ExpressibleByArgument {}
+extension EventLogFormat: ExpressibleByArgument {}

@@ -20,7 +20,7 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: "Kafka bootstrap servers.")
     var brokers: String = "127.0.0.1:9092"
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
-    var format: LogFormat = .auto
+    var format: EventLogFormat = .auto
     @Option(help: "Create the topic with this many partitions first (0 = don't create).")
     var partitions: Int32 = 1
 

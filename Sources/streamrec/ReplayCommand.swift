@@ -37,7 +37,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "End before the first message with timestamp >= this (ms since epoch) for --kafka.")
     var toTime: Int64?
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
-    var format: LogFormat = .auto
+    var format: EventLogFormat = .auto
     @Option(name: .customLong("model"), help: "Rankers to compare, comma-separated: mf, popularity, random.")
     var models: String = "mf"
     @Option(name: .short, help: "List length K for recall@K, NDCG@K and MRR@K (default: serve.k of --config, else 10).")
@@ -47,7 +47,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Scored events per metrics window.")
     var window: Int = 10_000
     @OptionGroup var model: ModelOptions
-    @OptionGroup var logOptions: LogOptions
+    @OptionGroup var eventLogOptions: EventLogOptions
     @Option(help: "Write the full report (all models, per-window metrics) as JSON to this path.")
     var report: String?
     @Option(help: "Write per-window metrics as CSV to this path.")
@@ -129,7 +129,7 @@ struct ReplayCommand: AsyncParsableCommand {
         guard !(rankers.count > 1 && listsOut != nil) else {
             throw ValidationError("--lists-out needs a single --model")
         }
-        let events = try logOptions.filter(try loadEvents(kafkaConfig: settings.adminKafkaConfig))  // time-ordered
+        let events = try eventLogOptions.filter(try loadEvents(kafkaConfig: settings.adminKafkaConfig))  // time-ordered
         guard !events.isEmpty else { throw CLIError("no valid events in \(source)") }
 
         var options = ReplayOptions()
@@ -143,7 +143,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let listWriter = try listsOut.map { try JSONLWriter(path: $0) }
         options.ranking = settings.ranking
         options.overlapEvery = overlapEvery
-        options.weights = logOptions.weights(base: settings.weights)
+        options.weights = eventLogOptions.weights(base: settings.weights)
 
         let catalog = try model.loadCatalog()
         if scaleOutOptions.isOn {
@@ -251,7 +251,7 @@ func writeJSON(_ value: some Encodable, to path: String) throws {
 }
 
 /// Reads a whole log in time order (``TimeOrderedLog``), reporting malformed lines and sorting on stderr.
-func readTimeOrderedLog(_ log: String, format: LogFormat) throws -> [Event] {
+func readTimeOrderedLog(_ log: String, format: EventLogFormat) throws -> [Event] {
     let loaded: TimeOrderedLog
     do {
         loaded = try TimeOrderedLog(path: log, format: format)

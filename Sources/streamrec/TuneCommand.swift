@@ -21,7 +21,7 @@ struct TuneCommand: AsyncParsableCommand {
     @Argument(help: "Event log file (.jsonl, .csv, .tsv, .inter or u.data).")
     var log: String
     @Option(help: "Log format: auto | jsonl | csv | tsv.")
-    var format: LogFormat = .auto
+    var format: EventLogFormat = .auto
     @Option(help: "Leading fraction of the log replayed per candidate (0 < p ≤ 1).")
     var prefix: Double = 0.3
     @Flag(help: "Try the whole grid instead of a random sample.")
@@ -49,7 +49,7 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "Losses to try (bpr, isgd).")
     var lossGrid: String = "bpr,isgd"
     @OptionGroup var model: ModelOptions
-    @OptionGroup var logOptions: LogOptions
+    @OptionGroup var eventLogOptions: EventLogOptions
     @Flag(help: "Never draw a progress line.")
     var quiet = false
 
@@ -83,7 +83,7 @@ struct TuneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await model.settings()
-        let events = try logOptions.filter(try readTimeOrderedLog(log, format: format))
+        let events = try eventLogOptions.filter(try readTimeOrderedLog(log, format: format))
         var search = HyperparameterSearch()
         search.space = try space()
         search.strategy = grid ? .grid : .random(trials: trials, seed: searchSeed)
@@ -91,7 +91,7 @@ struct TuneCommand: AsyncParsableCommand {
         search.prefix = prefix
         search.options.k = k
         search.options.warmupFraction = warmup
-        search.options.weights = logOptions.weights(base: settings.weights)
+        search.options.weights = eventLogOptions.weights(base: settings.weights)
         search.seeds = seeds
         search.options.measureDiversity = false
         search.options.windowSize = Int.max / 2

@@ -129,8 +129,8 @@ struct NeighborBlendTests {
 
             """
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        #expect(try LogReader(path: path).format == .tsv)
-        let (events, stats) = try LogReader.readAll(path: path)
+        #expect(try EventLogReader(path: path).format == .tsv)
+        let (events, stats) = try EventLogReader.readAll(path: path)
         #expect(
             events == [
                 Event(user: "196", item: "242", timestamp: 881_250_949_000, type: "rating", weight: 3),
@@ -142,10 +142,10 @@ struct NeighborBlendTests {
         // Another column order, no rating column.
         let other = dir.appendingPathComponent("other.inter").path
         try Data("timestamp:float\titem_id:token\tuser_id:token\n5\ti\tu\n".utf8).write(to: URL(fileURLWithPath: other))
-        #expect(try LogReader.readAll(path: other).events == [Event(user: "u", item: "i", timestamp: 5000)])
+        #expect(try EventLogReader.readAll(path: other).events == [Event(user: "u", item: "i", timestamp: 5000)])
         // A plain u.data first line is data, not a header.
         let plain = dir.appendingPathComponent("u.data").path
         try Data("1\t2\t3\t4\n".utf8).write(to: URL(fileURLWithPath: plain))
-        #expect(try LogReader.readAll(path: plain).stats.headers == 0)
+        #expect(try EventLogReader.readAll(path: plain).stats.headers == 0)
     }
 }

@@ -28,7 +28,7 @@ struct SyntheticLogGeneratorTests {
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let generator = try SyntheticLogGenerator(config: Self.small)
-        for format in [LogFormat.jsonl, .csv] {
+        for format in [EventLogFormat.jsonl, .csv] {
             let first = dir.appendingPathComponent("a.\(format.rawValue)").path
             let second = dir.appendingPathComponent("b.\(format.rawValue)").path
             #expect(try generator.write(to: first, format: format) == Self.small.events)
@@ -207,15 +207,15 @@ struct SyntheticLogGeneratorTests {
         #expect(abs(frequency - probability) < 0.04, "frequency \(frequency)")
     }
 
-    @Test("written logs read back as the generated events", arguments: [LogFormat.jsonl, .csv])
-    func writtenLogsReadBack(format: LogFormat) throws {
+    @Test("written logs read back as the generated events", arguments: [EventLogFormat.jsonl, .csv])
+    func writtenLogsReadBack(format: EventLogFormat) throws {
         let config = SyntheticLogConfig(users: 50, items: 60, events: 1_000, topics: 4, seed: 3)
         let generator = try SyntheticLogGenerator(config: config)
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("log.\(format.rawValue)").path
         try generator.write(to: path)
-        let (events, stats) = try LogReader.readAll(path: path)
+        let (events, stats) = try EventLogReader.readAll(path: path)
         #expect(stats.malformed == 0 && stats.headers == (format == .csv ? 1 : 0))
         #expect(events == generator.generate())
     }

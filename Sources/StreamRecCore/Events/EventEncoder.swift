@@ -1,5 +1,5 @@
 /// Writes events in the wire formats streamrec reads: compact JSON (`schemas/event.schema.json`) and the
-/// CSV dialect of ``LogReader``. Used by the synthetic generator, tests and tools.
+/// CSV dialect of ``EventLogReader``. Used by the synthetic generator, tests and tools.
 public enum EventEncoder {
     /// One compact JSON object, without a trailing newline. Fields appear as `user, item, ts, type,
     /// weight`; nil fields are omitted, and so is a non-finite weight (it could never be decoded).
@@ -33,7 +33,7 @@ public enum EventEncoder {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Header row written by ``appendCSV(_:to:)``; ``LogReader`` maps columns by these names.
+    /// Header row written by ``appendCSV(_:to:)``; ``EventLogReader`` maps columns by these names.
     public static let csvHeader = "user,item,ts,type,weight"
 
     /// Appends one CSV row (`user,item,ts,type,weight`, RFC 4180 quoting, `\n`-terminated); nil fields
@@ -55,7 +55,7 @@ public enum EventEncoder {
         // Quote separators, quotes, line breaks, and edge blanks (the reader trims unquoted fields).
         let needsQuotes =
             field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-            || field.utf8.first.map(LogReader.isSpace) == true || field.utf8.last.map(LogReader.isSpace) == true
+            || field.utf8.first.map(EventLogReader.isSpace) == true || field.utf8.last.map(EventLogReader.isSpace) == true
         guard needsQuotes else {
             out.append(contentsOf: field.utf8)
             return

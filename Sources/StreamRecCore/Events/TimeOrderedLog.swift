@@ -4,12 +4,12 @@
 public struct TimeOrderedLog: Sendable {
     public var events: [Event]
     /// What reading found (lines, malformed lines with examples).
-    public var stats: LogReadStats
+    public var stats: EventLogReadStats
     /// The file was not in time order and was sorted.
     public var wasSorted: Bool
 
-    public init(path: String, format: LogFormat = .auto, limits: EventLimits = .init()) throws(LogReaderError) {
-        let loaded = try LogReader.readAll(path: path, format: format, limits: limits)
+    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError) {
+        let loaded = try EventLogReader.readAll(path: path, format: format, limits: limits)
         stats = loaded.stats
         wasSorted = !Event.isSortedByTime(loaded.events)
         events = wasSorted ? Event.sortedByTime(loaded.events) : loaded.events

@@ -119,7 +119,7 @@ public struct EventTypeMix: Sendable, Hashable {
 
 public enum SyntheticLogError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidConfig(String)
-    case unsupportedFormat(LogFormat)
+    case unsupportedFormat(EventLogFormat)
     case writeFailed(path: String, reason: String)
 
     public var description: String {
@@ -264,7 +264,7 @@ public struct SyntheticLogGenerator: Sendable {
     /// Writes the log as `.jsonl` or `.csv` (with ``EventEncoder/csvHeader``) through a temporary file
     /// renamed into place, so readers never see a half-written log. Returns the number of events.
     @discardableResult
-    public func write(to path: String, format: LogFormat = .auto) throws(SyntheticLogError) -> Int {
+    public func write(to path: String, format: EventLogFormat = .auto) throws(SyntheticLogError) -> Int {
         var resolved = format
         if format == .auto {
             resolved = URL(fileURLWithPath: path).pathExtension.lowercased() == "csv" ? .csv : .jsonl

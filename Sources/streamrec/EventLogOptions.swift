@@ -2,7 +2,7 @@ public import ArgumentParser
 import StreamRecCore
 
 /// How a log's ratings become implicit feedback, shared by `replay` and `tune`.
-struct LogOptions: ParsableArguments {
+struct EventLogOptions: ParsableArguments {
     @Option(
         help: """
             Weight of a rated event: auto (a rating counts as one interaction; other events keep their \

@@ -4,10 +4,10 @@ import Testing
 
 @testable import StreamRecCore
 
-@Suite("LogReader")
-struct LogReaderTests {
+@Suite("EventLogReader")
+struct EventLogReaderTests {
     @Test func readsJSONLFixtureAndReportsBadLines() throws {
-        let (events, stats) = try LogReader.readAll(path: TestPaths.fixture("sample.jsonl"))
+        let (events, stats) = try EventLogReader.readAll(path: TestPaths.fixture("sample.jsonl"))
         #expect(events.map(\.user) == ["u1", "u2", "u1", "42", "café"])
         #expect(events[3] == Event(user: "42", item: "i2", timestamp: 1_700_000_000_500, type: "rating", weight: 4.5))
         #expect(events[4].item == "中")
@@ -24,9 +24,9 @@ struct LogReaderTests {
     }
 
     @Test func readsCSVFixtureWithHeaderQuotesAndCRLF() throws {
-        let reader = try LogReader(path: TestPaths.fixture("sample.csv"))
+        let reader = try EventLogReader(path: TestPaths.fixture("sample.csv"))
         #expect(reader.format == .csv)
-        let (events, stats) = try LogReader.readAll(path: TestPaths.fixture("sample.csv"))
+        let (events, stats) = try EventLogReader.readAll(path: TestPaths.fixture("sample.csv"))
         #expect(
             events == [
                 Event(user: "u1", item: "i1", timestamp: 1_700_000_000_000, weight: 5),
@@ -49,7 +49,7 @@ struct LogReaderTests {
     }
 
     @Test func readsMovieLensTSVAsRatingsInMilliseconds() throws {
-        let (events, stats) = try LogReader.readAll(path: TestPaths.fixture("u.data"))
+        let (events, stats) = try EventLogReader.readAll(path: TestPaths.fixture("u.data"))
         #expect(events.first == Event(user: "196", item: "242", timestamp: 881_250_949_000, type: "rating", weight: 3))
         #expect(events.last == Event(user: "210", item: "40", timestamp: 891_035_994_000, type: "rating", weight: 3))
         #expect(stats.lines == 16 && stats.events == 12 && stats.blank == 1 && stats.malformed == 3)
@@ -79,7 +79,7 @@ struct LogReaderTests {
     func detectsFormat() throws {
         let dir = try temporaryDirectoryURL()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cases: [(String, String, LogFormat?)] = [
+        let cases: [(String, String, EventLogFormat?)] = [
             ("a.jsonl", "", .jsonl), ("a.ndjson", "", .jsonl), ("a.CSV", "", .csv), ("u.data", "", .tsv),
             ("a.tsv", "", .tsv),
             ("a.log", "\n  {\"user\":\"u\",\"item\":\"i\",\"ts\":1}\n", .jsonl),
@@ -93,16 +93,16 @@ struct LogReaderTests {
             let path = dir.appendingPathComponent(name).path
             try Data(content.utf8).write(to: URL(fileURLWithPath: path))
             if let expected {
-                #expect(try LogReader(path: path).format == expected, "\(name)")
+                #expect(try EventLogReader(path: path).format == expected, "\(name)")
             } else {
-                #expect(throws: LogReaderError.unknownFormat(path: path)) { try LogReader(path: path) }
+                #expect(throws: EventLogReaderError.unknownFormat(path: path)) { try EventLogReader(path: path) }
             }
         }
-        #expect(throws: LogReaderError.self) { try LogReader(path: dir.appendingPathComponent("missing.jsonl").path) }
+        #expect(throws: EventLogReaderError.self) { try EventLogReader(path: dir.appendingPathComponent("missing.jsonl").path) }
     }
 
-    @Test("events written by EventEncoder read back identically", arguments: [LogFormat.jsonl, .csv])
-    func roundTripsEncoderOutput(format: LogFormat) throws {
+    @Test("events written by EventEncoder read back identically", arguments: [EventLogFormat.jsonl, .csv])
+    func roundTripsEncoderOutput(format: EventLogFormat) throws {
         var inputs = RandomInputs(seed: 11)
         let events = (0..<200).map { _ in inputs.event() }
         var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]  // a BOM must be tolerated
@@ -119,14 +119,14 @@ struct LogReaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("log.\(format.rawValue)").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let (read, stats) = try LogReader.readAll(path: path)
+        let (read, stats) = try EventLogReader.readAll(path: path)
         #expect(stats.malformedExamples.isEmpty)
         #expect(read == events)
         #expect(stats.events == 200)
     }
 
-    @Test("garbage never stops a read; every line is accounted for", arguments: [LogFormat.jsonl, .csv, .tsv])
-    func survivesGarbage(format: LogFormat) throws {
+    @Test("garbage never stops a read; every line is accounted for", arguments: [EventLogFormat.jsonl, .csv, .tsv])
+    func survivesGarbage(format: EventLogFormat) throws {
         var rng = RandomSource(seed: 99)
         var bytes: [UInt8] = []
         for line in 0..<400 {
@@ -146,10 +146,10 @@ struct LogReaderTests {
         let path = dir.appendingPathComponent("garbage.bin").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
 
-        let (events, stats) = try LogReader.readAll(path: path, format: format)
+        let (events, stats) = try EventLogReader.readAll(path: path, format: format)
         let physicalLines = bytes.count { $0 == 0x0A } + 1
         #expect(stats.lines == physicalLines)
-        #expect(stats.malformed > 0 && stats.malformedExamples.count == min(stats.malformed, LogReadStats.maxExamples))
+        #expect(stats.malformed > 0 && stats.malformedExamples.count == min(stats.malformed, EventLogReadStats.maxExamples))
         #expect(stats.events == events.count)
         if format != .csv {  // CSV records may span lines; JSONL/TSV lines map 1:1 to outcomes
             #expect(stats.events + stats.blank + stats.malformed == physicalLines)
@@ -159,8 +159,8 @@ struct LogReaderTests {
         #expect(lineNumbers == lineNumbers.sorted() && lineNumbers.allSatisfy { (1...physicalLines).contains($0) })
     }
 
-    @Test("oversized lines are rejected without stopping the read", arguments: [LogFormat.jsonl, .csv, .tsv])
-    func rejectsOversizedLines(format: LogFormat) throws {
+    @Test("oversized lines are rejected without stopping the read", arguments: [EventLogFormat.jsonl, .csv, .tsv])
+    func rejectsOversizedLines(format: EventLogFormat) throws {
         let good: String =
             switch format {
             case .jsonl: #"{"user":"u","item":"i","ts":1}"#
@@ -173,7 +173,7 @@ struct LogReaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("big").path
         try Data([good, huge, good].joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        let (events, stats) = try LogReader.readAll(
+        let (events, stats) = try EventLogReader.readAll(
             path: path,
             format: format,
             limits: EventLimits(maxMessageBytes: 100)
@@ -185,7 +185,7 @@ struct LogReaderTests {
     }
 
     @Test func streamsWithNext() throws {
-        var reader = try LogReader(path: TestPaths.fixture("u.data"))
+        var reader = try EventLogReader(path: TestPaths.fixture("u.data"))
         var count = 0
         while let event = reader.next() {
             count += 1

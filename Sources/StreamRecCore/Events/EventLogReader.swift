@@ -3,8 +3,8 @@
 import Foundation
 
 /// On-disk event log formats.
-public enum LogFormat: String, Sendable, CaseIterable {
-    /// Pick by file extension, then by content (see ``LogReader/detectFormat(path:sample:)``).
+public enum EventLogFormat: String, Sendable, CaseIterable {
+    /// Pick by file extension, then by content (see ``EventLogReader/detectFormat(path:sample:)``).
     case auto
     /// One event JSON object per line (`schemas/event.schema.json`).
     case jsonl
@@ -19,8 +19,8 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case tsv
 }
 
-/// What a ``LogReader`` saw. Bad lines never stop a read; they are counted here.
-public struct LogReadStats: Sendable, Hashable {
+/// What a ``EventLogReader`` saw. Bad lines never stop a read; they are counted here.
+public struct EventLogReadStats: Sendable, Hashable {
     /// Physical lines consumed (a quoted CSV field may span several).
     public var lines = 0
     public var events = 0
@@ -51,7 +51,7 @@ public struct LogReadStats: Sendable, Hashable {
     }
 }
 
-public enum LogReaderError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum EventLogReaderError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case unknownFormat(path: String)
 
@@ -69,12 +69,12 @@ public enum LogReaderError: Error, Sendable, Hashable, CustomStringConvertible {
 /// is ever built. Garbage (invalid UTF-8, oversized or truncated lines, wrong field counts) is counted in
 /// ``stats`` with line numbers and never stops the read; CRLF line ends, a UTF-8 BOM and a missing final
 /// newline are accepted. Copies of a reader continue independently (the mapping is shared, immutable).
-public struct LogReader: IteratorProtocol, Sendable {
+public struct EventLogReader: IteratorProtocol, Sendable {
     public let path: String
     /// The resolved format (never `.auto`).
-    public let format: LogFormat
+    public let format: EventLogFormat
     public let limits: EventLimits
-    public private(set) var stats = LogReadStats()
+    public private(set) var stats = EventLogReadStats()
 
     private let data: Data
     private var offset = 0
@@ -83,7 +83,7 @@ public struct LogReader: IteratorProtocol, Sendable {
     private var atomicHeader: AtomicFileHeader?
     private let decoder: EventDecoder
 
-    public init(path: String, format: LogFormat = .auto, limits: EventLimits = .init()) throws(LogReaderError) {
+    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError) {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
@@ -105,10 +105,10 @@ public struct LogReader: IteratorProtocol, Sendable {
     /// Reads a whole log into memory (events in file order; see ``Event/sortedByTime(_:)``).
     public static func readAll(
         path: String,
-        format: LogFormat = .auto,
+        format: EventLogFormat = .auto,
         limits: EventLimits = .init()
-    ) throws(LogReaderError) -> (events: [Event], stats: LogReadStats) {
-        var reader = try LogReader(path: path, format: format, limits: limits)
+    ) throws(EventLogReaderError) -> (events: [Event], stats: EventLogReadStats) {
+        var reader = try EventLogReader(path: path, format: format, limits: limits)
         var events: [Event] = []
         events.reserveCapacity(reader.data.count / 48)
         while let event = reader.next() { events.append(event) }
@@ -117,7 +117,7 @@ public struct LogReader: IteratorProtocol, Sendable {
 
     /// Extension first (`.jsonl`/`.ndjson`/`.json`, `.csv`, `.tsv`/`.data`/`.dat`), then the first
     /// non-blank line: `{` → jsonl, a tab or `::` → tsv, a comma → csv.
-    public static func detectFormat(path: String, sample: UnsafeRawBufferPointer) -> LogFormat? {
+    public static func detectFormat(path: String, sample: UnsafeRawBufferPointer) -> EventLogFormat? {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "jsonl", "ndjson", "json": return .jsonl
         case "csv": return .csv
@@ -321,7 +321,7 @@ struct CSVRecord {
         func resync(_ message: String) -> CSVRecord {
             // Give up on this record at its first physical line; the next line is read afresh.
             var failed = CSVRecord(start: start, next: raw.count, error: message)
-            if let newline = LogReader.newline(in: raw, from: start) { failed.next = newline + 1 }
+            if let newline = EventLogReader.newline(in: raw, from: start) { failed.next = newline + 1 }
             return failed
         }
         while true {
@@ -347,7 +347,7 @@ struct CSVRecord {
                 record.fields.append(Field(range: contentStart..<i, quoted: true, hasEscapedQuotes: escaped))
                 record.lines += newlines
                 i += 1
-                while i < n, LogReader.isSpace(raw[i]) { i += 1 }
+                while i < n, EventLogReader.isSpace(raw[i]) { i += 1 }
                 guard i == n || raw[i] == UInt8(ascii: ",") || raw[i] == 0x0A else {
                     return resync("unexpected character after a closing quote")
                 }
@@ -355,7 +355,7 @@ struct CSVRecord {
                 let fieldStart = i
                 while i < n, raw[i] != UInt8(ascii: ","), raw[i] != 0x0A { i += 1 }
                 var end = i
-                while end > fieldStart, LogReader.isSpace(raw[end - 1]) { end -= 1 }
+                while end > fieldStart, EventLogReader.isSpace(raw[end - 1]) { end -= 1 }
                 record.fields.append(Field(range: fieldStart..<end, quoted: false, hasEscapedQuotes: false))
             }
             if i < n, raw[i] == UInt8(ascii: ",") {
