@@ -98,7 +98,9 @@ struct EventLogReaderTests {
                 #expect(throws: EventLogReaderError.unknownFormat(path: path)) { try EventLogReader(path: path) }
             }
         }
-        #expect(throws: EventLogReaderError.self) { try EventLogReader(path: dir.appendingPathComponent("missing.jsonl").path) }
+        #expect(throws: EventLogReaderError.self) {
+            try EventLogReader(path: dir.appendingPathComponent("missing.jsonl").path)
+        }
     }
 
     @Test("events written by EventEncoder read back identically", arguments: [EventLogFormat.jsonl, .csv])
@@ -149,7 +151,9 @@ struct EventLogReaderTests {
         let (events, stats) = try EventLogReader.readAll(path: path, format: format)
         let physicalLines = bytes.count { $0 == 0x0A } + 1
         #expect(stats.lines == physicalLines)
-        #expect(stats.malformed > 0 && stats.malformedExamples.count == min(stats.malformed, EventLogReadStats.maxExamples))
+        #expect(
+            stats.malformed > 0 && stats.malformedExamples.count == min(stats.malformed, EventLogReadStats.maxExamples)
+        )
         #expect(stats.events == events.count)
         if format != .csv {  // CSV records may span lines; JSONL/TSV lines map 1:1 to outcomes
             #expect(stats.events + stats.blank + stats.malformed == physicalLines)

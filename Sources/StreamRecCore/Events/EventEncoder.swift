@@ -55,7 +55,8 @@ public enum EventEncoder {
         // Quote separators, quotes, line breaks, and edge blanks (the reader trims unquoted fields).
         let needsQuotes =
             field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-            || field.utf8.first.map(EventLogReader.isSpace) == true || field.utf8.last.map(EventLogReader.isSpace) == true
+            || field.utf8.first.map(EventLogReader.isSpace) == true
+            || field.utf8.last.map(EventLogReader.isSpace) == true
         guard needsQuotes else {
             out.append(contentsOf: field.utf8)
             return

@@ -83,7 +83,8 @@ public struct EventLogReader: IteratorProtocol, Sendable {
     private var atomicHeader: AtomicFileHeader?
     private let decoder: EventDecoder
 
-    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError) {
+    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError)
+    {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {

@@ -8,7 +8,8 @@ public struct TimeOrderedLog: Sendable {
     /// The file was not in time order and was sorted.
     public var wasSorted: Bool
 
-    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError) {
+    public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError)
+    {
         let loaded = try EventLogReader.readAll(path: path, format: format, limits: limits)
         stats = loaded.stats
         wasSorted = !Event.isSortedByTime(loaded.events)
