@@ -42,15 +42,17 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // One partition of one topic: the key the core (snapshot positions) and the Kafka wrapper share,
+        // so neither depends on the other.
+        .target(name: "StreamRecTopicPartition"),
         // The learning core: pure Swift, no Kafka, no I/O beyond files. Shared by replay and serve.
-        .target(name: "StreamRecCore"),
-        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type). Uses the
-        // core's partition key type (TopicPartition) only.
+        .target(name: "StreamRecCore", dependencies: ["StreamRecTopicPartition"]),
+        // A small Swift wrapper over librdkafka (consumer, producer, admin, one error type).
         .target(
             name: "StreamRecKafka",
             dependencies: [
                 "CRDKafka",
-                "StreamRecCore",
+                "StreamRecTopicPartition",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -90,8 +92,22 @@ let package = Package(
             path: "bench/StreamRecBench"
         ),
         // Shared by test targets: a JSON Schema validator for the wire formats, unique names, temporary
-        // directories, a learner trained on a known sequence.
-        .target(name: "StreamRecTestSupport", dependencies: ["StreamRecCore"], path: "Tests/StreamRecTestSupport"),
+        // directories, package paths, a quiet logger, a learner trained on a known sequence.
+        .target(
+            name: "StreamRecTestSupport",
+            dependencies: ["StreamRecCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StreamRecTestSupport"
+        ),
+        // The Kafka wrapper's test kit (as HummingbirdTesting is Hummingbird's), kept out of the product:
+        // librdkafka's in-process mock cluster, injected fatal client errors, the real-broker gate.
+        .target(
+            name: "StreamRecKafkaTestKit",
+            dependencies: [
+                "StreamRecKafka", "CRDKafka", "StreamRecTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/StreamRecKafkaTestKit"
+        ),
         .testTarget(
             name: "StreamRecCoreTests",
             dependencies: ["StreamRecCore", "StreamRecTestSupport"],
@@ -100,14 +116,14 @@ let package = Package(
         .testTarget(
             name: "StreamRecKafkaTests",
             dependencies: [
-                "StreamRecKafka", "CRDKafka", "StreamRecTestSupport", "StreamRecCore",
+                "StreamRecKafka", "StreamRecKafkaTestKit", "CRDKafka", "StreamRecTestSupport", "StreamRecCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "StreamRecServeTests",
             dependencies: [
-                "StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecTestSupport",
+                "StreamRecServe", "StreamRecCore", "StreamRecKafka", "StreamRecKafkaTestKit", "StreamRecTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

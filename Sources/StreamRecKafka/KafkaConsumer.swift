@@ -56,7 +56,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let closed = Mutex(false)
     /// An error raised inside a rebalance callback, rethrown by the next `poll`.
     private let rebalanceError: LockedBox<KafkaError?>
-    private var rk: OpaquePointer { handle.rk }
+    /// The librdkafka handle, for the test kit's fault injection.
+    package var rk: OpaquePointer { handle.rk }
 
     /// Whether this consumer was configured with a `group.id`.
     public let isGroupMember: Bool
@@ -170,14 +171,10 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: Polling
 
-    /// Returns up to `maxMessages` messages, waiting at most `timeout` for the first one (then only
-    /// taking what is already fetched). Serves rebalance and error callbacks on the calling thread.
-    /// Blocks the calling thread (run it on a thread of its own, not Swift's cooperative pool).
-    ///
-    /// Uses repeated `rd_kafka_consumer_poll` rather than `rd_kafka_consume_batch_queue`: librdkafka
-    /// 2.0 lists known issues for the batch API combined with seek/pause/resume/rebalance (outdated or
-    /// skipped offsets; fixed in 2.1), exactly the operations streamrec uses. After the first message,
-    /// polls use a zero timeout, so the per-message cost stays small.
+    /// Returns up to `maxMessages` messages, waiting at most `timeout` for the first one, then taking only
+    /// what is already fetched. Serves rebalance and error callbacks on, and blocks, the calling thread.
+    /// Repeated `rd_kafka_consumer_poll`, not `rd_kafka_consume_batch_queue`: librdkafka 2.0 lists the
+    /// batch API as skipping offsets with seek/pause/resume/rebalance, the operations streamrec uses.
     /// - Throws: `KafkaError` if the consumer is closed, has hit a fatal error, or a rebalance failed.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws -> [KafkaMessage] {
         try pollLock.withLock { _ throws -> [KafkaMessage] in try pollLocked(maxMessages: maxMessages, timeout: timeout)
@@ -301,16 +298,11 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: Closing
 
-    /// Leaves the group now, also as a static member: unsubscribes (the revoke callback runs here, on
-    /// the calling thread) and serves the queue until librdkafka has sent LeaveGroup, seen as its member
-    /// id being cleared, or `timeout` passes. Messages fetched meanwhile are dropped (not consumed).
-    /// Returns whether the leave was seen. Call `close()` afterwards.
-    ///
-    /// Why: librdkafka never sends LeaveGroup from `close()` for a static member (KIP-345), so its
-    /// partitions wait for its return — on Apache Kafka until `session.timeout.ms`, on noida-db forever.
-    /// It suppresses the leave only while terminating; an unsubscribe before close still sends it, and
-    /// both brokers then rebalance at once (Kafka removes a member named by its member id; measured on
-    /// noida-db: the others are reassigned within a heartbeat interval).
+    /// Leaves the group now, also as a static member: unsubscribes (the revoke callback runs here) and
+    /// serves the queue until the member id is cleared (LeaveGroup sent) or `timeout` passes; messages
+    /// fetched meanwhile are dropped. Returns whether the leave was seen; call `close()` afterwards.
+    /// Why: librdkafka's `close()` sends no LeaveGroup for a static member (KIP-345), so its partitions
+    /// would wait until `session.timeout.ms`, on some brokers forever; an unsubscribe still sends it.
     @discardableResult
     public func leaveGroup(timeout: Duration = .seconds(5)) throws -> Bool {
         try pollLock.withLock { _ throws -> Bool in
@@ -354,13 +346,5 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func ensureOpen() throws {
         if closed.withLock({ $0 }) { throw KafkaError.closed("consumer") }
-    }
-}
-
-extension KafkaConsumer {
-    /// Raises a fatal error on this consumer as librdkafka would after, e.g., a fenced static member
-    /// (`rd_kafka_test_fatal_error`): for fault-injection tests only.
-    public func triggerFatalErrorForTesting(_ code: KafkaError.Code = KafkaError.Code(rawValue: 82), reason: String) {
-        _ = rd_kafka_test_fatal_error(rk, code.rd, reason)
     }
 }

@@ -1,4 +1,4 @@
-import CRDKafka
+package import CRDKafka
 
 /// The one error type of StreamRecKafka. librdkafka failures keep their response code so callers can
 /// decide between retrying (`isRetriable`), rebuilding the client (`isFatal`) and giving up.
@@ -24,7 +24,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
         public init(rawValue: Int32) { self.rawValue = rawValue }
         init(_ err: rd_kafka_resp_err_t) { rawValue = err.rawValue }
 
-        var rd: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: rawValue) }
+        package var rd: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: rawValue) }
         /// librdkafka's symbolic name, e.g. `_TRANSPORT` or `TOPIC_ALREADY_EXISTS`.
         public var name: String { String(cString: rd_kafka_err2name(rd)) }
         public var description: String { "\(name) (\(rawValue))" }
@@ -118,7 +118,7 @@ extension KafkaError {
     }
 
     /// Throws if `err` is not NO_ERROR.
-    static func check(_ err: rd_kafka_resp_err_t, _ context: @autoclosure () -> String) throws {
+    package static func check(_ err: rd_kafka_resp_err_t, _ context: @autoclosure () -> String) throws {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context()) }
     }
 

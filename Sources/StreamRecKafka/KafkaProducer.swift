@@ -35,7 +35,8 @@ public final class KafkaProducer: @unchecked Sendable {
     private let closed = Mutex(false)
     private let queueFullTimeout: Duration
     private let logger: Logger
-    private var rk: OpaquePointer { handle.rk }
+    /// The librdkafka handle, for the test kit's fault injection.
+    package var rk: OpaquePointer { handle.rk }
 
     /// - Parameters:
     ///   - queueFullTimeout: how long `send` keeps serving delivery reports and retrying while the
@@ -249,12 +250,6 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// The producer's fatal error, if any (e.g. idempotence guarantees broken); the producer must be recreated.
     public func fatalError() -> KafkaError? { handle.fatalError() }
-
-    /// Raises a fatal error on this producer as librdkafka would after, e.g., an idempotence violation
-    /// (`rd_kafka_test_fatal_error`): for fault-injection tests only.
-    public func triggerFatalErrorForTesting(_ code: KafkaError.Code = KafkaError.Code(rawValue: 45), reason: String) {
-        _ = rd_kafka_test_fatal_error(rk, code.rd, reason)
-    }
 
     /// Gives up on everything queued or in flight without waiting (librdkafka's path after a fatal
     /// error: purge, then destroy and create a new producer). Each purged message gets a failed delivery

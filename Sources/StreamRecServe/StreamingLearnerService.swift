@@ -5,20 +5,12 @@ import StreamRecCore
 import StreamRecKafka
 import Synchronization
 
-/// `streamrec serve`: consumes interaction events from Kafka, feeds the online learner, produces each
-/// touched user's fresh top-K to the recommendations topic (keyed by user, so a compacted topic keeps
-/// the latest list per user), dead-letters bad input, and snapshots model + offsets.
-///
-/// Exactly-once learning across restarts: the snapshot holds the model and the next offset per
-/// partition; offsets are committed to the group only after the snapshot is durable, and on start
-/// (or on assignment) each partition is sought to the snapshot's offset, not the group's. A learner
-/// killed at any point resumes from its newest good snapshot and re-applies exactly the events after
-/// it, so the model is bit-identical to an uninterrupted run (per-partition order is Kafka's; with
-/// several partitions the interleaving of partitions is not reproducible, so exact reproducibility
-/// needs one partition per learner instance).
-///
-/// The loop runs on its own thread: it is CPU-bound and calls librdkafka's blocking poll, neither of
-/// which belongs on Swift's cooperative pool.
+/// `streamrec serve`: Kafka events in, each touched user's fresh top-K out to the recommendations topic
+/// (keyed by user, so compaction keeps the latest list), bad input dead-lettered, model + offsets
+/// snapshotted. Offsets are committed only after the snapshot holding them is durable, and assigned
+/// partitions are sought to the snapshot's offsets, not the group's: a learner killed anywhere re-applies
+/// exactly the events after its newest good snapshot (bit-identical with one partition per learner).
+/// The loop has its own thread: it is CPU-bound and blocks in librdkafka's poll.
 public final class StreamingLearnerService: Service, Sendable {
     public let configuration: ServeConfig
     public let learner: LiveLearner
@@ -27,16 +19,36 @@ public final class StreamingLearnerService: Service, Sendable {
     let logger: Logger
     /// Bounds the time from a stop request to exit (``ServeConfig/shutdownTimeoutSeconds``).
     let watchdog: ShutdownWatchdog
-    /// Test hooks: fatal Kafka client errors raised after a number of events.
-    let faultInjection = FaultInjection()
+    /// nil in production; tests inject faults through it (``ServeLoopHook``).
+    let loopHook: (any ServeLoopHook)?
 
-    public init(
+    public convenience init(
         configuration: ServeConfig,
         learner: LiveLearner? = nil,
         status: ServeStatus = ServeStatus(),
         metrics: StreamRecMetrics? = nil,
         logger: Logger = Logger(label: "streamrec.serve")
     ) throws {
+        try self.init(
+            configuration: configuration,
+            learner: learner,
+            status: status,
+            metrics: metrics,
+            logger: logger,
+            loopHook: nil
+        )
+    }
+
+    /// With a hook the loop calls once per pass: for tests (fault injection), hence `package`.
+    package init(
+        configuration: ServeConfig,
+        learner: LiveLearner? = nil,
+        status: ServeStatus = ServeStatus(),
+        metrics: StreamRecMetrics? = nil,
+        logger: Logger = Logger(label: "streamrec.serve"),
+        loopHook: (any ServeLoopHook)?
+    ) throws {
+        self.loopHook = loopHook
         self.configuration = configuration
         self.learner = try learner ?? LiveLearner(OnlineLearner(config: configuration.model))
         self.status = status
@@ -82,8 +94,8 @@ extension StreamingLearnerService {
                 metrics: metrics,
                 logger: logger,
                 watchdog: watchdog,
-                faults: faultInjection,
-                stop: stop
+                stop: stop,
+                hook: loopHook
             )
         )
         try loop.run()
@@ -94,25 +106,4 @@ final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func set() { flag.store(true, ordering: .relaxed) }
     var isSet: Bool { flag.load(ordering: .relaxed) }
-}
-
-/// Test hooks: once this many events were consumed (≥ 0), the loop raises a fatal error on its producer
-/// or consumer (once each). Counted in events, not time, so a test is independent of how its threads get
-/// scheduled.
-final class FaultInjection: Sendable {
-    let producerFatalErrorAt = Atomic<Int64>(-1)
-    let consumerFatalErrorAt = Atomic<Int64>(-1)
-
-    func fire(eventsConsumed: Int64, producer: KafkaProducer, consumer: KafkaConsumer) {
-        let p = producerFatalErrorAt.load(ordering: .relaxed)
-        if p >= 0, eventsConsumed >= p {
-            producerFatalErrorAt.store(-1, ordering: .relaxed)
-            producer.triggerFatalErrorForTesting(reason: "injected by a test")
-        }
-        let c = consumerFatalErrorAt.load(ordering: .relaxed)
-        if c >= 0, eventsConsumed >= c {
-            consumerFatalErrorAt.store(-1, ordering: .relaxed)
-            consumer.triggerFatalErrorForTesting(reason: "injected by a test")
-        }
-    }
 }

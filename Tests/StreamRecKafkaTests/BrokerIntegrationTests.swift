@@ -1,33 +1,19 @@
 import Foundation
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
-/// Gate for the real-broker suite (start one with `scripts/kafka-local.sh start`):
-/// * `STREAMREC_KAFKA_BROKERS=127.0.0.1:9092` runs it against that broker;
-/// * unset, the suite is disabled — unless `STREAMREC_REQUIRE_BROKER=1` (CI), which runs it anyway
-///   so that a missing or unreachable broker fails the tests instead of silently skipping them.
-enum BrokerEnvironment {
-    static let brokers = ProcessInfo.processInfo.environment["STREAMREC_KAFKA_BROKERS"].flatMap {
-        $0.isEmpty ? nil : $0
-    }
-    static let required = ProcessInfo.processInfo.environment["STREAMREC_REQUIRE_BROKER"] == "1"
-    static let enabled = brokers != nil || required
-}
-
 @Suite(
     "Real broker (STREAMREC_KAFKA_BROKERS)",
-    .enabled(if: BrokerEnvironment.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct BrokerIntegrationTests {
     let bootstrap: String
     let admin: KafkaAdmin
 
     init() throws {
-        bootstrap = try #require(
-            BrokerEnvironment.brokers,
-            "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset"
-        )
+        bootstrap = try TestBroker.bootstrap()
         admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
     }
 

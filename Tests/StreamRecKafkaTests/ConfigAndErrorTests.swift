@@ -1,4 +1,5 @@
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 
 @Suite("Config and errors")

@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 

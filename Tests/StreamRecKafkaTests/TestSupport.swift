@@ -1,13 +1,6 @@
 import Foundation
-import Logging
 import StreamRecKafka
-
-/// librdkafka chatter (e.g. connection refused while a mock broker starts) stays out of test output.
-let quietLogger: Logger = {
-    var logger = Logger(label: "streamrec.kafka.test")
-    logger.logLevel = .critical
-    return logger
-}()
+import StreamRecTestSupport
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

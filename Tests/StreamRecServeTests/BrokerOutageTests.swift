@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
@@ -12,7 +13,7 @@ import Glibc
 @Suite(
     "serve under broker outages",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct BrokerOutageTests {
     func broker(_ verb: String, port: Int, home: String) throws {
@@ -53,7 +54,7 @@ struct BrokerOutageTests {
 
     @Test("a busy learner survives a broker outage: /stats and /readyz show it, every event applied once, quiet log")
     func busyLearnerOutage() throws {
-        _ = try ServeBroker.bootstrap()
+        _ = try TestBroker.bootstrap()
         let port = Self.freePort()
         let httpPort = Self.freePort()
         let home = try temporaryDirectory()
@@ -142,7 +143,7 @@ struct BrokerOutageTests {
 
     @Test("shutdown is bounded: a stuck final flush ends in a non-zero exit with a message at the deadline")
     func boundedShutdown() throws {
-        _ = try ServeBroker.bootstrap()
+        _ = try TestBroker.bootstrap()
         let port = Self.freePort()
         let home = try temporaryDirectory()
         try broker("start", port: port, home: home)

@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 @Suite(
     "user-state changelog against a real broker",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct ChangelogBrokerTests {
     struct Names {
@@ -88,7 +89,7 @@ struct ChangelogBrokerTests {
 
     @Test("partitions move to a new learner with their users' state; every event is learned exactly once")
     func handOver() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         try admin.createTopics([
@@ -181,7 +182,7 @@ extension ChangelogBrokerTests {
         "two learners in one group, one joining mid-stream: rebalances keep or move partitions, every event learned exactly once"
     )
     func joinMidStream() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         try admin.createTopics([
@@ -222,12 +223,12 @@ extension ChangelogBrokerTests {
 @Suite(
     "user-state changelog restore throughput",
     .serialized,
-    .enabled(if: ServeBroker.enabled && ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] != nil)
+    .enabled(if: TestBroker.enabled && ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] != nil)
 )
 struct ChangelogRestoreBench {
     @Test("restore records/s vs snapshot load")
     func restoreThroughput() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let userCount = Int(ProcessInfo.processInfo.environment["STREAMREC_CHANGELOG_BENCH_USERS"] ?? "") ?? 20_000
         let events = try sampleEvents(userCount * 10, users: userCount, items: 2_000, seed: 11)
         var trained = try OnlineLearner(config: ModelConfig())
@@ -275,7 +276,6 @@ struct ChangelogRestoreBench {
             metrics: StreamRecMetrics(recallK: 10),
             logger: quietLogger,
             watchdog: ShutdownWatchdog(seconds: 600, logger: quietLogger, onExpiry: {}),
-            faults: FaultInjection(),
             stop: StopFlag()
         )
         let changelog = try UserStateChangelog(env: env)

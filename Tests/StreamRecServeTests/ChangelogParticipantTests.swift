@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecTestSupport
 import Testing
 
 @testable import StreamRecServe
@@ -21,7 +22,6 @@ struct ChangelogParticipantTests {
             metrics: StreamRecMetrics(recallK: 10),
             logger: quietLogger,
             watchdog: ShutdownWatchdog(seconds: 60, logger: quietLogger, onExpiry: {}),
-            faults: FaultInjection(),
             stop: StopFlag()
         )
     }

@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecCore
+import StreamRecKafkaTestKit
 import StreamRecServe
 import StreamRecTestSupport
 import Testing
@@ -13,7 +14,7 @@ struct CommandConfigTests {
         environment extra: [String: String] = [:]
     ) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Paths.streamrecBinary())
+        process.executableURL = URL(fileURLWithPath: try TestPaths.streamrecBinary())
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STREAMREC_") }
             .merging(extra) { _, new in new }
@@ -89,10 +90,10 @@ struct CommandConfigTests {
 
     @Test(
         "replay --kafka takes kafka.bootstrap_servers (and properties) from --config",
-        .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+        .realBroker
     )
     func replayKafkaFromConfig() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let topic = uniqueName("cfg-replay")
         try createTopics([topic], bootstrap: bootstrap)
         try produce(try sampleEvents(300), to: topic, bootstrap: bootstrap)

@@ -144,7 +144,7 @@ struct ConfigTests {
 
     @Test("the shipped example config loads and lists every model setting")
     func exampleConfig() async throws {
-        let path = Paths.packageRoot.appendingPathComponent("deploy/streamrec.yaml").path
+        let path = TestPaths.packageRoot.appendingPathComponent("deploy/streamrec.yaml").path
         let c = try await ServeConfig.load(path: path, environment: [:])
         #expect(!c.kafka.eventTopics.isEmpty)
         #expect(c.http.host == "127.0.0.1")
@@ -295,7 +295,7 @@ struct ConfigDocsTests {
         "docs/configuration.md holds the model settings table generated from ModelSettings (UPDATE_DOCS=1 rewrites it)"
     )
     func modelTableInDocs() throws {
-        let path = Paths.packageRoot.appendingPathComponent("docs/configuration.md").path
+        let path = TestPaths.packageRoot.appendingPathComponent("docs/configuration.md").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let begin = "<!-- model-settings:begin -->\n"
         let end = "<!-- model-settings:end -->"

@@ -10,7 +10,7 @@ import Testing
 struct DeployManifestTests {
     /// The `streamrec.yaml: |` block of the ConfigMap, de-indented.
     static func embeddedConfig() throws -> String {
-        let path = Paths.packageRoot.appendingPathComponent("deploy/kubernetes/configmap.yaml").path
+        let path = TestPaths.packageRoot.appendingPathComponent("deploy/kubernetes/configmap.yaml").path
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(
             separator: "\n",
             omittingEmptySubsequences: false

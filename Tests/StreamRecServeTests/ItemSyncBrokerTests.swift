@@ -1,5 +1,6 @@
 import Foundation
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
 @Suite(
     "item sync between two serve learners against a real broker",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct ItemSyncBrokerTests {
     /// Item rows of the two learners agree within this once everything is applied (the same deltas summed
@@ -29,7 +30,7 @@ struct ItemSyncBrokerTests {
     /// Both learners join, get one partition each, learn the events; with sync, waits until both read the
     /// whole sync topic and it stopped growing; then both stop (final snapshot) and their models are read.
     func run(sync: Bool, events: [Event]) async throws -> Run {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = ServeIntegrationTests.Names()
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
         try admin.createTopics([

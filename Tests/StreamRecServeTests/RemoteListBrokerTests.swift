@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
@@ -13,14 +14,14 @@ import Testing
 @Suite(
     "remote lists against a real broker",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct RemoteListBrokerTests {
     @Test(
         "non-owned users get the topic's latest list; owned users the live model; the partitioner matches librdkafka's"
     )
     func servesTopicListsForOtherInstancesUsers() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let events = uniqueName("events")
         let recs = uniqueName("recs")
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)

@@ -7,7 +7,7 @@ import Testing
 
 @testable import StreamRecServe
 
-/// Any instance answers for any user (issue 10 item 5): the bounded view of the recommendations topic,
+/// Any instance answers for any user: the bounded view of the recommendations topic,
 /// the ownership decision and the endpoint's three answers.
 /// The partition librdkafka's default partitioner gives `user` (Core's ``KafkaPartitioner``, checked
 /// against librdkafka in StreamRecKafkaTests and, for this feature, in ``RemoteListBrokerTests``).
@@ -215,7 +215,7 @@ struct RemoteListTests {
     @Test("the marked list stays valid against schemas/recommendations.schema.json")
     func markedMatchesSchema() throws {
         let schema = try JSONSchemaValidator(
-            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
+            contentsOf: TestPaths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
         )
         let list = RecommendationList(user: "u", items: [.init(item: "i", score: 1)], modelVersion: "m", timestamp: 5)
         for (source, age) in [(OperationsAPI.ListSource.liveModel, nil), (.recommendationsTopic, Int64(7))] {

@@ -1,12 +1,13 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
 @testable import StreamRecServe
 
-/// Issue 10's multi-process test: `streamrec serve` learners in one group on a 4-partition topic, with
+/// The multi-process test: `streamrec serve` learners in one group on a 4-partition topic, with
 /// the user-state changelog and item sync on, while members leave (SIGTERM), join, and crash (kill -9,
 /// restarted under the same instance id). Checks exactly-once learning, lists for every user after
 /// their last event, and one item model across learners.
@@ -28,7 +29,7 @@ import Testing
 @Suite(
     "scale-out: learners join, leave and crash in one group",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct ScaleOutIntegrationTests {
     /// Item rows of learners that saw the same sync batches may differ only by float rounding of the
@@ -40,7 +41,7 @@ struct ScaleOutIntegrationTests {
         "2 learners, one leaves (SIGTERM), a 3rd joins, one is killed and restarted: every event learned once, every user listed, one item model"
     )
     func learnersJoinLeaveAndCrash() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let names = ScaleOutNames()
         let partitions: Int32 = 4
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)

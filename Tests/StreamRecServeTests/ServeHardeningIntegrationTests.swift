@@ -2,17 +2,18 @@ import Foundation
 import Logging
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Synchronization
 import Testing
 
 @testable import StreamRecServe
 
-/// Hardening checks of `serve` that need the real broker (issue 11).
+/// Hardening checks of `serve` that need the real broker.
 @Suite(
     "serve hardening against a real broker",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct ServeHardeningIntegrationTests {
     typealias Names = ServeIntegrationTests.Names
@@ -23,7 +24,7 @@ struct ServeHardeningIntegrationTests {
 
     @Test("dead letters keep the source key; a flood of bad messages logs a bounded number of lines")
     func deadLetterKeysAndLogVolume() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
         let producer = try KafkaProducer(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
@@ -58,12 +59,12 @@ extension ServeHardeningIntegrationTests {
         return try condition()
     }
 
-    /// Runs `serve` over 2,000 events with a fatal error injected after 1,000 of them (`inject` arms the
-    /// hook) to the end of the log. Before the fixes the run rethrew the fatal error (exit 1).
+    /// Runs `serve` over 2,000 events with the fatal error `faults` injects after 1,000 of them, to the
+    /// end of the log.
     func runWithInjectedFatalError(
-        _ inject: (StreamingLearnerService) -> Void
+        _ faults: FaultInjection
     ) async throws -> (status: ServeStatus, events: [Event], names: Names, dir: String, bootstrap: String) {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(2000)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
@@ -72,8 +73,12 @@ extension ServeHardeningIntegrationTests {
         var c = configuration(n, bootstrap: bootstrap, snapshots: dir)
         c.batchSize = 100
         let status = ServeStatus()
-        let service = try StreamingLearnerService(configuration: c, status: status, logger: quietLogger)
-        inject(service)
+        let service = try StreamingLearnerService(
+            configuration: c,
+            status: status,
+            logger: quietLogger,
+            loopHook: faults
+        )
         let run = Task { try await service.run() }
         try await run.value
         // Every event learned exactly once: the final model equals one that learned the log in order.
@@ -84,9 +89,7 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal producer error is handled in-process: new producer, lost lists re-sent, learner keeps going")
     func producerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError {
-            $0.faultInjection.producerFatalErrorAt.store(1000, ordering: .relaxed)
-        }
+        let r = try await runWithInjectedFatalError(FaultInjection(producerFatalErrorAt: 1000))
         #expect(r.status.current.producerRecreations == 1)
         // Every user has a latest list in the recommendations topic.
         let lists = try readAll(r.names.recs, bootstrap: r.bootstrap)
@@ -96,16 +99,14 @@ extension ServeHardeningIntegrationTests {
 
     @Test("a fatal consumer error is handled in-process: new consumer, learning resumes exactly where it stopped")
     func consumerFatalErrorRecovered() async throws {
-        let r = try await runWithInjectedFatalError {
-            $0.faultInjection.consumerFatalErrorAt.store(1000, ordering: .relaxed)
-        }
+        let r = try await runWithInjectedFatalError(FaultInjection(consumerFatalErrorAt: 1000))
         #expect(r.status.current.consumerRecreations == 1)
         #expect(r.status.current.eventsConsumed == Int64(r.events.count))
     }
 
     @Test("snapshot failures are counted, backed off, fail readiness, and a failed final snapshot fails the run")
     func snapshotFailuresVisible() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(1200)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
@@ -123,7 +124,7 @@ extension ServeHardeningIntegrationTests {
         )
         // The disk "fails": the directory becomes a file, so every write gets ENOTDIR.
         try FileManager.default.moveItem(atPath: dir, toPath: dir + ".moved")
-        FileManager.default.createFile(atPath: dir, contents: Data("not a directory".utf8))
+        #expect(FileManager.default.createFile(atPath: dir, contents: Data("not a directory".utf8)))
         try produce(Array(events[600...]), to: n.topic, bootstrap: bootstrap)
         #expect(await Self.eventually(30) { status.current.snapshotOverdue })
         let failing = status.current
@@ -149,7 +150,7 @@ extension ServeHardeningIntegrationTests {
 
     @Test("snapshot directory lost with committed offsets: rebuilt from the earliest offset, or refused")
     func lostSnapshotDirectory() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(900)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
@@ -184,7 +185,7 @@ extension ServeHardeningIntegrationTests {
 
     @Test("events dated far in the future are dead-lettered with the reason; TTL keeps every user")
     func futureEventsDeadLettered() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let good = (0..<300).map {

@@ -2,6 +2,7 @@ import Foundation
 import ServiceLifecycle
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecServe
 import StreamRecTestSupport
 import Testing
@@ -14,7 +15,7 @@ import Glibc
 @Suite(
     "serve against a real broker",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct ServeIntegrationTests {
     struct Names {
@@ -38,7 +39,7 @@ struct ServeIntegrationTests {
 
     @Test("round trip: events in, schema-valid top-K lists out, keyed by user, consumed items excluded")
     func roundTrip() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(1500)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
@@ -51,7 +52,7 @@ struct ServeIntegrationTests {
         try await service.run()
 
         let schema = try JSONSchemaValidator(
-            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
+            contentsOf: TestPaths.packageRoot.appendingPathComponent("schemas/recommendations.schema.json")
         )
         let messages = try readAll(n.recs, bootstrap: bootstrap)
         #expect(!messages.isEmpty)
@@ -78,7 +79,7 @@ struct ServeIntegrationTests {
 
     @Test("poison messages go to the dead-letter topic with their origin while good ones keep flowing")
     func deadLetters() async throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let good = try sampleEvents(400)
         let poison: [[UInt8]] = [
@@ -104,7 +105,7 @@ struct ServeIntegrationTests {
         let dead = try readAll(n.dlq, bootstrap: bootstrap)
         #expect(dead.count == poison.count)
         let schema = try JSONSchemaValidator(
-            contentsOf: Paths.packageRoot.appendingPathComponent("schemas/dead-letter.schema.json")
+            contentsOf: TestPaths.packageRoot.appendingPathComponent("schemas/dead-letter.schema.json")
         )
         var offsets: [Int] = []
         for (record, original) in zip(dead, poison) {
@@ -126,7 +127,7 @@ struct ServeIntegrationTests {
 
     @Test("replay from Kafka reads exactly the requested offset range, without joining a group")
     func kafkaReplaySource() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(300)
         try createTopics([n.topic], bootstrap: bootstrap)
@@ -146,7 +147,7 @@ struct ServeIntegrationTests {
 
     @Test("kill -9 at random points, restart, and the model ends bit-identical with no event lost or doubled")
     func crashSafety() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(6000)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap, compacted: [n.recs])
@@ -183,7 +184,7 @@ struct ServeIntegrationTests {
 
     @Test("SIGTERM finishes the batch, writes a final snapshot, commits offsets and exits 0")
     func gracefulShutdown() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let n = Names()
         let events = try sampleEvents(2100)
         try createTopics([n.topic, n.recs, n.dlq], bootstrap: bootstrap)
@@ -221,14 +222,14 @@ struct ServeIntegrationTests {
 @Suite(
     "serve survives a broker restart",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct BrokerRestartTests {
     /// Runs the project's broker launcher. posix_spawn + waitpid rather than Foundation's Process:
     /// the launcher leaves the broker running in the background, and Process.waitUntilExit can hang
     /// on that inherited child.
     func broker(_ verb: String, port: Int, home: String) throws {
-        let script = Paths.packageRoot.appendingPathComponent("scripts/kafka-local.sh").path
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/kafka-local.sh").path
         let command =
             "KAFKA_PORT=\(port) BROKER_HOME='\(home)' exec bash '\(script)' \(verb) </dev/null >>'\(home)/launcher.log' 2>&1"
         var pid: pid_t = 0
@@ -244,7 +245,7 @@ struct BrokerRestartTests {
 
     @Test("the learner reconnects after the broker restarts mid-run and finishes with every event applied once")
     func brokerRestart() throws {
-        _ = try ServeBroker.bootstrap()  // gate: CI requires the broker tooling to be installed
+        _ = try TestBroker.bootstrap()  // gate: CI requires the broker tooling to be installed
         let port = 20_000 + Int.random(in: 0..<9_000)
         let home = try temporaryDirectory()
         try broker("start", port: port, home: home)

@@ -3,48 +3,12 @@ import Logging
 import StreamRecCore
 import StreamRecKafka
 import StreamRecServe
+import StreamRecTestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Real-broker tests run when `STREAMREC_KAFKA_BROKERS` is set; with `STREAMREC_REQUIRE_BROKER=1`
-/// (CI) they run regardless and fail if the broker is missing.
-enum ServeBroker {
-    static let brokers = ProcessInfo.processInfo.environment["STREAMREC_KAFKA_BROKERS"]
-    static let required = ProcessInfo.processInfo.environment["STREAMREC_REQUIRE_BROKER"] == "1"
-    static var enabled: Bool { brokers != nil || required }
-    static func bootstrap() throws -> String {
-        try #require(brokers, "STREAMREC_REQUIRE_BROKER=1 but STREAMREC_KAFKA_BROKERS is unset")
-    }
-}
-
-enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The `streamrec` executable of the current debug build (`swift build` before `swift test`).
-    static func streamrecBinary() throws -> String {
-        for config in ["debug", "release"] {
-            let path = packageRoot.appendingPathComponent(".build/\(config)/streamrec").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw TestFailure("streamrec binary not found under .build/: run `swift build` before `swift test`")
-    }
-
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "streamrec.test")
-    logger.logLevel = .critical
-    return logger
-}()
 
 /// A small planted-structure log, deterministic.
 func sampleEvents(_ count: Int, users: Int = 120, items: Int = 200, seed: UInt64 = 5) throws -> [Event] {
@@ -130,9 +94,11 @@ final class ServeProcess {
 
     init(arguments: [String], logPath: String) throws {
         self.logPath = logPath
-        process.executableURL = URL(fileURLWithPath: try Paths.streamrecBinary())
+        process.executableURL = URL(fileURLWithPath: try TestPaths.streamrecBinary())
         process.arguments = ["serve"] + arguments
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw TestFailure("cannot create \(logPath)")
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardError = log

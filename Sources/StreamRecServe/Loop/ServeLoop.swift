@@ -12,8 +12,9 @@ struct ServeEnvironment: Sendable {
     var metrics: StreamRecMetrics
     var logger: Logger
     var watchdog: ShutdownWatchdog
-    var faults: FaultInjection
     var stop: StopFlag
+    /// nil in production: see ``ServeLoopHook``.
+    var hook: (any ServeLoopHook)? = nil
 }
 
 /// The body of ``StreamingLearnerService``: one thread, one consumer, one producer. Poll a batch, learn
@@ -136,11 +137,13 @@ final class ServeLoop: @unchecked Sendable {
             flushRefreshes(now: now, force: false)
             try output.send()
             output.serveDeliveryReports()
-            env.faults.fire(
-                eventsConsumed: env.status.current.eventsConsumed,
-                producer: output.producer,
-                consumer: consumer
-            )
+            if let hook = env.hook {
+                hook.afterDeliveries(
+                    eventsConsumed: env.status.current.eventsConsumed,
+                    producer: output.producer,
+                    consumer: consumer
+                )
+            }
             try output.recoverFromFatalError()
             requeueFailedDeliveries()
             commit(snapshots.collect())
@@ -268,7 +271,7 @@ final class ServeLoop: @unchecked Sendable {
         }
         if config.kafka.leaveGroupOnShutdown {
             // A static member's close sends no LeaveGroup: without this its partitions would idle until
-            // session.timeout.ms (Kafka) or for good (noida-db). The revoke this triggers finds nothing unsaved.
+            // session.timeout.ms (Kafka) or for good (some brokers). The revoke this triggers finds nothing unsaved.
             do { try consumer.leaveGroup() } catch { logger.warning("leave group: \(error)") }
         }
         do { try consumer.close() } catch { logger.warning("consumer close: \(error)") }

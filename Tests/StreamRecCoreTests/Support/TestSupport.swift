@@ -1,16 +1,9 @@
 import Foundation
+import StreamRecTestSupport
 
 @testable import StreamRecCore
 
-enum TestPaths {
-    /// Package root, from this file's location (tests run from the package root, but don't rely on it).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func schema(_ name: String) -> URL {
-        packageRoot.appendingPathComponent("schemas").appendingPathComponent(name)
-    }
-
+extension TestPaths {
     /// A file from the test target's `Fixtures` resource directory.
     static func fixture(_ name: String) throws -> String {
         let url = URL(fileURLWithPath: name)
@@ -23,7 +16,6 @@ enum TestPaths {
         else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name]) }
         return found.path
     }
-
 }
 
 /// Random but reproducible test inputs.

@@ -1,7 +1,7 @@
 /// One partition of one topic: the one key of every per-partition map — consumer offsets and
-/// assignments (`StreamRecKafka`), snapshot positions (``SourcePosition``), the serve status'
-/// partitions and a list's ``SourceOffset``. Lives in the core because snapshots key by it; the Kafka
-/// wrapper re-exports it.
+/// assignments (`StreamRecKafka`), snapshot positions (`StreamRecCore`), the serve status' partitions.
+/// A module of its own so the core and the Kafka wrapper share it without depending on each other;
+/// both re-export it.
 public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
@@ -15,14 +15,5 @@ public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConver
 
     public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
         (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
-    }
-}
-
-extension SourceOffset {
-    /// The partition this offset belongs to.
-    public var key: TopicPartition { TopicPartition(topic, partition) }
-
-    public init(_ key: TopicPartition, offset: Int64) {
-        self.init(topic: key.topic, partition: key.partition, offset: offset)
     }
 }

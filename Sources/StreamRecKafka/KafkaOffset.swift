@@ -1,7 +1,7 @@
 import CRDKafka
 
-// The partition key type is the core's (snapshots key by it); clients of this module see it as theirs.
-@_exported import struct StreamRecCore.TopicPartition
+// The partition key type is shared with the core; clients of this module see it as theirs.
+@_exported import struct StreamRecTopicPartition.TopicPartition
 
 /// librdkafka's logical offsets, usable wherever a start offset is expected.
 /// Real offsets are `>= 0` and always mean "the next offset to read".
