@@ -1,7 +1,7 @@
 import StreamRecCore
 
 /// The learners of one process as the HTTP API sees them: one with `serve.learners = 1`, N with
-/// `serve --learners N` (issue 10). Each member owns some of the assigned partitions and their users;
+/// `serve --learners N`. Each member owns some of the assigned partitions and their users;
 /// item state is shared between members through the model-sync topic, so any member answers for items.
 public final class LearnerGroup: Sendable {
     public struct Member: Sendable {

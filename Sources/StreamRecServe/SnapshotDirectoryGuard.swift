@@ -5,14 +5,10 @@ import StreamRecCore
 import Glibc
 #endif
 
-/// One learner per snapshot directory, and only the learner it belongs to.
-///
-/// Two learners sharing a directory interleave snapshot files, and a restarted learner would load the
-/// other's model and offsets. So `serve` takes an exclusive `flock` on `<dir>/.lock` for its lifetime
-/// (released by the kernel when the process dies, even on kill -9) and fails fast when it is held,
-/// and the directory records which consumer group and topics it belongs to (`identity.json`): a
-/// learner configured for a different group or topics refuses to start instead of resuming the wrong
-/// state.
+/// One learner per snapshot directory, and only the learner it belongs to: two learners sharing one
+/// would interleave snapshot files and load each other's model and offsets. Hence an exclusive `flock`
+/// on `<dir>/.lock` for the process's lifetime (the kernel releases it even on kill -9), and
+/// `identity.json` naming the group and topics the directory belongs to, checked at start-up.
 final class SnapshotDirectoryLock: Sendable {
     private let fd: Int32
     let path: String

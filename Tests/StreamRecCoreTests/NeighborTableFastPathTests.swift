@@ -2,7 +2,7 @@ import Testing
 
 @testable import StreamRecCore
 
-/// The co-occurrence table's fast paths (issue 9, per-event cost) must give exactly what the plain
+/// The co-occurrence table's fast paths (per-event cost) must give exactly what the plain
 /// loops gave: `add` against a transcription of the one-pass original, `similarityIfListed` against
 /// `forEachNeighbor`, over random adds, evictions and slot resets, for widths with and without a
 /// SIMD tail.

@@ -2,7 +2,7 @@ import Testing
 
 @testable import StreamRecCore
 
-@Suite("User state records: export, import, remove (issue 10 item 1)")
+@Suite("User state records: export, import, remove")
 struct UserStateRecordTests {
     static func events(seed: UInt64 = 3, count: Int = 3000) throws -> [Event] {
         var c = SyntheticLogConfig()

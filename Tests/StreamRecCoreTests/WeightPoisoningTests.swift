@@ -1,7 +1,7 @@
 import StreamRecCore
 import Testing
 
-/// Issue 11 item 4: one schema-valid event with the largest accepted weight must not take over lists.
+/// One schema-valid event with the largest accepted weight must not take over lists.
 @Suite("weight poisoning")
 struct WeightPoisoningTests {
     /// Users whose #1 recommendation is `item` after `learner` learned one extra event for it with `weight`.

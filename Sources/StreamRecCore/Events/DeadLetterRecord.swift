@@ -14,7 +14,7 @@ public struct DeadLetterRecord: Sendable, Hashable {
     /// The original message bytes.
     public var payload: [UInt8]
 
-    /// Payload bytes kept in the record; longer payloads are truncated (``payload_bytes`` keeps the
+    /// Payload bytes kept in the record; longer payloads are truncated (`payload_bytes` keeps the
     /// original size), so an oversized message can't produce an oversized dead letter.
     public static let maxPayloadBytes = 64 * 1024
     /// Longest reason kept, in UTF-8 bytes (reasons quote at most short previews, so this is a backstop).

@@ -1,5 +1,5 @@
 /// One user's whole learner state, by external ids, as bytes that can leave the process: what the serve
-/// side writes to the compacted user-state changelog (issue 10 item 1) so a partition's new owner can
+/// side writes to the compacted user-state changelog so a partition's new owner can
 /// continue that user exactly where the old owner stopped.
 ///
 /// Per-user state lives in three places of ``OnlineLearner`` and all of it is here: the user's factor row

@@ -1,6 +1,6 @@
 /// Which rows of a row-major store were written since the last capture: one bit per row. Lets a
 /// snapshot bring a shadow copy up to date in O(changed rows) instead of copying all state when it
-/// starts (issue 9 item 3); scanning the bits is O(rows / 64) words (16K words at 1M rows).
+/// starts; scanning the bits is O(rows / 64) words (16K words at 1M rows).
 public struct RowChangeSet: Sendable {
     private var words: [UInt64] = []
     public private(set) var count = 0

@@ -8,8 +8,9 @@ public enum ItemMergeRule: String, Sendable, Codable, CaseIterable {
     case mean
 }
 
-/// One learner's side of item-state sharing: it remembers its view of the shared item state (the "base":
-/// what the shared state was at the last sync, per local slot), publishes `current − base` for changed
+/// One learner's side of **round-based** item-state sharing (`replay --learners`; pure state, no I/O):
+/// it remembers its view of the shared item state (the "base": what the shared state was at the last
+/// sync, per local slot), publishes `current − base` for changed
 /// items as an ``ItemDeltaBatch`` keyed by external id, and applies every learner's batches of a sync
 /// round, in publisher order, so all replicas end the round with the same item rows.
 ///

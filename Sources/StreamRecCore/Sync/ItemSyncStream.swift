@@ -1,5 +1,6 @@
 /// One learner's side of **asynchronous** item-state sharing through a single ordered log (serve's
-/// model-sync topic), sum rule. The round-based counterpart is ``ItemSyncReplica``.
+/// model-sync topic), sum rule. Pure state, no I/O: serve's `ItemSyncLink` carries its batches over Kafka.
+/// The round-based counterpart is ``ItemSyncReplica``.
 ///
 /// The learner keeps a base (its view of the shared rows, ``ItemSyncBase``); `current − base` is always
 /// exactly its own not-yet-published learning. ``collect`` publishes that and moves the base to the
@@ -19,7 +20,7 @@
 ///
 /// Exactly once: batches carry a per-publisher sequence; ``apply`` skips any sequence ≤ the last one
 /// applied from that publisher, so re-sent batches (after a crash, a lost ack) count once. The state
-/// (``encodeState()``) holds the sequence, those last-applied sequences, the awaiting items and the
+/// (``encodeState(learner:)``) holds the sequence, those last-applied sequences, the awaiting items and the
 /// published-but-unacknowledged batches (``pending``); the base is not stored because a serve learner
 /// collects at every snapshot capture (base == current then): after a restore, ``rebase(on:)``.
 public struct ItemSyncStream: Sendable {

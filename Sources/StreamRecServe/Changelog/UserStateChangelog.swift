@@ -3,7 +3,7 @@ import Logging
 import StreamRecCore
 import StreamRecKafka
 
-/// User state partitioned like the input (issue 10 item 1): the users of input partition p are written to
+/// User state partitioned like the input: the users of input partition p are written to
 /// partition p of a compacted changelog topic (key = user id, value = ``UserStateRecord``), followed by
 /// one ``ChangelogCheckpoint`` per input partition holding the next input offset the records cover and the
 /// partition's learned-event count. A learner assigned a partition restores its users from there

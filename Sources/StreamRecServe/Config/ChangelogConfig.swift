@@ -1,6 +1,6 @@
 public import Configuration
 
-/// The user-state changelog (issue 10 item 1, ``UserStateChangelog``): each input partition's users'
+/// The user-state changelog (``UserStateChangelog``): each input partition's users'
 /// state is written to the same partition of a compacted topic with the offsets it covers, and a learner
 /// newly assigned a partition restores its users from there.
 public struct ChangelogConfig: Sendable, Equatable {

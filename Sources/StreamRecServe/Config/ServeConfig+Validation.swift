@@ -126,7 +126,7 @@ extension ServeConfig {
             http.remoteListsLookbackSeconds
         )
         try sync.validate(kafka)
-        // N learners that don't share item state each learn items from 1/N of the traffic (issue 10).
+        // N learners that don't share item state each learn items from 1/N of the traffic.
         try check(
             learners == 1 || sync.enabled,
             "serve.learners",

@@ -16,7 +16,7 @@ public struct ServeConfig: Sendable {
         public var instanceID: String? = "streamrec-0"
         /// On a graceful stop, leave the group even as a static member, so the others take this learner's
         /// partitions at once (librdkafka's close alone doesn't, by KIP-345). false: they wait for its
-        /// return — on Kafka up to `session.timeout.ms`, on noida-db forever (see docs/scaling-runbook.md).
+        /// return — on Kafka up to `session.timeout.ms`, on some brokers forever (docs/scaling-runbook.md).
         public var leaveGroupOnShutdown = true
         /// Create missing topics at start-up (the recommendations topic compacted).
         public var createTopics = true

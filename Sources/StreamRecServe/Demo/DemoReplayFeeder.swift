@@ -3,14 +3,11 @@ public import ServiceLifecycle
 public import StreamRecCore
 import Synchronization
 
-/// A stand-in for the Kafka consumer loop, for development and benchmarks only: feeds an in-memory event
-/// log into a ``LiveLearner`` at a fixed rate and keeps ``ServeStatus``, ``StreamRecMetrics`` and an
-/// ``OnlineRecallTracker`` up to date exactly as the serving loop is expected to.
-///
-/// The log is presented as one pseudo-partition (`topic`, partition 0) whose high watermark is the log's
-/// length, so "lag" is the number of log events not yet learned. Used by `streamrec http-demo` (live
-/// view check, HTTP benchmark) and by tests that need a known sequence of events; `streamrec serve`
-/// does not use it.
+/// A stand-in for the Kafka consumer loop (`streamrec http-demo`, tests, the HTTP benchmark; never
+/// `serve`): feeds an in-memory event log into a ``LiveLearner`` at a fixed rate and keeps
+/// ``ServeStatus``, ``StreamRecMetrics`` and an ``OnlineRecallTracker`` up to date as the serving loop
+/// does. The log is one pseudo-partition (`topic`, partition 0) whose high watermark is its length, so
+/// "lag" is the number of events not yet learned.
 public final class DemoReplayFeeder: Service, Sendable {
     public let events: [Event]
     public let topic: String

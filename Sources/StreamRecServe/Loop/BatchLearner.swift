@@ -7,7 +7,7 @@ import StreamRecKafka
 /// policy, and runs the test-then-train ``PrequentialStep`` (sampled online recall, then learning);
 /// every touched user is marked for a fresh list.
 ///
-/// One learner per instance; per-partition learners (issue 10) would each own one.
+/// One per serve loop, so one per learner.
 struct BatchLearner {
     private let decoder: EventDecoder
     private let eventTime: EventTimeGuard

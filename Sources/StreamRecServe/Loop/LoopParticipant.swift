@@ -2,7 +2,7 @@ import StreamRecCore
 import StreamRecKafka
 
 /// A component that keeps state beside the learner and must move in step with it: the per-partition
-/// user-state changelog and the shared item-state sync (issue 10). The serve loop calls every hook on
+/// user-state changelog and the shared item-state sync. The serve loop calls every hook on
 /// the learner thread (rebalance callbacks run inside `poll`, on that same thread), in registration
 /// order, so a participant needs no lock of its own for state only the loop touches.
 ///

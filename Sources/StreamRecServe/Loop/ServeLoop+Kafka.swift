@@ -35,8 +35,8 @@ extension ServeLoop {
         )
     }
 
-    /// A fatal consumer error (seen after a broker restart: FENCED_INSTANCE_ID for our own static member,
-    /// which noida-db forgets; with Apache Kafka it means a second process with the same
+    /// A fatal consumer error (FENCED_INSTANCE_ID for our own static member after a restart of a broker
+    /// that forgets static members; with Apache Kafka it means a second process with the same
     /// `group.instance.id`): close the consumer and join again with a new one. The learner keeps its
     /// in-memory model and next offsets, so the new assignment seeks exactly where learning stopped (no
     /// event lost or learned twice). More than 3 re-creations within a minute means a real duplicate

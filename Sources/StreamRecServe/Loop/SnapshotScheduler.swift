@@ -9,10 +9,7 @@ import Synchronization
 /// is due (every N events or S seconds, backing off after failures), writes it on its own low-priority
 /// thread (``BackgroundWorker``) while the learner keeps learning, hands the result back to the learner
 /// thread, and keeps snapshot health (failures, "nothing durable for too long") in ``ServeStatus``.
-///
 /// Confined to the learner thread; only the writer's result crosses threads, through ``Mailbox``.
-/// A snapshot is one call to ``start(_:reason:startedAt:wait:)``; to write one in slices later (issue 9)
-/// only the `write` closure changes.
 final class SnapshotScheduler {
     struct Completed: Sendable {
         var snapshot: LearnerSnapshot
@@ -43,7 +40,7 @@ final class SnapshotScheduler {
     private var nextAttemptNanos: UInt64 = 0
     private var lastDurableNanos: UInt64 = DispatchTime.now().uptimeNanoseconds
     private var errorLog = LogRateLimiter(burst: 3, intervalSeconds: 60)
-    /// Copies of the factor matrices kept current row by row (issue 9: no stop-the-world copy).
+    /// Copies of the factor matrices kept current row by row (no stop-the-world copy).
     private var shadows: FactorShadows?
 
     init(

@@ -3,22 +3,12 @@ public import Prometheus
 public import StreamRecCore
 import Synchronization
 
-/// Every metric streamrec exports, as handles on one Prometheus registry owned by the application.
-///
-/// The registry is explicit rather than the process-global `MetricsSystem` so that each test (and each
-/// `OperationsServer`) gets its own numbers without fighting over a one-shot global bootstrap. The real
-/// process may additionally call ``bootstrapGlobalMetricsSystem()`` so that libraries emitting through
-/// swift-metrics land in the same `/metrics` output.
-///
-/// Two kinds of metric live here:
-/// - **event-driven** ones the consumer loop records as things happen (per-topic counters, latencies,
-///   recommendations produced, snapshots written);
-/// - **state-derived** ones (lag per partition, events/s, users/items tracked, evictions, snapshot age,
-///   online recall) that ``refresh(status:learner:now:)`` copies from ``ServeStatus`` and the learner right
-///   before each scrape, so the serving loop never has to remember to update them.
-///
-/// Per-topic and per-partition handles are created once and cached, so recording is a dictionary lookup
-/// under a small lock plus an atomic add.
+/// Every metric streamrec exports, on one Prometheus registry owned by the application rather than the
+/// one-shot global `MetricsSystem`, so each test and each `OperationsServer` has its own numbers
+/// (``bootstrapGlobalMetricsSystem()`` routes swift-metrics libraries into it too). Event-driven metrics
+/// are recorded as things happen; state-derived ones (lag, events/s, sizes, snapshot age, online recall)
+/// are copied from ``ServeStatus`` and the learner by ``refresh(status:learner:now:)`` right before each
+/// scrape, so the loop never has to remember them. Per-topic and per-partition handles are cached.
 public final class StreamRecMetrics: Sendable {
     /// Metric names, in one place so tests, dashboards and alerts agree with the code.
     public enum Name {

@@ -7,12 +7,10 @@ import StreamRecKafka
 /// Fills a ``RemoteListView`` from the recommendations topic, so `/users/{id}/recommendations` can
 /// answer for users whose partition another instance learns (`http.remote_lists`).
 ///
-/// Its consumer assigns every partition of the topic itself (no group: it never takes part in the
-/// learners' rebalances and commits nothing), from the beginning or from `remote_lists_lookback_seconds`
-/// ago; the topic is compacted and keyed by user, so that is the latest list per user. It also keeps
-/// the event topics' partition counts current (metadata, every `metadataRefresh`; every second while a
-/// topic is missing), for the ownership check. A fatal client error ends the service, and with it the
-/// process (ServiceGroup), for the supervisor to restart. Blocking polls run on a thread of its own, like the learner's.
+/// Its consumer assigns every partition itself (no group, so it never joins the learners' rebalances),
+/// from the beginning or `remote_lists_lookback_seconds` ago, and keeps the event topics' partition
+/// counts current for the ownership check. A fatal client error ends the process, for the supervisor
+/// to restart.
 public final class RemoteListService: Service, Sendable {
     public let view: RemoteListView
     let configuration: ServeConfig

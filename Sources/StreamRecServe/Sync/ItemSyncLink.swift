@@ -4,8 +4,8 @@ import Logging
 import StreamRecCore
 import StreamRecKafka
 
-/// Serve's side of shared item state (issue 10): this learner's ``ItemSyncStream`` on the model-sync
-/// topic (one partition, so every learner reads all batches in one order).
+/// The Kafka link of shared item state: moves this learner's ``ItemSyncStream`` (the pure state, in the
+/// core) over the model-sync topic (one partition, so every learner reads all batches in one order).
 ///
 /// Publishing follows the snapshot: ``capturing`` collects `current − base` into a pending batch and
 /// stores the stream state (with the sync topic offset read so far) in the snapshot; ``durable``
@@ -122,9 +122,9 @@ final class ItemSyncLink: LoopParticipant {
         props["group.instance.id"] = nil
         props["enable.auto.commit"] = "false"
         props["client.id"] = (props["client.id"] ?? "streamrec") + "-sync"
-        // A batch may exceed the 1 MB defaults. Kafka honours fetch.max.bytes; noida-db ignores it and sends a
-        // catching-up learner the whole backlog in one response, hence the large receive limit (librdkafka
-        // only needs it above fetch.max.bytes).
+        // A batch may exceed the 1 MB defaults. Kafka honours fetch.max.bytes; some brokers ignore it and
+        // send a catching-up learner the whole backlog in one response, hence the large receive limit
+        // (librdkafka only needs it above fetch.max.bytes).
         props["fetch.max.bytes"] = props["fetch.max.bytes"] ?? String(Self.maxRecordBytes)
         props["max.partition.fetch.bytes"] = props["max.partition.fetch.bytes"] ?? String(Self.maxRecordBytes)
         props["receive.message.max.bytes"] = props["receive.message.max.bytes"] ?? "1000000000"
