@@ -2,7 +2,7 @@ public import ArgumentParser
 import Foundation
 import StreamRecCore
 
-/// `replay --learners N --sync-interval D`: the scale-out simulation (issue 10 item 4), kept apart from
+/// `replay --learners N --sync-interval D`: the scale-out simulation, kept apart from
 /// the single-learner path so that path stays as it was.
 struct ScaleOutReplayOptions: ParsableArguments {
     @Option(
@@ -59,6 +59,15 @@ struct SyncInterval: ExpressibleByArgument, Sendable {
             return
         }
         return nil
+    }
+
+    /// How `--help` shows the default: in the largest whole unit (60000 ms → `1m`), as it could be typed.
+    var defaultValueDescription: String {
+        for (suffix, unit): (String, Int64) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+        where milliseconds >= unit && milliseconds % unit == 0 {
+            return "\(milliseconds / unit)\(suffix)"
+        }
+        return "\(milliseconds)ms"
     }
 }
 

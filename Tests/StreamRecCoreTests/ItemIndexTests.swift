@@ -21,7 +21,7 @@ struct ItemIndexTests {
             let u = Int(r1 % 150)
             // Item t for the first pass (every item exists), then items from the user's taste cluster.
             let i = t < items ? t : (u % 16) * (items / 16) + Int(r2 % UInt64(items / 16))
-            try? l.learn(user: "u\(u)", item: "i\(i)", timestamp: Int64(t), weight: 1)
+            _ = try? l.learn(user: "u\(u)", item: "i\(i)", timestamp: Int64(t), weight: 1)
         }
     }
 
@@ -225,7 +225,7 @@ struct PopularityLeadersTests {
         var out = [ScoredIndex]()
         for t in 0..<6_000 {
             let r = rng.nextUnitDouble()
-            try? l.learn(
+            _ = try? l.learn(
                 user: "u\(rng.nextInt(below: 50))",
                 item: "i\(Int(900 * r * r))",
                 timestamp: Int64(t),

@@ -109,7 +109,8 @@ struct ReplayMetricsTests {
             var session = try ReplaySession(config: config(ranker), options: options)
             let report = try session.run(events: events)
             #expect(report.aucSamples == 100)
-            auc[ranker] = try #require(report.auc)
+            let measured: Double = try #require(report.auc)
+            auc[ranker] = measured
             #expect(report.exposureGini > 0 && report.exposureGini < 1)
             #expect(report.exposureEntropy > 0 && report.exposureEntropy <= log2(Double(report.items)) + 1e-9)
             #expect(report.longTailShare >= 0 && report.longTailShare <= 1)

@@ -25,17 +25,9 @@ final class LogCapture: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(
-            level: Logger.Level,
-            message: Logger.Message,
-            metadata: Logger.Metadata?,
-            source: String,
-            file: String,
-            function: String,
-            line: UInt
-        ) {
-            let extra = (metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
-            capture.lines.withLock { $0.append((level, "\(message) \(extra)")) }
+        func log(event: LogEvent) {
+            let extra = (event.metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+            capture.lines.withLock { $0.append((event.level, "\(event.message) \(extra)")) }
         }
     }
 }

@@ -7,9 +7,9 @@ import Testing
 
 @Suite("snapshot inspect / verify")
 struct SnapshotReportTests {
-    func writeGood(in dir: String) throws -> String {
+    func writeGood(in dir: String, eventsConsumed: Int64 = 11) throws -> String {
         let store = try SnapshotStore(directory: dir)
-        var position = SourcePosition(eventsConsumed: 11)
+        var position = SourcePosition(eventsConsumed: eventsConsumed)
         position.setOffset(42, topic: "events", partition: 3)
         return try store.write(
             LearnerSnapshot(learner: try makeLearner(), position: position, createdAt: 1_700_000_000_000)
@@ -41,6 +41,15 @@ struct SnapshotReportTests {
         #expect(text.contains("events[3] next offset 42"))
         #expect(text.contains("11 events consumed"))
         #expect(text.contains("\"factors\":8"))
+    }
+
+    @Test("inspect a serve snapshot: the next offsets are the position, no '0 events consumed' beside them")
+    func inspectOffsetsOnly() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try SnapshotInspection(path: try writeGood(in: dir, eventsConsumed: 0)).render()
+        #expect(text.contains("position    events[3] next offset 42"))
+        #expect(!text.contains("events consumed"))
     }
 
     @Test("inspect a corrupt snapshot: checksum mismatch reported, not thrown")

@@ -61,8 +61,17 @@ public struct SnapshotInspection: Sendable {
             )
         }
         if let position = info.position {
-            add("position", "\(position.eventsConsumed) events consumed")
-            for o in position.offsets { add("", "\(o.topic)[\(o.partition)] next offset \(o.offset)") }
+            // A file replay records an event count; serve records the next offset per partition and no
+            // count, so a count of 0 beside offsets says nothing and is left out.
+            var label = "position"
+            if position.offsets.isEmpty || position.eventsConsumed > 0 {
+                add(label, "\(position.eventsConsumed) events consumed")
+                label = ""
+            }
+            for o in position.offsets {
+                add(label, "\(o.topic)[\(o.partition)] next offset \(o.offset)")
+                label = ""
+            }
         }
         return lines.joined(separator: "\n")
     }

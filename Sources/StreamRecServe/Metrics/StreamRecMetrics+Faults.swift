@@ -1,7 +1,7 @@
 import Prometheus
 import StreamRecCore
 
-/// Fault and hardening gauges (issue 11), refreshed before each scrape from ``ServeStatus`` and the
+/// Fault and hardening gauges, refreshed before each scrape from ``ServeStatus`` and the
 /// learner counters. Gauges holding running totals (no `_total` suffix): they are copied from state
 /// that a restored snapshot may reset, which a Prometheus counter must never do.
 extension StreamRecMetrics {
@@ -16,7 +16,11 @@ extension StreamRecMetrics {
     }
 
     func refreshFaults(status: ServeStatus.Snapshot, learner: LearnerFacts) {
-        func set(_ name: String, _ value: Double) { registry.makeGauge(name: name).set(value) }
+        func set(_ name: String, _ value: Double) {
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: "")).set(
+                value
+            )
+        }
         set(FaultName.snapshotFailures, Double(status.snapshotFailures))
         set(FaultName.snapshotFailing, status.lastSnapshotError == nil ? 0 : 1)
         set(FaultName.snapshotOverdue, status.snapshotOverdue ? 1 : 0)

@@ -53,7 +53,11 @@ extension StreamRecMetrics {
     }
 
     func refreshSync(_ s: SyncStatus) {
-        func set(_ name: String, _ value: Double) { registry.makeGauge(name: name).set(value) }
+        func set(_ name: String, _ value: Double) {
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: "")).set(
+                value
+            )
+        }
         set(SyncName.bytesOut, Double(s.bytesOut))
         set(SyncName.bytesIn, Double(s.bytesIn))
         set(SyncName.batchesOut, Double(s.batchesOut))
