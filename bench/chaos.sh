@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos run against `streamrec serve` (issue 11): kill -9, broker restarts, a full and a read-only
+# Chaos run against `streamrec serve`: kill -9, broker restarts, a full and a read-only
 # snapshot disk, two learners on one directory, and hostile input (Kafka messages and HTTP requests).
 #
 # Loopback only (private broker on 127.0.0.1:$CHAOS_KAFKA_PORT, HTTP on 127.0.0.1). Bounded: every case

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Flood of all-new user and item ids against `streamrec serve` (issue 11, item 6): samples the
+# Flood of all-new user and item ids against `streamrec serve`: samples the
 # process RSS as the flood is consumed, once with small caps (max_users / max_items) and once with
 # the defaults (1M / 1M), so the plateau at the caps can be compared with unbounded-looking growth
 # below them. Loopback only, private broker, bounded (fixed event count, every wait has a timeout).

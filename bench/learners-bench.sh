@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `serve --learners N` vs `--learners 1` over the same backlog, through the local broker on the same
-# cores (issue 10's third "Done when" line).
+# cores.
 #
 #   bench/learners-bench.sh                  # defaults below; ~5 min on 2 shared cores
 #   EVENTS=50000 ROUNDS=1 bench/learners-bench.sh   # smoke run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-event cost of `streamrec replay` (issue 9 item 1): callgrind instruction counts and heap
+# Per-event cost of `streamrec replay`: callgrind instruction counts and heap
 # allocations at two prefixes of one generated log (the difference / events is the per-event cost past
 # start-up and log reading), and CPU time on the whole log, for a baseline binary and a candidate.
 #
