@@ -1,7 +1,7 @@
 import Foundation
 // `--encoding buffer|list [N]`: encode one ranked top-10 N times, either straight into a reused byte
 // buffer (`OnlineLearner.appendRecommendationJSON`) or by building a `RecommendationList` and calling
-// `jsonBytes()` (the serve path before issue 9). One path per run, so a malloc-counting LD_PRELOAD shim
+// `jsonBytes()` (the older serve path). One path per run, so a malloc-counting LD_PRELOAD shim
 // run at two N gives allocations per list (bench/README.md §1c).
 import StreamRecCore
 
