@@ -223,13 +223,14 @@ def figures(v):
     return rows
 F = {s: figures(V[s]) for s in sides}
 common = [
+    ("binaries", "candidate ${BIN[cand]}" + ("; baseline ${BIN[base]:-}" if "base" in sides else "")),
     ("events / users / items / factors", f"{E:,} / {$USERS:,} / {$ITEMS:,} / $FACTORS (top-10 lists)"),
     ("log size", f"{$BYTES/1e6:.1f} MB JSON lines"),
     ("1. produce (kcat -P, keyed by user)", f"{produce:,.0f} events/s ({$PRODUCE_MS} ms)"),
     ("2. transport baseline (kcat -C -e, median of 3)", f"{kcat:,.0f} msgs/s ({$KCAT_MEDIAN_MS} ms; runs ${KCAT_MS[*]} ms)"),
 ]
 if "base" in sides:
-    out = [f"| metric | this tree | baseline $BASELINE (same run) | this / baseline |", "|---|---|---|---:|"]
+    out = [f"| metric | candidate | baseline $BASELINE (same run) | candidate / baseline |", "|---|---|---|---:|"]
     out += [f"| {a} | {b} | | |" for a, b in common]
     for (label, text, num), (_, btext, bnum) in zip(F["cand"], F["base"]):
         ratio = f"{num / bnum:.2f}" if num is not None and bnum else ""
