@@ -2,11 +2,26 @@
 # Side-by-side comparison of two builds of streamrec on the same machine in the same run:
 # the core bench table (streamrec-bench) and a prequential replay of a log, alternating A and B
 # so load drifts hit both. Usage:
-#   bench/ab-compare.sh DIR_A DIR_B LOG [ROUNDS]
-# DIR_* are release build folders holding `streamrec` and `streamrec-bench` (e.g. .build/release of
-# two worktrees at two commits). Prints each run's table rows and replay line, then the load average.
+#   bench/ab-compare.sh A B LOG [ROUNDS]
+# A and B are each a release build folder holding `streamrec` and `streamrec-bench`, a commit (built
+# once in .build-baseline/<commit>, see bench/lib.sh), or `.` for this tree's release build.
+# Prints each run's table rows and replay line, with the load average.
 set -euo pipefail
-A="$1"; B="$2"; LOG="$3"; ROUNDS="${4:-2}"
+BENCH_NAME=ab-compare
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ $# -ge 3 ] || bench_die "usage: bench/ab-compare.sh A B LOG [ROUNDS]"
+LOG="$3"; ROUNDS="${4:-2}"
+bin_dir() {  # bin_dir SPEC: the folder holding both binaries for a folder, a commit or `.`
+  if [ "$1" = . ]; then
+    release_build "$BENCH_ROOT" streamrec streamrec-bench
+  elif [ -d "$1" ]; then
+    [ -x "$1/streamrec" ] && [ -x "$1/streamrec-bench" ] || bench_die "$1 lacks streamrec or streamrec-bench"
+    echo "$1"
+  else
+    baseline_bin_dir "$1" streamrec streamrec-bench
+  fi
+}
+A="$(bin_dir "$1")"; B="$(bin_dir "$2")"
 for r in $(seq 1 "$ROUNDS"); do
   for side in A B; do
     dir=$([ "$side" = A ] && echo "$A" || echo "$B")

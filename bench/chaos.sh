@@ -1,41 +1,34 @@
 #!/usr/bin/env bash
-# Chaos run against `streamrec serve`: kill -9, broker restarts, a full and a read-only
-# snapshot disk, two learners on one directory, and hostile input (Kafka messages and HTTP requests).
+# Chaos run against `streamrec serve`: kill -9, broker restarts, a full and a read-only snapshot disk,
+# two learners on one directory, and hostile input (Kafka messages and HTTP requests).
 #
-# Loopback only (private broker on 127.0.0.1:$CHAOS_KAFKA_PORT, HTTP on 127.0.0.1). Bounded: every case
-# has a fixed count and every wait a timeout; the whole run takes a few minutes. Needs root for the
-# tmpfs mounts of the disk cases (skipped otherwise).
+# Loopback only (a private broker on 127.0.0.1, HTTP on 127.0.0.1). Bounded: every case has a fixed
+# count and every wait a timeout; the whole run takes a few minutes. Needs root for the tmpfs mounts of
+# the disk cases (skipped otherwise).
 #
 # For each case it prints: tries, survived (serve alive or cleanly restarted, as the case expects),
 # events lost and events doubled (valid events produced vs. events in the final snapshot's counters;
 # the learner counts every applied event exactly once, so any difference is a loss or a double).
 #
-# Usage: bench/chaos.sh            (uses .build/release/streamrec if present, else .build/debug)
-# Env:   STREAMREC_BIN, CHAOS_KAFKA_PORT (19393), CHAOS_HTTP_PORT (18593), CHAOS_DIR (/tmp/streamrec-chaos),
-#        CHAOS_EVENTS (20000), CHAOS_KILLS (5), CHAOS_SEED (7)
+# Usage: bench/chaos.sh
+# Env:   STREAMREC_BIN (default: this tree's release build), BENCH_KAFKA_PORT (default: a free port),
+#        CHAOS_HTTP_PORT (18593), CHAOS_DIR (/tmp/streamrec-chaos), CHAOS_EVENTS (20000), CHAOS_KILLS (5),
+#        CHAOS_SEED (7)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN="${STREAMREC_BIN:-}"
-[ -n "$BIN" ] || { [ -x .build/release/streamrec ] && BIN=.build/release/streamrec || BIN=.build/debug/streamrec; }
-[ -x "$BIN" ] || { echo "no streamrec binary ($BIN): swift build first" >&2; exit 1; }
-KPORT="${CHAOS_KAFKA_PORT:-19393}"
+BENCH_NAME=chaos
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$BENCH_ROOT"
+BIN="$(streamrec_bin)" || exit 1
 HPORT="${CHAOS_HTTP_PORT:-18593}"
 DIR="${CHAOS_DIR:-/tmp/streamrec-chaos}"
 EVENTS="${CHAOS_EVENTS:-20000}"
 KILLS="${CHAOS_KILLS:-5}"
 SEED="${CHAOS_SEED:-7}"
-B="127.0.0.1:$KPORT"
 RESULTS=()
 SERVE_PID=""
 
 log() { echo "[chaos] $*" >&2; }
-broker() { KAFKA_PORT="$KPORT" BROKER_HOME="$DIR/broker" bash scripts/kafka-local.sh "$1" >>"$DIR/broker-launcher.log" 2>&1; }
-cleanup() {
-  [ -n "$SERVE_PID" ] && kill -9 "$SERVE_PID" 2>/dev/null
-  for m in "$DIR"/mnt-*; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
-  broker stop || true
-}
-trap cleanup EXIT
+on_exit 'for m in "$DIR"/mnt-*; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done'
 
 json() { python3 -c "import sys,json; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1" 2>/dev/null; }
 stats() { curl -s -m 2 "http://127.0.0.1:$HPORT/stats"; }
@@ -88,9 +81,10 @@ record() {
 produce() { "$BIN" produce "$DIR/events.jsonl" --topic "$1" --brokers "$B" >/dev/null 2>>"$DIR/produce.log"; }
 
 rm -rf "$DIR"; mkdir -p "$DIR"
+start_private_broker "$DIR/broker"
+B="$BROKERS"
+on_exit '[ -n "$SERVE_PID" ] && kill -9 "$SERVE_PID" 2>/dev/null'
 log "binary $BIN, broker $B, $EVENTS events per case"
-broker reset || true
-broker start || { log "broker failed to start"; exit 1; }
 "$BIN" generate -o "$DIR/events.jsonl" --users 2000 --items 1000 --events "$EVENTS" --seed "$SEED" 2>/dev/null
 
 # 1. kill -9 at random points, restart each time.
@@ -112,7 +106,7 @@ case_broker() {
   local t=brokerbounce s="$DIR/snap-broker" survived=0 tries=2
   produce $t; serve $t "$s"
   for i in 1 2; do
-    sleep 1.5; kill -9 "$(cat "$DIR/broker/broker.pid")"; sleep 5; broker start
+    sleep 1.5; kill -9 "$(broker_pid)"; sleep 5; broker start
     kill -0 "$SERVE_PID" 2>/dev/null && survived=$((survived + 1))
   done
   wait_position "$EVENTS" 300 || survived=$((survived - 1))

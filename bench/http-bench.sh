@@ -4,10 +4,13 @@
 # local process, drives each endpoint for a fixed duration and connection count. Prints a markdown
 # table (requests/s, p50, p99, errors) plus the events the learner applied during each run.
 #
-# Usage: bench/http-bench.sh   (env: DURATION=10s CONNECTIONS=16 THREADS=1 RATE=5000 STREAMREC_BIN=…)
-# Loopback only; every run is bounded by DURATION and the server is stopped at the end.
+# Usage: bench/http-bench.sh   (env: DURATION=10s CONNECTIONS=16 THREADS=1 RATE=5000 STREAMREC_BIN=…;
+# default binary: this tree's release build). Loopback only; every run is bounded by DURATION and the
+# server is stopped at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+BENCH_NAME=http
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$BENCH_ROOT"
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -17,18 +20,16 @@ USERS=${USERS:-20000}
 ITEMS=${ITEMS:-20000}
 EVENTS=${EVENTS:-400000}
 OUT=${OUT:-out/http-bench}
-BIN=${STREAMREC_BIN:-.build/release/streamrec}
 mkdir -p "$OUT"
 
 command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-[[ -x "$BIN" ]] || swift build -c release --product streamrec
+BIN="$(streamrec_bin)"
 
 LOG="$OUT/log-$USERS-$ITEMS-$EVENTS.jsonl"
 [[ -f "$LOG" ]] || "$BIN" generate --out "$LOG" --users "$USERS" --items "$ITEMS" --events "$EVENTS" --seed 11
 
 DEMO_PID=""
-cleanup() { [[ -n "$DEMO_PID" ]] && kill "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null; true; }
-trap cleanup EXIT
+on_exit '[[ -n "$DEMO_PID" ]] && kill "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null'
 STREAMREC_LOG_LEVEL=warning "$BIN" http-demo --log "$LOG" --port 0 --warmup 0.5 --rate "$RATE" \
     >"$OUT/demo.stdout" 2>"$OUT/demo.stderr" &
 DEMO_PID=$!

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# Flood of all-new user and item ids against `streamrec serve`: samples the
-# process RSS as the flood is consumed, once with small caps (max_users / max_items) and once with
-# the defaults (1M / 1M), so the plateau at the caps can be compared with unbounded-looking growth
-# below them. Loopback only, private broker, bounded (fixed event count, every wait has a timeout).
+# Flood of all-new user and item ids against `streamrec serve`: samples the process RSS as the flood is
+# consumed, once with small caps (max_users / max_items) and once with the defaults (1M / 1M), so the
+# plateau at the caps can be compared with unbounded-looking growth below them. Loopback only, private
+# broker, bounded (fixed event count, every wait has a timeout).
 #
-# Usage: bench/id-flood.sh   Env: STREAMREC_BIN, FLOOD_EVENTS (60000), FLOOD_USERS_CAP (5000),
-#        FLOOD_ITEMS_CAP (2000), FLOOD_KAFKA_PORT (19394), FLOOD_HTTP_PORT (18594), FLOOD_DIR
+# Usage: bench/id-flood.sh   Env: STREAMREC_BIN (default: this tree's release build), FLOOD_EVENTS
+#        (60000), FLOOD_USERS_CAP (5000), FLOOD_ITEMS_CAP (2000), BENCH_KAFKA_PORT (default: a free
+#        port), FLOOD_HTTP_PORT (18594), FLOOD_DIR (/tmp/streamrec-flood)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-BIN="${STREAMREC_BIN:-}"
-[ -n "$BIN" ] || { [ -x .build/release/streamrec ] && BIN=.build/release/streamrec || BIN=.build/debug/streamrec; }
+BENCH_NAME=id-flood
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$BENCH_ROOT"
+BIN="$(streamrec_bin)" || exit 1
 N="${FLOOD_EVENTS:-60000}"; UCAP="${FLOOD_USERS_CAP:-5000}"; ICAP="${FLOOD_ITEMS_CAP:-2000}"
-KPORT="${FLOOD_KAFKA_PORT:-19394}"; HPORT="${FLOOD_HTTP_PORT:-18594}"; DIR="${FLOOD_DIR:-/tmp/streamrec-flood}"
-B="127.0.0.1:$KPORT"
-broker() { KAFKA_PORT="$KPORT" BROKER_HOME="$DIR/broker" bash scripts/kafka-local.sh "$1" >>"$DIR/broker.log" 2>&1; }
+HPORT="${FLOOD_HTTP_PORT:-18594}"; DIR="${FLOOD_DIR:-/tmp/streamrec-flood}"
 PID=""
-trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; broker stop' EXIT
 rm -rf "$DIR"; mkdir -p "$DIR"
-broker start || exit 1
+start_private_broker "$DIR/broker"
+B="$BROKERS"
+on_exit '[ -n "$PID" ] && kill -9 $PID 2>/dev/null'
 now=$(($(date +%s) * 1000 - N))
 python3 -c "
 import json,sys

@@ -17,8 +17,8 @@
 # Needs: kcat, python3, /usr/bin/time. noida-db keeps its data as one JSON file: keep EVENTS modest.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="$ROOT/bench/e2e_tools.py"
+BENCH_NAME=learners
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 EVENTS="${EVENTS:-300000}"
 ITEMS="${ITEMS:-10000}"
 USERS="${USERS:-50000}"
@@ -28,34 +28,18 @@ ROUNDS="${ROUNDS:-2}"
 SYNC_INTERVAL_MS="${SYNC_INTERVAL_MS:-5000}"
 FACTORS=32
 
-log() { printf '[learners %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+log() { bench_log "$@"; }
+die() { bench_die "$@"; }
 now_ms() { date +%s%3N; }
-for tool in kcat python3 /usr/bin/time; do command -v "$tool" >/dev/null || die "$tool not found"; done
-
-if [ -z "${STREAMREC_BIN:-}" ]; then
-  STREAMREC_BIN="$(cd "$ROOT" && swift build -c release --product streamrec --show-bin-path)/streamrec"
-  [ -x "$STREAMREC_BIN" ] || (cd "$ROOT" && swift build -c release --product streamrec) >&2
-fi
-[ -x "$STREAMREC_BIN" ] || die "no streamrec binary at $STREAMREC_BIN"
+need_tools kcat python3 /usr/bin/time
+STREAMREC_BIN="$(streamrec_bin)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/streamrec-learners.XXXXXX")"
+on_exit 'if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi'
 RUN="$(date +%Y%m%d%H%M%S)-$$"
-export KAFKA_PORT BROKER_HOME="$WORK/broker"
-KAFKA_PORT="$(python3 "$TOOLS" freeport)"
-B="127.0.0.1:$KAFKA_PORT"
-cleanup() {
-  local rc=$?
-  "$ROOT/scripts/kafka-local.sh" stop >/dev/null 2>&1 || true
-  if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamrec-e2e"
-if [ -x "$CACHE/noida_db/noida-db" ]; then mkdir -p "$BROKER_HOME/pkg" && cp -r "$CACHE/noida_db" "$BROKER_HOME/pkg/"; fi
-"$ROOT/scripts/kafka-local.sh" start
-broker_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$(cat "$BROKER_HOME/broker.pid")/stat"; }
+start_private_broker "$WORK/broker"
+B="$BROKERS"
+broker_cpu() { cpu_seconds "$(broker_pid)"; }
 KC=(-b "$B" -X receive.message.max.bytes=1000000000)
 last_offset() { kcat -C "${KC[@]}" -t "$1" -o -1 -e -q -f '%o\n' 2>/dev/null | sort -n | tail -n1; }
 count() { kcat -C "${KC[@]}" -t "$1" -o beginning -e -q -f '\n' 2>/dev/null | wc -l; }

@@ -3,11 +3,14 @@
 # MF with MMR λ (or any replay flags). Prints one line per seed: truth (the target's replayed recall)
 # and each estimator's value and 95% interval.
 # Usage: bench/evaluation/ope-seeds.sh <log> <epsilon> "<target replay flags>" <seed>...
+# Binary: STREAMREC_BIN, else this tree's release build (bench/lib.sh builds it when stale).
 set -euo pipefail
+BENCH_NAME=ope-seeds
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 log=${1:?log}; eps=${2:?epsilon}; target=${3:?target flags}; shift 3
-bin=${STREAMREC:-.build/release/streamrec}
+bin="$(streamrec_bin)"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+on_exit 'rm -rf "$tmp"'
 for seed in "$@"; do
   "$bin" replay "$log" --quiet --no-diversity --auc-samples 0 --seed "$seed" --epsilon "$eps" --lists-out "$tmp/logged.jsonl" > /dev/null 2>&1
   # shellcheck disable=SC2086

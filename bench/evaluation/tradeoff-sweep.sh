@@ -3,12 +3,14 @@
 # per setting (report JSON per run), plus an off-policy check: lists logged with ε = 0.1 evaluate the
 # greedy policy and MMR λ = 0.7, whose replayed recall is the truth.
 # Usage: bench/evaluation/tradeoff-sweep.sh <log> <out-dir> [extra replay flags...]
-# Needs a release build: swift build -c release --product streamrec
+# Binary: STREAMREC_BIN, else this tree's release build (bench/lib.sh builds it when stale).
 set -euo pipefail
+BENCH_NAME=tradeoff-sweep
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 log=${1:?event log}
 out=${2:?output directory}
 shift 2
-bin=${STREAMREC:-.build/release/streamrec}
+bin="$(streamrec_bin)"
 mkdir -p "$out"
 run() { # name, flags...
   local name=$1; shift
