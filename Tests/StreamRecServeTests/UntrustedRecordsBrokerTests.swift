@@ -298,9 +298,12 @@ struct LostPartitionBrokerTests {
         }
         func learning(_ l: GroupLearner) -> Bool { (l.positions() ?? [:]).values.contains { $0 > 0 } }
 
+        // One after the other: two static members joining a fresh noida-db group at the same instant can
+        // leave it without an assignment for minutes under load (a broker quirk, not what is tested here).
         try m0.start()
+        try waitUntil("M0 owns all partitions", context: logs) { owners([m0]) != nil }
         try m1.start()
-        try waitUntil("M0 and M1 share the partitions", context: logs) {
+        try waitUntil("M0 and M1 share the partitions", seconds: 240, context: logs) {
             owners([m0, m1]).map { $0.values.allSatisfy { !$0.isEmpty } } ?? false
         }
         // M1 leaves while both learn (M0's commits race the rebalance); M2 joins while events arrive.
