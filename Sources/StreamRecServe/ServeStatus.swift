@@ -66,8 +66,13 @@ public final class ServeStatus: Sendable {
         public var producerRecreations: Int64 = 0
         /// Consumers re-created after a fatal consumer error (e.g. a static member fenced after a broker restart).
         public var consumerRecreations: Int64 = 0
+        /// Times partitions were lost and the learner rolled back to its last durable snapshot (events
+        /// learned since are learned again by the partitions' owners, once).
+        public var rollbacks: Int64 = 0
         /// Item-state sharing through the model-sync topic; absent when `sync.enabled` is false.
         public var sync: SyncStatus?
+        /// User-state changelog records refused at restores, by ``ChangelogRejection`` reason.
+        public var changelogRejected: [String: Int64] = [:]
         public var samples: [Sample] = []
         public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
     }

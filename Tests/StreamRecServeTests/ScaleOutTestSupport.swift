@@ -175,7 +175,8 @@ func resumedLearner(_ snapshot: LearnerSnapshot, syncTopic: String, bootstrap: S
     let (owner, state) = try ItemSyncLink.decodeExtension(bytes)
     var stream = try ItemSyncStream(decoding: state)
     stream.rebase(on: learner)
-    for m in try readAll(syncTopic, bootstrap: bootstrap) where m.offset >= stream.readPosition {
+    for m in try readAll(syncTopic, bootstrap: bootstrap)
+    where m.offset >= stream.readPosition && !SyncAnnouncement.isAnnouncement(m.value) {
         let publisher = String(decoding: m.key ?? [], as: UTF8.self)
         _ = try stream.apply(
             try ItemDeltaCodec.decode(m.value),

@@ -52,6 +52,43 @@ struct SyncConfigTests {
         }
     }
 
+    @Test("admission limits and record secrets: read, bounded, and never printed")
+    func limitsAndSecrets() async throws {
+        let secret = "sync-secret-" + String(repeating: "7", count: 32)
+        let path = try temporaryConfig(
+            "sync:\n  max_abs_delta: 50\n  max_sequence_step: 3\n  record_secret: \"\(secret)\"\n"
+        )
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let accessLog = AccessRecorder()
+        let changelogSecret = "changelog-secret-" + String(repeating: "9", count: 32)
+        let c = try await ServeConfig.load(
+            ConfigSources(
+                environment: ["STREAMREC_CHANGELOG_RECORD_SECRET": changelogSecret],
+                filePath: path,
+                accessReporter: accessLog
+            )
+        )
+        #expect(c.sync.limits.maxAbsValue == 50 && c.sync.limits.maxSequenceStep == 3)
+        #expect(c.sync.recordSecret?.bytes == Array(secret.utf8))
+        #expect(c.changelog.recordSecret?.bytes == Array(changelogSecret.utf8))
+        let defaults = ServeConfig()
+        #expect(defaults.sync.recordSecret == nil && defaults.sync.limits == ItemDeltaLimits())
+        for text in [accessLog.lines.joined(separator: "\n"), "\(c)", String(reflecting: c), "\(c.sync)"] {
+            #expect(!text.contains(secret) && !text.contains(changelogSecret), "a record secret was printed")
+        }
+        for (vars, setting) in [
+            (["STREAMREC_SYNC_MAX_ABS_DELTA": "0"], "sync.max_abs_delta"),
+            (["STREAMREC_SYNC_MAX_ABS_DELTA": "1e30"], "sync.max_abs_delta"),
+            (["STREAMREC_SYNC_MAX_SEQUENCE_STEP": "0"], "sync.max_sequence_step"),
+            (["STREAMREC_SYNC_RECORD_SECRET": "short"], "sync.record_secret"),
+            (["STREAMREC_CHANGELOG_RECORD_SECRET": "short"], "changelog.record_secret"),
+        ] {
+            await #expect { try await ServeConfig.load(path: nil, environment: vars) } throws: {
+                "\($0)".contains(setting) && !"\($0)".contains("short")
+            }
+        }
+    }
+
     @Test("the snapshot section keeps the learner id; another id is refused at restore")
     func extensionRoundTrip() throws {
         let bytes = ItemSyncLink.encodeExtension(learnerID: "learner-a", state: [1, 2, 3])
@@ -84,6 +121,21 @@ struct SyncStatusTests {
         #expect(samples[key(StreamRecMetrics.SyncName.bytesOut)] == 4000)
         #expect(samples[key(StreamRecMetrics.SyncName.batchesIn)] == 3)
         #expect(samples[key(StreamRecMetrics.SyncName.duplicatesSkipped)] == 1)
+        #expect(samples[key(StreamRecMetrics.SyncName.rejectedRecords, [("reason", "non_finite")])] == 0)
+        var refused = status
+        refused.sync?.reject(.nonFinite)
+        refused.sync?.reject(.nonFinite)
+        refused.sync?.reject(.sequenceJump)
+        refused.changelogRejected["checkpoint_out_of_range"] = 4
+        metrics.refresh(status: refused, learner: .init(users: 0, items: 0, counters: LearnerCounters()), now: 0)
+        let after = parsePrometheus(metrics.render())
+        #expect(after[key(StreamRecMetrics.SyncName.rejected)] == 3)
+        #expect(after[key(StreamRecMetrics.SyncName.rejectedRecords, [("reason", "non_finite")])] == 2)
+        #expect(after[key(StreamRecMetrics.SyncName.rejectedRecords, [("reason", "sequence_jump")])] == 1)
+        #expect(
+            after[key(StreamRecMetrics.ChangelogName.rejectedRecords, [("reason", "checkpoint_out_of_range")])] == 4
+        )
+        #expect(refused.sync?.rejectedByReason == ["non_finite": 2, "sequence_jump": 1])
         // Sync off: no sync gauges.
         let off = StreamRecMetrics()
         off.refresh(

@@ -10,16 +10,21 @@ struct ChangelogReader {
     let kafkaConfig: KafkaConfig
     let topic: String
     let logger: Logger
+    /// Opens (and with a key, authenticates) every record's value.
+    var seal = RecordSeal(key: nil, domain: .changelog)
 
     /// One changelog partition's latest state: for each input topic-partition its latest checkpoint,
     /// and for each user the latest record written before the newest checkpoint.
     struct Contents {
         var checkpoints: [TopicPartition: ChangelogCheckpoint] = [:]
-        /// Latest value per user (empty = removed), from records before the newest checkpoint: records
-        /// after it belong to a durable step that failed before its checkpoint was written.
-        var users: [String: [UInt8]] = [:]
+        /// Latest readable record per user (a removal deletes the entry), from records before the newest
+        /// valid checkpoint: records after it belong to a durable step that failed before its checkpoint
+        /// was written. An unreadable record leaves the user's previous good one in place.
+        var users: [String: UserStateRecord] = [:]
         var records = 0
         var bytes = 0
+        /// Records refused, by reason.
+        var rejected: [ChangelogRejection: Int] = [:]
     }
 
     /// Reads `partitions` of the changelog; throws when one doesn't exist or the read takes longer than
@@ -72,33 +77,98 @@ struct ChangelogReader {
                 }
             }
         }
+        // The input partitions' high watermarks, for the checkpoints' range check (a failed query fails
+        // the restore, as a failed read does: restoring an unchecked checkpoint could re-learn a partition).
+        var highs: [TopicPartition: Int64] = [:]
+        for m in messages.values.joined() where ChangelogCheckpoint.isCheckpointKey(m.key) {
+            guard let cp = try? ChangelogCheckpoint(decoding: seal.open(m.value, key: m.key ?? [])),
+                highs[cp.topicPartition] == nil, ServeConfig.isValidTopicName(cp.topicPartition.topic)
+            else { continue }
+            highs[cp.topicPartition] =
+                try consumer.watermarkOffsets(
+                    topic: cp.topicPartition.topic,
+                    partition: cp.topicPartition.partition,
+                    timeout: max(.seconds(1), deadline - ContinuousClock.now)
+                ).high
+        }
         var out: [Int32: Contents] = [:]
-        for p in partitions { out[p] = Self.digest(messages[p] ?? [], logger: logger) }
+        for p in partitions {
+            out[p] = Self.digest(messages[p] ?? [], seal: seal, highWatermarks: highs, logger: logger)
+        }
         return out
     }
 
-    /// Latest checkpoint per input partition; latest user record before the newest checkpoint.
-    static func digest(_ messages: [KafkaMessage], logger: Logger) -> Contents {
+    /// Latest valid checkpoint per input partition; latest readable user record before the newest valid
+    /// checkpoint. `highWatermarks`: of the input partitions (a checkpoint of a partition missing there,
+    /// or past its high watermark, is refused). Refused records are counted by reason and logged
+    /// (at most a few lines per read: a forged flood must not flood the log).
+    static func digest(
+        _ messages: [KafkaMessage],
+        seal: RecordSeal,
+        highWatermarks: [TopicPartition: Int64],
+        logger: Logger
+    ) -> Contents {
         var c = Contents()
         var lastCheckpoint = -1
+        var opened: [[UInt8]?] = []
+        opened.reserveCapacity(messages.count)
+        var logged = 0
+        func refuse(_ why: ChangelogRejection, _ m: KafkaMessage, _ detail: String) {
+            c.rejected[why, default: 0] += 1
+            logged += 1
+            guard logged <= 5 else { return }
+            logger.error(
+                "changelog: record refused",
+                metadata: ["offset": "\(m.partition)@\(m.offset)", "reason": "\(why)", "error": "\(detail)"]
+            )
+        }
         for (i, m) in messages.enumerated() {
             c.records += 1
             c.bytes += m.value.count + (m.key?.count ?? 0)
-            guard ChangelogCheckpoint.isCheckpointKey(m.key) else { continue }
             do {
-                let cp = try ChangelogCheckpoint(decoding: m.value)
-                c.checkpoints[cp.topicPartition] = cp
-                lastCheckpoint = i
+                opened.append(try seal.open(m.value, key: m.key ?? []))
             } catch {
-                logger.error(
-                    "changelog: unreadable checkpoint skipped",
-                    metadata: ["offset": "\(m.partition)@\(m.offset)", "error": "\(error)"]
-                )
+                opened.append(nil)
+                refuse(error == .unsigned ? .unsigned : .badSignature, m, "record not authenticated")
+                continue
             }
+            guard ChangelogCheckpoint.isCheckpointKey(m.key), let value = opened[i] else { continue }
+            let cp: ChangelogCheckpoint
+            do {
+                cp = try ChangelogCheckpoint(decoding: value)
+                guard cp.topicPartition.partition == m.partition, m.key == ChangelogCheckpoint.key(cp.topicPartition)
+                else { throw ChangelogError("checkpoint of \(cp.topicPartition) under another key or partition") }
+            } catch {
+                refuse(.undecodableCheckpoint, m, "\(error)")
+                continue
+            }
+            guard let high = highWatermarks[cp.topicPartition], cp.next <= high, cp.learned <= cp.next else {
+                refuse(
+                    .checkpointOutOfRange,
+                    m,
+                    "\(cp.topicPartition): next \(cp.next), learned \(cp.learned), high watermark "
+                        + "\(highWatermarks[cp.topicPartition].map(String.init) ?? "unknown")"
+                )
+                continue
+            }
+            c.checkpoints[cp.topicPartition] = cp
+            lastCheckpoint = i
         }
-        for m in messages.prefix(lastCheckpoint + 1) {
-            guard let key = m.key, !key.isEmpty, !ChangelogCheckpoint.isCheckpointKey(key) else { continue }
-            c.users[String(decoding: key, as: UTF8.self)] = m.value
+        for (i, m) in messages.prefix(lastCheckpoint + 1).enumerated() {
+            guard let key = m.key, !key.isEmpty, !ChangelogCheckpoint.isCheckpointKey(key), let value = opened[i]
+            else { continue }
+            let id = String(decoding: key, as: UTF8.self)
+            if value.isEmpty {
+                c.users[id] = nil
+                continue
+            }
+            do {
+                let record = try UserStateRecord(decoding: value)
+                guard record.user == id else { throw ChangelogError("record of '\(record.user)' under key '\(id)'") }
+                c.users[id] = record
+            } catch {
+                refuse(.unreadableUserRecord, m, "user '\(id)': \(error) (the previous good record is kept)")
+            }
         }
         return c
     }

@@ -30,6 +30,7 @@ extension UserStateChangelog {
             fail("changelog restore failed", error)
             return
         }
+        for content in contents.values { noteRejected(content.rejected) }
         // Revoked and assigned straight back (an eager rebalance) with the checkpoint at this learner's own
         // position (or none at all): nobody learned the partition in between, so the users still in
         // memory are current.
@@ -100,24 +101,8 @@ extension UserStateChangelog {
     /// recency order, which eviction and TTL walk, follows activity). Returns how many were imported.
     private func importUsers(_ content: ChangelogReader.Contents, partition: Int32, learner: LiveLearner) throws -> Int
     {
-        var records: [UserStateRecord] = []
-        records.reserveCapacity(content.users.count)
-        var corrupt = 0
-        for (id, value) in content.users where !value.isEmpty {
-            do {
-                let record = try UserStateRecord(decoding: value)
-                guard record.user == id else { throw ChangelogError("record of '\(record.user)' under key '\(id)'") }
-                records.append(record)
-            } catch {
-                corrupt += 1
-                if corrupt <= 5 {
-                    logger.error(
-                        "changelog: unreadable user record skipped (the user starts fresh)",
-                        metadata: ["user": "\(id)", "error": "\(error)"]
-                    )
-                }
-            }
-        }
+        // Already decoded and checked by the reader (an unreadable record left the previous good one).
+        var records = Array(content.users.values)
         records.sort { ($0.lastSeen, $0.user) < ($1.lastSeen, $1.user) }
         try learner.update { l in
             for r in records {

@@ -24,6 +24,8 @@ final class UserStateChangelog: LoopParticipant {
     let producer: KafkaProducer
     let reader: ChangelogReader
     let restoreTimeout: Duration
+    /// Tags every record written when `changelog.record_secret` is set (``RecordSeal``).
+    let seal: RecordSeal
 
     // Input partitions by a small index (never reused: a learner sees few partitions).
     var partitionIndex: [TopicPartition: Int32] = [:]
@@ -69,7 +71,8 @@ final class UserStateChangelog: LoopParticipant {
         props["group.id"] = nil
         props["group.instance.id"] = nil
         props["client.id"] = (props["client.id"] ?? "streamrec") + "-changelog"
-        reader = ChangelogReader(kafkaConfig: KafkaConfig(props), topic: topic, logger: env.logger)
+        seal = RecordSeal(key: config.changelog.recordSecret?.bytes, domain: .changelog)
+        reader = ChangelogReader(kafkaConfig: KafkaConfig(props), topic: topic, logger: env.logger, seal: seal)
     }
 
     func index(of tp: TopicPartition) -> Int32 {
@@ -116,6 +119,22 @@ final class UserStateChangelog: LoopParticipant {
                 "pending_users": "\(pending.values.reduce(0) { $0 + $1.count })",
             ]
         )
+    }
+
+    /// The learner went back to `snapshot` (a lost revocation): every count, user-partition mark and
+    /// pending user is what the snapshot holds (the revocation that follows drops the lost partitions).
+    func rolledBack(to snapshot: LearnerSnapshot?, learner: LiveLearner) throws {
+        for i in learnedCounts.indices { learnedCounts[i] = 0 }
+        held = []
+        slotPartition = []
+        dirtyMark = []
+        dirtySlots = []
+        pending = [:]
+        captured = [:]
+        toDrop = []
+        lastTopic = ""
+        lastPartition = -1
+        try restored(snapshot, learner: learner)
     }
 
     func learned(
@@ -189,8 +208,8 @@ final class UserStateChangelog: LoopParticipant {
         for tp in pending.keys.sorted() {
             for id in pending[tp]!.sorted() {
                 // A user gone from the learner (evicted, expired) is written as an empty value: restores skip it.
-                let value = snapshot.learner.exportUser(id)?.encoded() ?? []
                 let key = Array(id.utf8)
+                let value = seal.seal(snapshot.learner.exportUser(id)?.encoded() ?? [], key: key)
                 try producer.send(topic: topic, partition: tp.partition, key: key, value: value)
                 records += 1
                 bytes += key.count + value.count
@@ -198,8 +217,12 @@ final class UserStateChangelog: LoopParticipant {
         }
         for (tp, learned) in captured.sorted(by: { $0.key < $1.key }) {
             guard let next = snapshot.position.offset(of: tp) else { continue }
-            let value = ChangelogCheckpoint(topicPartition: tp, next: next, learned: learned).encoded()
-            try producer.send(topic: topic, partition: tp.partition, key: ChangelogCheckpoint.key(tp), value: value)
+            let key = ChangelogCheckpoint.key(tp)
+            let value = seal.seal(
+                ChangelogCheckpoint(topicPartition: tp, next: next, learned: learned).encoded(),
+                key: key
+            )
+            try producer.send(topic: topic, partition: tp.partition, key: key, value: value)
             records += 1
             bytes += value.count
         }
@@ -258,6 +281,14 @@ final class UserStateChangelog: LoopParticipant {
     func close() {
         do { try producer.close(flushTimeout: .seconds(10)) } catch {
             logger.warning("changelog producer close: \(error)")
+        }
+    }
+
+    /// Refused records of a restore read, into the status (`/stats` `changelogRejected`, `/metrics`).
+    func noteRejected(_ rejected: [ChangelogRejection: Int]) {
+        guard !rejected.isEmpty else { return }
+        status.update { s in
+            for (reason, n) in rejected { s.changelogRejected[reason.rawValue, default: 0] += Int64(n) }
         }
     }
 

@@ -11,6 +11,9 @@ public struct ChangelogConfig: Sendable, Equatable {
     /// Longest a partition's restore may take at assignment before the learner stops with an error
     /// (supervisor restart) rather than continue without that partition's users.
     public var restoreTimeoutMillis = 60_000
+    /// With a secret, user records and checkpoints are written with an HMAC-SHA256 tag and unsigned or
+    /// wrongly signed ones are refused at restore (``RecordSeal``); every learner needs the same secret.
+    public var recordSecret: RecordSecret?
 
     public init() {}
 
@@ -21,6 +24,7 @@ public struct ChangelogConfig: Sendable, Equatable {
         let name = r.string(forKey: "topic", default: "")
         topic = name.isEmpty ? nil : name
         restoreTimeoutMillis = r.int(forKey: "restore_timeout_ms", default: restoreTimeoutMillis)
+        recordSecret = r.string(forKey: "record_secret", isSecret: true).flatMap { $0.isEmpty ? nil : RecordSecret($0) }
     }
 
     /// The topic for learner group `groupID`.
@@ -31,6 +35,9 @@ public struct ChangelogConfig: Sendable, Equatable {
     func validate(_ kafka: ServeConfig.Kafka) throws {
         guard (100...3_600_000).contains(restoreTimeoutMillis) else {
             throw ServeConfigError("changelog.restore_timeout_ms must be in 100...3600000, got \(restoreTimeoutMillis)")
+        }
+        if let recordSecret, recordSecret.bytes.count < RecordSecret.minBytes {
+            throw ServeConfigError("changelog.record_secret must be at least \(RecordSecret.minBytes) bytes")
         }
         guard enabled else { return }
         let name = topicName(groupID: kafka.groupID)

@@ -1,4 +1,5 @@
 public import Configuration
+public import StreamRecCore
 
 /// The `sync` section: sharing item state between the learners of one group through a model-sync topic
 /// (``ItemSyncLink``, docs/scale-out.md). Off by default; a single learner needs none of it.
@@ -15,6 +16,11 @@ public struct SyncConfig: Sendable, Equatable {
     /// Largest record this learner writes to the sync topic: a batch above it is split into several
     /// (Kafka's default broker `message.max.bytes` is 1,048,588 bytes).
     public var maxRecordBytes = 900_000
+    /// What a received batch must respect (`max_abs_delta`, `max_sequence_step`; see ``ItemDeltaLimits``).
+    public var limits = ItemDeltaLimits()
+    /// With a secret, batches are written with an HMAC-SHA256 tag and unsigned or wrongly signed ones are
+    /// refused (``RecordSeal``); every learner of the group needs the same secret.
+    public var recordSecret: RecordSecret?
 
     /// Cap of a record key on the sync topic (a learner id).
     public static let maxLearnerIDBytes = 255
@@ -33,6 +39,11 @@ public struct SyncConfig: Sendable, Equatable {
         let id = r.string(forKey: "learner_id", default: "")
         learnerID = id.isEmpty ? nil : id
         maxRecordBytes = r.int(forKey: "max_record_bytes", default: maxRecordBytes)
+        limits.maxAbsValue = Float(r.double(forKey: "max_abs_delta", default: Double(limits.maxAbsValue)))
+        limits.maxSequenceStep = UInt64(
+            clamping: r.int(forKey: "max_sequence_step", default: Int(limits.maxSequenceStep))
+        )
+        recordSecret = r.string(forKey: "record_secret", isSecret: true).flatMap { $0.isEmpty ? nil : RecordSecret($0) }
     }
 
     public func resolvedTopic(_ kafka: ServeConfig.Kafka) -> String { topic ?? kafka.groupID + ".model-sync" }
@@ -45,6 +56,15 @@ public struct SyncConfig: Sendable, Equatable {
         }
         guard (65_536...(64 << 20)).contains(maxRecordBytes) else {
             throw ServeConfigError("sync.max_record_bytes must be in 65536...67108864, got \(maxRecordBytes)")
+        }
+        guard limits.maxAbsValue.isFinite, (1...1e12).contains(limits.maxAbsValue) else {
+            throw ServeConfigError("sync.max_abs_delta must be in 1...1e12, got \(limits.maxAbsValue)")
+        }
+        guard (1...1_000_000_000).contains(limits.maxSequenceStep) else {
+            throw ServeConfigError("sync.max_sequence_step must be in 1...1000000000, got \(limits.maxSequenceStep)")
+        }
+        if let recordSecret, recordSecret.bytes.count < RecordSecret.minBytes {
+            throw ServeConfigError("sync.record_secret must be at least \(RecordSecret.minBytes) bytes")
         }
         if let topic, !ServeConfig.isValidTopicName(topic) {
             throw ServeConfigError("sync.topic must be 1–249 characters of [a-zA-Z0-9._-], got '\(topic)'")

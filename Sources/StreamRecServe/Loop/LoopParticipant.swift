@@ -45,6 +45,11 @@ protocol LoopParticipant: AnyObject {
     /// Partitions were revoked, after the hand-over snapshot (when one was needed) was made durable.
     func revoked(_ partitions: [TopicPartition], lost: Bool, learner: LiveLearner)
 
+    /// The loop replaced the learner with `snapshot`'s (nil: a fresh model) after a lost revocation
+    /// (``ServeLoop/rollBack(lost:)``): reset own state to what the snapshot holds, as ``restored`` did at
+    /// start-up, and continue reading own topics from where that state left off.
+    func rolledBack(to snapshot: LearnerSnapshot?, learner: LiveLearner) throws
+
     /// Shutdown, after the final snapshot: flush and close own clients.
     func close()
 }
@@ -63,6 +68,7 @@ extension LoopParticipant {
     func durable(_ snapshot: LearnerSnapshot) throws {}
     func assigned(_ partitions: [TopicPartition], start: inout [TopicPartition: Int64], learner: LiveLearner) {}
     func revoked(_ partitions: [TopicPartition], lost: Bool, learner: LiveLearner) {}
+    func rolledBack(to snapshot: LearnerSnapshot?, learner: LiveLearner) throws {}
     func close() {}
 }
 

@@ -30,6 +30,19 @@ final class PartitionBook: Sendable {
         offsets.withLock { $0.merge(position.offsetsByPartition) { _, restored in restored } }
     }
 
+    /// The learner was rolled back to a snapshot (nil: a fresh model): its positions replace every
+    /// position learned since, so re-assigned partitions start where that snapshot stopped.
+    func reset(to position: SourcePosition?) {
+        let restored = position?.offsetsByPartition ?? [:]
+        offsets.withLock { $0 = restored }
+        if position == nil { fromBeginning.store(true, ordering: .relaxed) }
+        status.update { s in
+            for i in s.partitions.indices {
+                if let p = restored[s.partitions[i].key] { s.partitions[i].position = p }
+            }
+        }
+    }
+
     /// No snapshot was found at start-up: see ``fromBeginning``.
     func startFromBeginningWithoutSnapshot() { fromBeginning.store(true, ordering: .relaxed) }
 

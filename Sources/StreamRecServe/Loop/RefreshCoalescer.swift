@@ -65,6 +65,13 @@ struct RefreshCoalescer {
         dirtySlots.append(slot)
     }
 
+    /// Forgets every pending refresh: the learner was replaced (a rollback), so slots may now name other
+    /// users; whoever is learned again is marked again.
+    mutating func clear() {
+        for s in dirtySlots { dirtyFlags[Int(s)] = false }
+        dirtySlots.removeAll()
+    }
+
     /// Moves the dirty users whose refresh interval has passed (all of them with `force`) into `due`
     /// (cleared first) and marks them emitted at `now`.
     mutating func takeDue(now: UInt64, force: Bool, into due: inout [Due]) {

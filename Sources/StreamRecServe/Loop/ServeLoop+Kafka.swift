@@ -62,14 +62,17 @@ extension ServeLoop {
     }
 
     /// Hands over cleanly: what we learned from these partitions becomes durable and committed, so the
-    /// next owner starts where we stopped. Lost partitions already belong to someone else.
+    /// next owner starts where we stopped. Lost partitions already belong to someone else, who continues
+    /// from their last durable checkpoint: everything learned since is rolled back (``rollBack(lost:)``).
     func revoked(_ revoked: [TopicPartition], lost: Bool) {
         logger.info(
             "partitions revoked",
             metadata: ["partitions": "\(revoked.map(\.description).joined(separator: ","))", "lost": "\(lost)"]
         )
+        rebalancedDuringPoll = true
         if lost {
             waitForSnapshot()
+            rollBack(lost: revoked)
         } else if snapshots.hasUnsavedWork {
             snapshot(reason: "rebalance", wait: true)
         }
@@ -80,12 +83,36 @@ extension ServeLoop {
     /// Start offsets for newly assigned partitions: the partition book's, then any participant that
     /// restored a partition's state moves its start to where that state ends.
     func assigned(_ assigned: [TopicPartition]) -> [TopicPartition: Int64] {
+        rebalancedDuringPoll = true
         var start = partitions.assigned(assigned)
-        guard !participants.isEmpty else { return start }
-        let before = start
-        for participant in participants { participant.assigned(assigned, start: &start, learner: env.learner) }
-        for (tp, next) in start where before[tp] != next && next >= 0 { partitions.startAt(tp, next: next) }
+        if !participants.isEmpty {
+            let before = start
+            for participant in participants { participant.assigned(assigned, start: &start, learner: env.learner) }
+            for (tp, next) in start where before[tp] != next && next >= 0 { partitions.startAt(tp, next: next) }
+        }
+        for tp in assigned { assignedStart[tp] = start[tp] }
         return start
+    }
+
+    /// A poll that ran a rebalance callback may also have returned messages fetched before it: of
+    /// partitions since revoked (their next owner starts at the hand-over or checkpoint offset, so
+    /// learning them here would count them twice) or from positions a rollback undid. Such a batch is
+    /// dropped and every assigned partition sought back to where learning stands (the partition book's
+    /// position; for a partition not consumed yet, the start its assignment chose, else the group's
+    /// committed offset), so nothing is skipped either.
+    func realignAfterRebalance() throws {
+        let positions = partitions.position.offsetsByPartition
+        var seek: [TopicPartition: Int64] = [:]
+        for tp in try consumer.assignment() {
+            seek[tp] =
+                positions[tp] ?? assignedStart[tp].flatMap { $0 >= 0 || $0 == KafkaOffset.beginning ? $0 : nil }
+                ?? KafkaOffset.stored
+        }
+        logger.info(
+            "rebalance during a poll: its batch is dropped and re-read",
+            metadata: ["partitions": "\(seek.keys.sorted().map(\.description).joined(separator: ","))"]
+        )
+        if !seek.isEmpty { try consumer.seek(seek) }
     }
 
     func consumerEvent(_ event: KafkaConsumer.Event) {

@@ -41,6 +41,14 @@ final class ServeLoop: @unchecked Sendable {
     var participants: [any LoopParticipant] = []
     var kafkaErrorLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
     var consumerRecreatedAt: [UInt64] = []
+    /// The newest snapshot whose every step (file, participants' topics) is durable, and the events its
+    /// learner had learned: what a lost revocation rolls back to (``rollBack(lost:)``).
+    var lastDurable: (path: String, events: Int64)?
+    /// A rollback inside a rebalance callback (which can't throw) failed: stops the loop at its next turn.
+    var rollbackFailure: (any Error)?
+    /// A rebalance callback ran inside the current poll, and the start offsets the last assignment chose.
+    var rebalancedDuringPoll = false
+    var assignedStart: [TopicPartition: Int64] = [:]
 
     init(_ env: ServeEnvironment) throws {
         self.env = env
@@ -82,6 +90,7 @@ final class ServeLoop: @unchecked Sendable {
         let loaded = try startup.restoreSnapshot(from: snapshots.store, into: partitions)
         let restored = loaded != nil
         if !restored { partitions.startFromBeginningWithoutSnapshot() }
+        if let loaded, let path = env.status.current.loadedFrom { lastDurable = (path, loaded.learner.counters.events) }
         for participant in participants { try participant.restored(loaded, learner: env.learner) }
         // A restored index is kept (it is snapshot state); otherwise built now if the catalog is large enough.
         let ranking = config.ranking
@@ -127,7 +136,15 @@ final class ServeLoop: @unchecked Sendable {
         var sampler = StatusSampler(status: env.status, now: lastMessageNanos)
         var lastLagQueryNanos: UInt64 = 0
         while !env.stop.isSet {
-            guard let batch = try poll() else { continue }
+            guard var batch = try poll() else { continue }
+            if let rollbackFailure { throw rollbackFailure }
+            if rebalancedDuringPoll {
+                rebalancedDuringPoll = false
+                if !batch.isEmpty {
+                    try realignAfterRebalance()
+                    batch = []
+                }
+            }
             let now = DispatchTime.now().uptimeNanoseconds
             for participant in participants { try participant.tick(learner: env.learner, now: now) }
             if !batch.isEmpty {
@@ -236,6 +253,7 @@ final class ServeLoop: @unchecked Sendable {
         guard let written else { return false }
         do {
             for participant in participants { try participant.durable(written.snapshot) }
+            lastDurable = (written.path, written.snapshot.learner.counters.events)
         } catch {
             // The snapshot file is durable (a restart resumes from it); the group offsets wait for the next one.
             logger.error(

@@ -71,6 +71,14 @@ final class SnapshotScheduler {
     /// No write in flight and no failure backoff pending (a participant may ask for a snapshot).
     func mayAttempt(now: UInt64) -> Bool { !inFlight && now >= nextAttemptNanos }
 
+    /// The learner was replaced wholesale (a rollback): the shadows no longer follow its rows (the next
+    /// capture copies every matrix once), and nothing learned is unsaved.
+    func rolledBack() {
+        precondition(!inFlight, "rollback while a snapshot is being written")
+        shadows = nil
+        eventsSinceSnapshot = 0
+    }
+
     /// Clears the failure backoff (the final snapshot is attempted whatever the schedule).
     func retryNow() { nextAttemptNanos = 0 }
 

@@ -11,6 +11,7 @@ extension StreamRecMetrics {
         public static let writtenRecords = "streamrec_changelog_written_records_total"
         public static let writtenBytes = "streamrec_changelog_written_bytes_total"
         public static let droppedUsers = "streamrec_changelog_dropped_users_total"
+        public static let rejectedRecords = "streamrec_changelog_rejected_records"
     }
 
     private static let changelogHelp = [
@@ -49,5 +50,13 @@ extension StreamRecMetrics {
         registry.makeCounter(descriptor: Self.changelogDescriptor(ChangelogName.droppedUsers)).increment(
             by: Int64(users)
         )
+    }
+
+    /// Changelog records refused at restores, per reason (every reason present, 0 until one is refused).
+    func refreshChangelogRejections(_ counts: [String: Int64]) {
+        for reason in ChangelogRejection.allCases {
+            registry.makeGauge(name: ChangelogName.rejectedRecords, labels: [("reason", reason.rawValue)])
+                .set(Double(counts[reason.rawValue] ?? 0))
+        }
     }
 }

@@ -13,6 +13,7 @@ extension StreamRecMetrics {
         public static let producerRecreations = "streamrec_producer_recreations"
         public static let consumerRecreations = "streamrec_consumer_recreations"
         public static let seenForgotten = "streamrec_seen_forgotten"
+        public static let lostPartitionRollbacks = "streamrec_lost_partition_rollbacks"
     }
 
     func refreshFaults(status: ServeStatus.Snapshot, learner: LearnerFacts) {
@@ -28,5 +29,6 @@ extension StreamRecMetrics {
         set(FaultName.producerRecreations, Double(status.producerRecreations))
         set(FaultName.consumerRecreations, Double(status.consumerRecreations))
         set(FaultName.seenForgotten, Double(learner.counters.seenForgotten))
+        set(FaultName.lostPartitionRollbacks, Double(status.rollbacks))
     }
 }

@@ -295,6 +295,7 @@ public final class StreamRecMetrics: Sendable {
         if di > 0 { itemEvictions.increment(by: di) }
         refreshFaults(status: status, learner: learner)
         if let sync = status.sync { refreshSync(sync) }
+        refreshChangelogRejections(status.changelogRejected)
     }
 
     /// Publishes an online recall tracker's current window (the loop calls this as often as it likes).

@@ -29,7 +29,17 @@ final class ItemSyncLink: LoopParticipant {
     private var lastCaptureNanos = DispatchTime.now().uptimeNanoseconds
     private var stats: SyncStatus
     private var rejectLog = LogRateLimiter(burst: 5, intervalSeconds: 60)
-    private var decoded: [(key: String, batch: ItemDeltaBatch, bytes: Int, offset: Int64)] = []
+    private var decoded: [(key: String, record: Received, bytes: Int, offset: Int64)] = []
+    /// Values and sequences a received record must respect (``ItemDeltaLimits``), and its seal.
+    private let limits: ItemDeltaLimits
+    private let seal: RecordSeal
+    /// This run's announcement reached the topic (sent before the first batch, retried until it did).
+    private var announced = false
+
+    private enum Received {
+        case batch(ItemDeltaBatch)
+        case announcement(SyncAnnouncement)
+    }
     /// Largest sync record accepted and fetched (a batch carries every changed item row of one interval).
     static let maxRecordBytes = 64 << 20
     private static let flushTimeout: Duration = .seconds(10)
@@ -46,6 +56,8 @@ final class ItemSyncLink: LoopParticipant {
         learnerID = id
         intervalNanos = UInt64(config.sync.intervalMillis) * 1_000_000
         stats = SyncStatus(topic: topic, learnerID: id)
+        limits = config.sync.limits
+        seal = RecordSeal(key: config.sync.recordSecret?.bytes, domain: .sync)
     }
 
     // MARK: start-up
@@ -82,13 +94,32 @@ final class ItemSyncLink: LoopParticipant {
                 "pending": "\(stream.pending.count)", "interval_ms": "\(config.sync.intervalMillis)",
             ]
         )
-        // Batches of the restored snapshot that may never have reached the topic (a crash before the ack).
+        // The announcement (see ``announce``), then the batches of the restored snapshot that may never have reached the topic (a crash before the ack).
         do { try send(through: stream.sequence) } catch {
             logger.warning(
                 "item sync: re-sending pending batches failed; retried at the next snapshot",
                 metadata: ["error": "\(error)"]
             )
         }
+        publishStatus()
+    }
+
+    /// The learner went back to `snapshot` (a lost revocation): the stream state it holds (sequence,
+    /// publishers, pending batches), re-based on the restored learner, and reading again from the sync
+    /// offset it stored (others' batches applied since are applied again; they are not duplicates for
+    /// the restored per-publisher sequences). Pending batches are re-sent at the next durable snapshot;
+    /// readers skip the copies.
+    func rolledBack(to snapshot: LearnerSnapshot?, learner: LiveLearner) throws {
+        if let bytes = snapshot?.extensions[Self.extensionKey] {
+            stream = try ItemSyncStream(decoding: try Self.decodeExtension(bytes).state)
+            learner.read { stream.rebase(on: $0) }
+        } else {
+            stream = ItemSyncStream()
+            if snapshot != nil { learner.read { stream.rebase(on: $0) } }
+        }
+        let start = stream.readPosition >= 0 ? stream.readPosition : KafkaOffset.beginning
+        try consumer?.assign([TopicPartition(topic, 0): start])
+        stats.nextOffset = stream.readPosition
         publishStatus()
     }
 
@@ -161,57 +192,81 @@ final class ItemSyncLink: LoopParticipant {
         for m in messages {
             lastOffset = max(lastOffset, m.offset)
             guard let key = m.key, !key.isEmpty, key.count <= SyncConfig.maxLearnerIDBytes else {
-                reject("record without a learner id key", m)
+                reject(.undecodable, "record without a learner id key", offset: m.offset)
+                continue
+            }
+            let value: [UInt8]
+            do { value = try seal.open(m.value, key: key) } catch {
+                reject(error == .unsigned ? .unsigned : .badSignature, "record not authenticated", offset: m.offset)
                 continue
             }
             do {
-                decoded.append(
-                    (String(decoding: key, as: UTF8.self), try ItemDeltaCodec.decode(m.value), m.value.count, m.offset)
-                )
+                let record: Received =
+                    SyncAnnouncement.isAnnouncement(value)
+                    ? .announcement(try SyncAnnouncement(decoding: value)) : .batch(try ItemDeltaCodec.decode(value))
+                decoded.append((String(decoding: key, as: UTF8.self), record, m.value.count, m.offset))
             } catch {
-                reject("\(error)", m)
+                reject(.undecodable, "\(error)", offset: m.offset)
             }
         }
-        var failures: [(String, Int64)] = []
+        var refused: [(SyncRejection, String, Int64)] = []
+        let limits = self.limits
         learner.update { l in
+            let k = l.config.factors
+            let ctx = l.config.sequenceContext > 0
             for d in decoded {
                 let own = d.key == learnerID
-                do {
-                    if try stream.apply(d.batch, publisherID: d.key, own: own, to: &l) {
-                        if !own {
-                            stats.batchesIn += 1
-                            stats.bytesIn += Int64(d.bytes)
-                            stats.eventsIn += d.batch.events
-                        }
-                    } else {
-                        stats.duplicatesSkipped += 1
+                // Checked whole before anything is applied: a refused record changes nothing.
+                switch d.record {
+                case .announcement(let a):
+                    if let why = stream.announce(publisherID: d.key, sequence: a.sequence, own: own, limits: limits) {
+                        refused.append((why, "announcement of '\(d.key)' at sequence \(a.sequence)", d.offset))
                     }
-                } catch {
-                    failures.append(("\(error)", d.offset))
+                case .batch(let batch):
+                    if let why = stream.admission(
+                        of: batch,
+                        publisherID: d.key,
+                        own: own,
+                        limits: limits,
+                        factors: k,
+                        hasContext: ctx
+                    ) {
+                        refused.append((why, "batch of '\(d.key)' at sequence \(batch.sequence)", d.offset))
+                        continue
+                    }
+                    do {
+                        if try stream.apply(batch, publisherID: d.key, own: own, to: &l) {
+                            if !own {
+                                stats.batchesIn += 1
+                                stats.bytesIn += Int64(d.bytes)
+                                stats.eventsIn += batch.events
+                            }
+                        } else {
+                            stats.duplicatesSkipped += 1
+                        }
+                    } catch {
+                        refused.append((.outOfBounds, "\(error)", d.offset))
+                    }
                 }
             }
             // Under the lock, so a capture never sees applied batches without their offset.
             stream.readPosition = lastOffset + 1
         }
-        for (error, offset) in failures {
-            stats.rejected += 1
-            if case .log(let suppressed) = rejectLog.admit() {
-                logger.error(
-                    "item sync: batch rejected",
-                    metadata: ["offset": "\(offset)", "error": "\(error)", "suppressed_since_last": "\(suppressed)"]
-                )
-            }
-        }
+        for (why, what, offset) in refused { reject(why, what, offset: offset) }
         stats.nextOffset = lastOffset + 1
         publishStatus()
     }
 
-    private func reject(_ why: String, _ m: KafkaMessage) {
-        stats.rejected += 1
+    /// Counts a refused record by reason and logs it (rate-limited: forged records may come in floods).
+    private func reject(_ reason: SyncRejection, _ what: String, offset: Int64) {
+        stats.reject(reason)
         if case .log(let suppressed) = rejectLog.admit() {
             logger.error(
-                "item sync: record skipped",
-                metadata: ["offset": "\(m.offset)", "error": "\(why)", "suppressed_since_last": "\(suppressed)"]
+                "item sync: record refused",
+                metadata: [
+                    "offset": "\(offset)", "reason": "\(reason)", "record": "\(what)",
+                    "suppressed_since_last": "\(suppressed)",
+                ]
             )
         }
     }
@@ -243,9 +298,13 @@ final class ItemSyncLink: LoopParticipant {
     /// so a publisher's sequences reach the topic in order), and forgets the acknowledged ones.
     private func send(through sequence: UInt64) throws {
         guard let producer else { return }
+        if !announced {
+            try announce()
+            announced = true
+        }
         let key = Array(learnerID.utf8)
         for batch in stream.pending where batch.sequence <= sequence {
-            let value = ItemDeltaCodec.encode(batch)
+            let value = seal.seal(ItemDeltaCodec.encode(batch), key: key)
             let failed = producer.failedCount
             try producer.send(topic: topic, partition: 0, key: key, value: value)
             try producer.flush(timeout: Self.flushTimeout)
@@ -254,6 +313,25 @@ final class ItemSyncLink: LoopParticipant {
             }
             stream.acknowledge(through: batch.sequence)
             stats.published(bytes: value.count, events: batch.events)
+        }
+    }
+
+    /// Tells the group this learner publishes here, with its last acknowledged sequence (its pending
+    /// batches follow, numbered from there): readers accept batches only from announced learners.
+    private func announce() throws {
+        guard let producer else { return }
+        let acknowledged = (stream.pending.first?.sequence ?? stream.sequence + 1) - 1
+        let key = Array(learnerID.utf8)
+        let failed = producer.failedCount
+        try producer.send(
+            topic: topic,
+            partition: 0,
+            key: key,
+            value: seal.seal(SyncAnnouncement(sequence: acknowledged).encoded(), key: key)
+        )
+        try producer.flush(timeout: Self.flushTimeout)
+        guard producer.failedCount == failed else {
+            throw KafkaError.timedOut("item sync: announcement not delivered to \(topic)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Prometheus
+import StreamRecCore
 
 /// What `/stats` (`status.sync`) and `/metrics` show of the model-sync topic: traffic both ways, so
 /// "sync bytes per learned event" can be watched in production as in the backtest (docs/scale-out.md).
@@ -17,6 +18,8 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var eventsIn: Int64 = 0
     public var duplicatesSkipped: Int64 = 0
     public var rejected: Int64 = 0
+    /// `rejected` by reason (``SyncRejection`` raw values): forged or corrupt records show up here.
+    public var rejectedByReason: [String: Int64] = [:]
     /// Collected batches not yet acknowledged (re-sent at the next durable snapshot or restart).
     public var pendingBatches: Int = 0
     /// Next offset of the sync topic to read.
@@ -27,6 +30,11 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public init(topic: String, learnerID: String) {
         self.topic = topic
         self.learnerID = learnerID
+    }
+
+    mutating func reject(_ reason: SyncRejection) {
+        rejected += 1
+        rejectedByReason[reason.rawValue, default: 0] += 1
     }
 
     mutating func published(bytes: Int, events: Int64) {
@@ -50,6 +58,8 @@ extension StreamRecMetrics {
         public static let pendingBatches = "streamrec_sync_pending_batches"
         public static let duplicatesSkipped = "streamrec_sync_duplicates_skipped"
         public static let rejected = "streamrec_sync_rejected"
+        /// Per reason (label `reason`), every reason present from the start so alerts see 0, not absent.
+        public static let rejectedRecords = "streamrec_sync_rejected_records"
     }
 
     func refreshSync(_ s: SyncStatus) {
@@ -67,5 +77,9 @@ extension StreamRecMetrics {
         set(SyncName.pendingBatches, Double(s.pendingBatches))
         set(SyncName.duplicatesSkipped, Double(s.duplicatesSkipped))
         set(SyncName.rejected, Double(s.rejected))
+        for reason in SyncRejection.allCases {
+            registry.makeGauge(name: SyncName.rejectedRecords, labels: [("reason", reason.rawValue)])
+                .set(Double(s.rejectedByReason[reason.rawValue] ?? 0))
+        }
     }
 }
