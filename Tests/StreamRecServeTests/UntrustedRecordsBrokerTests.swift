@@ -1,6 +1,7 @@
 import Foundation
 import StreamRecCore
 import StreamRecKafka
+import StreamRecKafkaTestKit
 import StreamRecTestSupport
 import Testing
 
@@ -15,12 +16,12 @@ import Testing
 @Suite(
     "untrusted shared topics: forged sync and changelog records against real learners",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct UntrustedRecordsBrokerTests {
     @Test("forged NaN/Inf/1e30, sequence 2^63, unknown-publisher, next=1e9 and truncated records are refused")
     func forgedRecordsRefused() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let names = ScaleOutNames()
         let partitions: Int32 = 4
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
@@ -250,12 +251,12 @@ struct UntrustedRecordsBrokerTests {
 @Suite(
     "exactly once across SIGTERM, kill -9 and lost partitions during production",
     .serialized,
-    .enabled(if: ServeBroker.enabled, "set STREAMREC_KAFKA_BROKERS, e.g. 127.0.0.1:9092")
+    .realBroker
 )
 struct LostPartitionBrokerTests {
     @Test("members leave, join and crash mid-stream: counters sum to the events produced, one item model")
     func membershipChangesDuringProduction() throws {
-        let bootstrap = try ServeBroker.bootstrap()
+        let bootstrap = try TestBroker.bootstrap()
         let names = ScaleOutNames()
         let partitions: Int32 = 4
         let admin = try KafkaAdmin(configuration: KafkaConfig(bootstrapServers: bootstrap), logger: quietLogger)
