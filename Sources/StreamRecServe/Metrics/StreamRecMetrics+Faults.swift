@@ -13,6 +13,10 @@ extension StreamRecMetrics {
         public static let producerRecreations = "streamrec_producer_recreations"
         public static let consumerRecreations = "streamrec_consumer_recreations"
         public static let seenForgotten = "streamrec_seen_forgotten"
+        /// SGD steps rolled back because they produced a non-finite value.
+        public static let nonFiniteRejected = "streamrec_nonfinite_rejected"
+        /// 1 while `/readyz` answers 200, else 0 (what alert rules page on).
+        public static let ready = "streamrec_ready"
     }
 
     func refreshFaults(status: ServeStatus.Snapshot, learner: LearnerFacts) {
@@ -24,5 +28,9 @@ extension StreamRecMetrics {
         set(FaultName.producerRecreations, Double(status.producerRecreations))
         set(FaultName.consumerRecreations, Double(status.consumerRecreations))
         set(FaultName.seenForgotten, Double(learner.counters.seenForgotten))
+        set(FaultName.nonFiniteRejected, Double(learner.counters.nonFiniteRejected))
     }
+
+    /// The readiness verdict at scrape time.
+    func recordReadiness(_ ready: Bool) { registry.makeGauge(name: FaultName.ready).set(ready ? 1.0 : 0.0) }
 }
