@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 
+@testable import StreamRecCore
+@testable import StreamRecServe
+
 /// deploy/prometheus/alerts.yaml: valid (`promtool check rules`), each alert fires on its failure and
 /// not on a healthy control (`promtool test rules` with alerts.test.yaml), and every metric it names is
 /// one the code exports.
@@ -65,5 +68,20 @@ struct PrometheusRulesTests {
         for name in used.sorted() where !sources.contains("\"\(name)\"") {
             #expect(pending.contains(name), "alerts.yaml uses \(name), which no source exports")
         }
+    }
+
+    @Test("the gauges only these rules read are exported: readiness and non-finite rollbacks")
+    func ruleInputsExported() throws {
+        let metrics = StreamRecMetrics()
+        var learner = try OnlineLearner(config: ModelConfig())
+        learner.counters.nonFiniteRejected = 7
+        metrics.refresh(status: ServeStatus.Snapshot(), learner: .init(learner), now: 0)
+        metrics.recordReadiness(false)
+        var s = parsePrometheus(metrics.render())
+        #expect(s[key("streamrec_nonfinite_rejected")] == 7)
+        #expect(s[key("streamrec_ready")] == 0)
+        metrics.recordReadiness(true)
+        s = parsePrometheus(metrics.render())
+        #expect(s[key("streamrec_ready")] == 1)
     }
 }
