@@ -53,6 +53,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let logger: Logger
     private let onEvent: (@Sendable (Event) -> Void)?
     private let pollLock = Mutex(())
+    /// A broker outage repeats the same error on every poll: a few lines per interval.
+    private let errorLog = Mutex(LogRateLimiter(burst: 10, intervalSeconds: 10))
     private let closed = Mutex(false)
     /// An error raised inside a rebalance callback, rethrown by the next `poll`.
     private let rebalanceError: LockedBox<KafkaError?>
@@ -206,7 +208,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             case let err:
                 let error = KafkaError(err, String(optionalCString: rd_kafka_message_errstr(message)))
                 if error.isFatal { throw error }
-                logger.warning("consumer error: \(error)")
+                if case .log(let suppressed) = errorLog.withLock({ $0.admit() }) {
+                    logger.warning("consumer error: \(error)", metadata: ["suppressed_since_last": "\(suppressed)"])
+                }
                 onEvent?(.error(error))
             }
         }

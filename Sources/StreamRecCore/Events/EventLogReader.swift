@@ -54,11 +54,15 @@ public struct EventLogReadStats: Sendable, Hashable {
 public enum EventLogReaderError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case unknownFormat(path: String)
+    /// A FIFO, device, directory or socket: a log must be a regular file (a FIFO would block, `/dev/zero`
+    /// never ends).
+    case notRegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): "cannot open event log '\(path)': \(reason)"
         case let .unknownFormat(path): "cannot tell the format of '\(path)'; name it .jsonl, .csv or .tsv"
+        case let .notRegularFile(path, kind): "event log '\(path)' is not a regular file: it is \(kind)"
         }
     }
 }
@@ -66,7 +70,9 @@ public enum EventLogReaderError: Error, Sendable, Hashable, CustomStringConverti
 /// Streams events out of a log file.
 ///
 /// The file is memory-mapped and scanned as bytes, so logs larger than RAM work and no whole-file String
-/// is ever built. Garbage (invalid UTF-8, oversized or truncated lines, wrong field counts) is counted in
+/// is ever built. Scanned pages are released every ``releaseBytes``, and a line longer than the message
+/// limit is skipped chunk by chunk, so resident memory stays bounded by the limit, not the file or the
+/// longest line. Garbage (invalid UTF-8, oversized or truncated lines, wrong field counts) is counted in
 /// ``stats`` with line numbers and never stops the read; CRLF line ends, a UTF-8 BOM and a missing final
 /// newline are accepted. Copies of a reader continue independently (the mapping is shared, immutable).
 public struct EventLogReader: IteratorProtocol, Sendable {
@@ -76,8 +82,14 @@ public struct EventLogReader: IteratorProtocol, Sendable {
     public let limits: EventLimits
     public private(set) var stats = EventLogReadStats()
 
-    private let data: Data
+    private let file: MappedFile
     private var offset = 0
+    /// Offset up to which pages were handed back to the kernel.
+    private var released = 0
+    /// Pages behind the read position are released in steps of this many bytes.
+    static let releaseBytes = 64 << 20
+    /// An over-long line is scanned for its end in chunks of this size.
+    static let skipChunkBytes = 16 << 20
     private var columns: CSVColumns?
     /// Set when a TSV log starts with a RecBole `.inter` header.
     private var atomicHeader: AtomicFileHeader?
@@ -85,22 +97,27 @@ public struct EventLogReader: IteratorProtocol, Sendable {
 
     public init(path: String, format: EventLogFormat = .auto, limits: EventLimits = .init()) throws(EventLogReaderError)
     {
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw .cannotOpen(path: path, reason: error.localizedDescription)
+        switch FileKind(path: path) {
+        case .regular(let size):
+            do throws(MappedFileError) {
+                file = try MappedFile(path: path, size: Int(size))
+            } catch {
+                throw .cannotOpen(path: path, reason: error.reason)
+            }
+        case .unreadable(let reason): throw .cannotOpen(path: path, reason: reason)
+        case let kind: throw .notRegularFile(path: path, kind: "\(kind)")
         }
         self.path = path
         self.limits = limits
         self.decoder = EventDecoder(limits: limits)
         if format != .auto {
             self.format = format
-        } else if let detected = data.withUnsafeBytes({ Self.detectFormat(path: path, sample: $0) }) {
+        } else if let detected = Self.detectFormat(path: path, sample: file.bytes) {
             self.format = detected
         } else {
             throw .unknownFormat(path: path)
         }
-        if data.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
+        if file.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { offset = 3 }
     }
 
     /// Reads a whole log into memory (events in file order; see ``Event/sortedByTime(_:)``).
@@ -111,7 +128,7 @@ public struct EventLogReader: IteratorProtocol, Sendable {
     ) throws(EventLogReaderError) -> (events: [Event], stats: EventLogReadStats) {
         var reader = try EventLogReader(path: path, format: format, limits: limits)
         var events: [Event] = []
-        events.reserveCapacity(reader.data.count / 48)
+        events.reserveCapacity(reader.file.count / 48)
         while let event = reader.next() { events.append(event) }
         return (events, reader.stats)
     }
@@ -144,47 +161,88 @@ public struct EventLogReader: IteratorProtocol, Sendable {
     }
 
     public mutating func next() -> Event? {
-        let data = self.data
-        return data.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let lineNumber = stats.lines + 1
-                let result: Result<Event, EventDecodingError>?
-                if format == .csv {
-                    result = nextCSV(raw)
+        // The mapping lives as long as `file`, which `self` holds.
+        let raw = file.bytes
+        if offset - released >= Self.releaseBytes {
+            file.release(released..<offset)
+            released = offset
+        }
+        while offset < raw.count {
+            let lineNumber = stats.lines + 1
+            guard let lineEnd = lineEnd(raw) else {
+                let bytes = skipLongLine(raw)
+                stats.lines += 1
+                stats.recordMalformed(
+                    line: lineNumber,
+                    EventDecodingError(.tooLarge(bytes: bytes, limit: limits.maxMessageBytes))
+                )
+                continue
+            }
+            let result: Result<Event, EventDecodingError>?
+            if format == .csv {
+                result = nextCSV(raw)
+            } else {
+                var line = UnsafeRawBufferPointer(rebasing: raw[offset..<lineEnd])
+                offset = lineEnd + 1
+                stats.lines += 1
+                if line.last == 0x0D { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+                if line.allSatisfy(Self.isSpace) {
+                    result = nil
+                } else if line.count > limits.maxMessageBytes {
+                    result = .failure(
+                        EventDecodingError(.tooLarge(bytes: line.count, limit: limits.maxMessageBytes))
+                    )
+                } else if format == .jsonl {
+                    result = Result { () throws(EventDecodingError) in try decoder.decode(line) }
+                } else if stats.events == 0 && stats.malformed == 0 && stats.headers == 0,
+                    let header = AtomicFileHeader(line)
+                {
+                    atomicHeader = header
+                    stats.headers += 1
+                    continue
                 } else {
-                    let lineEnd = Self.newline(in: raw, from: offset) ?? raw.count
-                    var line = UnsafeRawBufferPointer(rebasing: raw[offset..<lineEnd])
-                    offset = lineEnd + 1
-                    stats.lines += 1
-                    if line.last == 0x0D { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
-                    if line.allSatisfy(Self.isSpace) {
-                        result = nil
-                    } else if line.count > limits.maxMessageBytes {
-                        result = .failure(
-                            EventDecodingError(.tooLarge(bytes: line.count, limit: limits.maxMessageBytes))
-                        )
-                    } else if format == .jsonl {
-                        result = Result { () throws(EventDecodingError) in try decoder.decode(line) }
-                    } else if stats.events == 0 && stats.malformed == 0 && stats.headers == 0,
-                        let header = AtomicFileHeader(line)
-                    {
-                        atomicHeader = header
-                        stats.headers += 1
-                        continue
-                    } else {
-                        result = Result { () throws(EventDecodingError) in try parseTSV(line) }
-                    }
-                }
-                switch result {
-                case nil: stats.blank += 1
-                case let .success(event)?:
-                    stats.events += 1
-                    return event
-                case let .failure(error)?: stats.recordMalformed(line: lineNumber, error)
+                    result = Result { () throws(EventDecodingError) in try parseTSV(line) }
                 }
             }
-            return nil
+            switch result {
+            case nil: stats.blank += 1
+            case let .success(event)?:
+                stats.events += 1
+                return event
+            case let .failure(error)?: stats.recordMalformed(line: lineNumber, error)
+            }
         }
+        return nil
+    }
+
+    // MARK: Line bounds
+
+    /// Where the physical line at `offset` ends (its newline, or the end of the file), looking no further
+    /// than a line within the message limit (plus a CR) can reach; nil for a longer line.
+    private func lineEnd(_ raw: UnsafeRawBufferPointer) -> Int? {
+        let window = offset + limits.maxMessageBytes + 2
+        if let newline = Self.newline(in: raw, from: offset, before: min(window, raw.count)) { return newline }
+        return window >= raw.count ? raw.count : nil
+    }
+
+    /// Moves past the over-long line at `offset`, scanning it a chunk at a time and releasing each
+    /// scanned chunk, so the line is never resident whole; returns its length (without CR and newline).
+    private mutating func skipLongLine(_ raw: UnsafeRawBufferPointer) -> Int {
+        var scan = offset + limits.maxMessageBytes + 2
+        var end = raw.count
+        while scan < raw.count {
+            let chunkEnd = min(raw.count, scan + Self.skipChunkBytes)
+            if let newline = Self.newline(in: raw, from: scan, before: chunkEnd) {
+                end = newline
+                break
+            }
+            file.release(released..<chunkEnd)
+            released = chunkEnd
+            scan = chunkEnd
+        }
+        let length = end > offset && raw[end - 1] == 0x0D ? end - offset - 1 : end - offset
+        offset = end + 1
+        return length
     }
 
     // MARK: TSV
@@ -271,6 +329,12 @@ public struct EventLogReader: IteratorProtocol, Sendable {
             if let header = CSVColumns(header: record, in: raw) {
                 columns = header
                 stats.headers += 1
+                if offset < raw.count, lineEnd(raw) == nil {
+                    stats.lines += 1
+                    return .failure(
+                        EventDecodingError(.tooLarge(bytes: skipLongLine(raw), limit: limits.maxMessageBytes))
+                    )
+                }
                 return nextCSV(raw)
             }
             columns = .positional
@@ -290,9 +354,11 @@ public struct EventLogReader: IteratorProtocol, Sendable {
         return UnsafeRawBufferPointer(rebasing: bytes[first...last])
     }
 
-    static func newline(in raw: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        guard start < raw.count, let base = raw.baseAddress else { return nil }
-        guard let hit = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+    /// The first `\n` in `raw[start..<before]` (`before` defaults to the end).
+    static func newline(in raw: UnsafeRawBufferPointer, from start: Int, before: Int? = nil) -> Int? {
+        let end = min(before ?? raw.count, raw.count)
+        guard start < end, let base = raw.baseAddress else { return nil }
+        guard let hit = memchr(base + start, 0x0A, end - start) else { return nil }
         return UnsafeRawPointer(hit) - base
     }
 }

@@ -77,6 +77,15 @@ extension ServeConfig {
         try await load(ConfigSources(environment: environment, filePath: path))
     }
 
+    /// Values from the environment and flags are bounded like the file's (``ConfigFile/maxValueBytes``);
+    /// the message names the source, never the value (it may be a secret).
+    static func checkLength(_ value: String, of source: String) throws {
+        guard value.utf8.count > ConfigFile.maxValueBytes else { return }
+        throw ServeConfigError(
+            "\(source) is \(value.utf8.count) bytes; values are limited to \(ConfigFile.maxValueBytes) bytes"
+        )
+    }
+
     /// Reads every source through one `ConfigReader`, refuses unknown keys and wrong types, validates.
     public static func load(_ sources: ConfigSources) async throws -> ServeConfig {
         let file = try sources.filePath.map { try ConfigFile(path: $0) }
@@ -92,6 +101,7 @@ extension ServeConfig {
                 ignored.append(name)
                 continue
             }
+            try Self.checkLength(value, of: "environment variable \(name)")
             environment[name] = value
             for entry in ConfigSources.environmentTables
             where name.hasPrefix(entry.prefix) && name.count > entry.prefix.count {
@@ -101,6 +111,7 @@ extension ServeConfig {
             }
         }
 
+        for (key, value) in sources.flags { try Self.checkLength(value, of: "the command-line value of \(key)") }
         let secret = SecretsSpecifier<String, String>.dynamic { name, _ in ConfigSources.isSecretName(name) }
         let flagVariables = Dictionary(
             uniqueKeysWithValues: sources.flags.map { (ConfigSources.environmentName(of: $0.key), $0.value) }
@@ -125,15 +136,16 @@ extension ServeConfig {
             ),
         ]
         if let file, file.hasValues {
-            providers.append(
-                NamedProvider(
-                    file.path,
-                    try await FileProvider<YAMLSnapshot>(
-                        parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in ConfigSources.isSecretName(key) }),
-                        filePath: FilePath(file.path)
-                    )
+            let provider: FileProvider<YAMLSnapshot>
+            do {
+                provider = try await FileProvider<YAMLSnapshot>(
+                    parsingOptions: .init(secretsSpecifier: .dynamic { key, _ in ConfigSources.isSecretName(key) }),
+                    filePath: FilePath(file.path)
                 )
-            )
+            } catch {
+                throw ServeConfigError("config file \(file.path): \(error)")
+            }
+            providers.append(NamedProvider(file.path, provider))
         }
 
         let audit = ConfigAudit()

@@ -232,6 +232,7 @@ public struct OperationsAPI: Sendable {
             learner: .init(users: f.users, items: f.items, counters: f.counters),
             now: now()
         )
+        metrics.recordReadiness(readiness.evaluate(learners.status).ready)
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

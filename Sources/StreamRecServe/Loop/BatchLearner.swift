@@ -16,6 +16,10 @@ struct BatchLearner {
     private(set) var tracker: OnlineRecallTracker?
     private let metrics: StreamRecMetrics
     private let logger: Logger
+    /// A poisoned model can fail every step: a few lines per interval, not one per event.
+    private var nonFiniteLog = LogRateLimiter(burst: 10, intervalSeconds: 10)
+    /// Monotonic nanoseconds for the limiter; tests drive it.
+    var clock: @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
 
     init(config: ServeConfig, metrics: StreamRecMetrics, logger: Logger) {
         decoder = EventDecoder(limits: config.limits)
@@ -69,12 +73,15 @@ struct BatchLearner {
                     learned += 1
                 case .failure(let error):
                     // The step was rolled back; the event still moved the store. Worth a loud line.
-                    logger.error(
-                        "non-finite SGD step rolled back",
-                        metadata: [
-                            "offset": "\(message.topic)[\(message.partition)]@\(message.offset)", "error": "\(error)",
-                        ]
-                    )
+                    if case .log(let suppressed) = nonFiniteLog.admit(now: clock()) {
+                        logger.error(
+                            "non-finite SGD step rolled back",
+                            metadata: [
+                                "offset": "\(message.topic)[\(message.partition)]@\(message.offset)",
+                                "error": "\(error)", "suppressed_since_last": "\(suppressed)",
+                            ]
+                        )
+                    }
                     slot = learner.users.index(of: event.user) ?? 0
                 }
                 refresh.markDirty(slot, topic: message.topic, partition: message.partition, offset: message.offset)

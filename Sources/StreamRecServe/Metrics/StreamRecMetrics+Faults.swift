@@ -14,6 +14,10 @@ extension StreamRecMetrics {
         public static let consumerRecreations = "streamrec_consumer_recreations"
         public static let seenForgotten = "streamrec_seen_forgotten"
         public static let lostPartitionRollbacks = "streamrec_lost_partition_rollbacks"
+        /// SGD steps rolled back because they produced a non-finite value.
+        public static let nonFiniteRejected = "streamrec_nonfinite_rejected"
+        /// 1 while `/readyz` answers 200, else 0 (what alert rules page on).
+        public static let ready = "streamrec_ready"
     }
 
     func refreshFaults(status: ServeStatus.Snapshot, learner: LearnerFacts) {
@@ -30,5 +34,12 @@ extension StreamRecMetrics {
         set(FaultName.consumerRecreations, Double(status.consumerRecreations))
         set(FaultName.seenForgotten, Double(learner.counters.seenForgotten))
         set(FaultName.lostPartitionRollbacks, Double(status.rollbacks))
+        set(FaultName.nonFiniteRejected, Double(learner.counters.nonFiniteRejected))
+    }
+
+    /// The readiness verdict at scrape time.
+    func recordReadiness(_ ready: Bool) {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: FaultName.ready, unitName: "", helpText: ""))
+            .set(ready ? 1.0 : 0.0)
     }
 }
