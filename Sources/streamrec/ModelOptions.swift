@@ -6,7 +6,8 @@ import StreamRecServe
 /// Model flags shared by `replay`, `tune` and `http-demo`, with `--config`. Names, help and defaults come
 /// from ``ModelSettings`` (the one table of ModelConfig's fields); values stay text here and are parsed
 /// by the same reader as the config file and the environment, so a flag simply overrides them.
-/// Every flag of the table must have a property here, named as the flag in camelCase (a test checks).
+/// ArgumentParser only knows options declared as properties, so every flag of the table needs one here,
+/// named as the flag in camelCase: ``validate()`` refuses to run while one is missing or extra.
 struct ModelOptions: ParsableArguments {
     @Option(
         help:

@@ -66,6 +66,23 @@ struct CommandConfigTests {
         #expect(overridden.learningRate == ModelConfig().learningRate)
     }
 
+    @Test("every model setting changed reaches replay's model: flags for rows with one, the environment for the rest")
+    func everyModelFlag() throws {
+        let changed = ModelSettings.everyFieldChanged()
+        var arguments: [String] = []
+        var environment: [String: String] = [:]
+        for s in ModelSettings.all {
+            if let flag = s.flag {
+                arguments += ["--\(flag)", s.show(changed)]
+            } else if s.name == "ranker" {
+                arguments += ["--model", s.show(changed)]  // replay's own spelling of the ranker
+            } else {
+                environment[s.environmentName] = s.show(changed)
+            }
+        }
+        #expect(try Self.replayedConfig(arguments, environment: environment) == changed)
+    }
+
     @Test("replay and tune refuse a bad --config like serve does", arguments: ["replay", "tune"])
     func badConfig(command: String) throws {
         let dir = try temporaryDirectory()

@@ -170,19 +170,20 @@ struct ConfigTests {
         #expect(Set(camel) == Set(fields.keys.map { $0.lowercased() }))
     }
 
-    @Test("every model setting is read from the reader (non-default value round trip)")
-    func modelReaderRoundTrip() async throws {
+    @Test("every model setting changed survives the config file, the environment and flags")
+    func modelEveryFieldRoundTrip() async throws {
+        let changed = ModelSettings.everyFieldChanged()
+        let yaml = "model:\n" + ModelSettings.all.map { "  \($0.key): \($0.show(changed))" }.joined(separator: "\n")
+        let path = try temporaryConfig(yaml + "\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fromFile = try await ServeConfig.load(path: path, environment: [:])
+        #expect(fromFile.model == changed)
+        var environment: [String: String] = [:]
+        for s in ModelSettings.all { environment[s.environmentName] = s.show(changed) }
+        #expect(try await ServeConfig.load(path: nil, environment: environment).model == changed)
         var flags: [String: String] = [:]
-        for s in ModelSettings.all { flags["model." + s.key] = s.show(ModelConfig()) }
-        flags["model.factors"] = "7"
-        flags["model.negative_sampling"] = "popularity"
-        flags["model.item_ttl"] = "90s"
-        flags["model.use_item_bias"] = "false"
-        let c = try await ServeConfig.load(ConfigSources(flags: flags))
-        #expect(
-            c.model.factors == 7 && c.model.negativeSampling == .popularity && c.model.itemTTL == 90_000
-                && !c.model.useItemBias
-        )
+        for s in ModelSettings.all { flags["model." + s.key] = s.show(changed) }
+        #expect(try await ServeConfig.load(ConfigSources(flags: flags)).model == changed)
     }
 
     @Test("kafka.leave_group_on_shutdown: on by default, off from the file or the environment")
@@ -295,18 +296,23 @@ struct ConfigDocsTests {
         "docs/configuration.md holds the model settings table generated from ModelSettings (UPDATE_DOCS=1 rewrites it)"
     )
     func modelTableInDocs() throws {
-        let path = TestPaths.packageRoot.appendingPathComponent("docs/configuration.md").path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let begin = "<!-- model-settings:begin -->\n"
-        let end = "<!-- model-settings:end -->"
-        let head = try #require(text.range(of: begin))
-        let tail = try #require(text.range(of: end))
-        let expected = ModelSettings.markdownTable() + "\n"
-        if ProcessInfo.processInfo.environment["UPDATE_DOCS"] == "1" {
-            try (String(text[..<head.upperBound]) + expected + String(text[tail.lowerBound...]))
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            return
-        }
-        #expect(String(text[head.upperBound..<tail.lowerBound]) == expected, "run with UPDATE_DOCS=1 to regenerate")
+        try GeneratedSection.check(
+            file: "docs/configuration.md",
+            begin: "<!-- model-settings:begin -->\n",
+            end: "<!-- model-settings:end -->",
+            expected: ModelSettings.markdownTable() + "\n"
+        )
+    }
+
+    @Test(
+        "deploy/streamrec.yaml's model settings are the ones generated from ModelSettings (UPDATE_DOCS=1 rewrites them)"
+    )
+    func modelSectionInExample() throws {
+        try GeneratedSection.check(
+            file: "deploy/streamrec.yaml",
+            begin: "  # model-settings:begin (generated from ModelSettings; edit the table, not these lines)\n",
+            end: "  # model-settings:end",
+            expected: ModelSettings.exampleYAML() + "\n"
+        )
     }
 }

@@ -2,8 +2,10 @@ import Foundation
 
 /// Hyperparameters of the online matrix-factorization learner and the caps that bound its memory.
 ///
-/// Every field has a default, and decoding tolerates missing keys, so configs and snapshots written by
-/// older versions keep loading when fields are added.
+/// Every field has a default here and one row in ``ModelSettings`` (key, valid values, flag, help), from
+/// which validation, coding, the config reader, flags, the example config and the docs are derived.
+/// Decoding tolerates missing keys, so configs and snapshots written by older versions keep loading
+/// when fields are added.
 public struct ModelConfig: Codable, Sendable, Hashable {
     /// Per-event update rule.
     public enum Loss: String, Codable, Sendable, CaseIterable {
@@ -117,86 +119,10 @@ public struct ModelConfig: Codable, Sendable, Hashable {
 
     public init() {}
 
-    /// Checks ranges so a bad config fails at start-up with a named field instead of misbehaving later.
+    /// Checks every ``ModelSettings`` row's rule, so a bad config fails at start-up with a named field
+    /// instead of misbehaving later.
     public func validate() throws(ConfigError) {
-        func check(_ ok: Bool, _ field: String, _ rule: String) throws(ConfigError) {
-            if !ok { throw ConfigError(field: field, message: rule) }
-        }
-        try check(factors >= 1 && factors <= 1024, "factors", "must be in 1...1024")
-        try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "learningRate", "must be in (0, 10]")
-        try check(
-            regularization.isFinite && regularization >= 0 && regularization < 10,
-            "regularization",
-            "must be in [0, 10)"
-        )
-        try check(initScale.isFinite && initScale >= 0 && initScale <= 10, "initScale", "must be in [0, 10]")
-        try check(negatives >= 0 && negatives <= 1000, "negatives", "must be in 0...1000")
-        try check(maxUsers >= 1 && maxUsers <= Int(Int32.max), "maxUsers", "must be in 1...2^31-1")
-        try check(maxItems >= 1 && maxItems <= Int(Int32.max), "maxItems", "must be in 1...2^31-1")
-        try check(historyLength >= 1 && historyLength <= 65_535, "historyLength", "must be in 1...65535")
-        try check(maxSeenPerUser >= 1 && maxSeenPerUser <= 1_000_000, "maxSeenPerUser", "must be in 1...1000000")
-        try check(popularityWindow >= 1 && popularityWindow <= 100_000_000, "popularityWindow", "must be in 1...1e8")
-        try check(
-            explorationEpsilon.isFinite && explorationEpsilon >= 0 && explorationEpsilon <= 1,
-            "explorationEpsilon",
-            "must be in [0, 1]"
-        )
-        try check(
-            uncertaintyBonus.isFinite && uncertaintyBonus >= 0 && uncertaintyBonus <= 100,
-            "uncertaintyBonus",
-            "must be in [0, 100]"
-        )
-        try check(
-            diversityLambda.isFinite && diversityLambda >= 0 && diversityLambda <= 1,
-            "diversityLambda",
-            "must be in [0, 1]"
-        )
-        try check(
-            diversityCandidates >= 1 && diversityCandidates <= 10_000,
-            "diversityCandidates",
-            "must be in 1...10000"
-        )
-        try check(
-            sequenceContext >= 0 && sequenceContext < historyLength && sequenceContext <= 256,
-            "sequenceContext",
-            "must be in 0...min(256, historyLength - 1)"
-        )
-        try check(
-            coldStartUserEvents >= 0 && coldStartUserEvents <= 1_000_000,
-            "coldStartUserEvents",
-            "must be in 0...1000000"
-        )
-        try check(
-            coldStartPopularityWeight.isFinite && coldStartPopularityWeight >= 0 && coldStartPopularityWeight <= 100,
-            "coldStartPopularityWeight",
-            "must be in [0, 100]"
-        )
-        try check(coldStartNeighbors >= 0 && coldStartNeighbors <= 1000, "coldStartNeighbors", "must be in 0...1000")
-        try check(popularityHalfLife >= 0, "popularityHalfLife", "must be >= 0")
-        try check(factorDecayHalfLife >= 0, "factorDecayHalfLife", "must be >= 0")
-        try check(userTTL >= 0, "userTTL", "must be >= 0")
-        try check(itemTTL >= 0, "itemTTL", "must be >= 0")
-        try check(neighborWidth >= 0 && neighborWidth <= 1024, "neighborWidth", "must be in 0...1024")
-        try check(
-            neighborHistory >= 0 && neighborHistory < historyLength,
-            "neighborHistory",
-            "must be in 0...historyLength - 1"
-        )
-        try check(
-            neighborContext >= 0 && neighborContext <= historyLength,
-            "neighborContext",
-            "must be in 0...historyLength"
-        )
-        try check(
-            neighborDecay.isFinite && neighborDecay > 0 && neighborDecay <= 1,
-            "neighborDecay",
-            "must be in (0, 1]"
-        )
-        try check(
-            blendLearningRate.isFinite && blendLearningRate >= 0 && blendLearningRate <= 10,
-            "blendLearningRate",
-            "must be in [0, 10]"
-        )
+        for setting in ModelSettings.all { try setting.validate(self) }
     }
 
     /// Stable fingerprint of the config (FNV-1a over canonical JSON), stored in snapshots so a learner
@@ -209,90 +135,17 @@ public struct ModelConfig: Codable, Sendable, Hashable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case ranker, factors, learningRate, regularization, initScale, negatives, negativeSampling, loss
-        case useItemBias, seed, maxUsers, maxItems, historyLength, maxSeenPerUser, popularityWindow
-        case explorationEpsilon, uncertaintyBonus, diversityLambda, diversityCandidates, sequenceContext
-        case coldStartUserEvents, coldStartPopularityWeight, coldStartNeighbors
-        case popularityHalfLife, factorDecayHalfLife, userTTL, itemTTL
-        case neighborWidth, neighborHistory, neighborContext, neighborDecay, blendLearningRate
-    }
-
-    /// Encodes every field, defaults included, so the ``fingerprint`` pins every setting: a default that
-    /// changes between versions can't silently change what a resumed model means.
+    /// Encodes every ``ModelSettings`` row, defaults included, so the ``fingerprint`` pins every setting:
+    /// a default that changes between versions can't silently change what a resumed model means.
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(ranker, forKey: .ranker)
-        try c.encode(factors, forKey: .factors)
-        try c.encode(learningRate, forKey: .learningRate)
-        try c.encode(regularization, forKey: .regularization)
-        try c.encode(initScale, forKey: .initScale)
-        try c.encode(negatives, forKey: .negatives)
-        try c.encode(negativeSampling, forKey: .negativeSampling)
-        try c.encode(loss, forKey: .loss)
-        try c.encode(useItemBias, forKey: .useItemBias)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(maxUsers, forKey: .maxUsers)
-        try c.encode(maxItems, forKey: .maxItems)
-        try c.encode(historyLength, forKey: .historyLength)
-        try c.encode(maxSeenPerUser, forKey: .maxSeenPerUser)
-        try c.encode(popularityWindow, forKey: .popularityWindow)
-        try c.encode(explorationEpsilon, forKey: .explorationEpsilon)
-        try c.encode(uncertaintyBonus, forKey: .uncertaintyBonus)
-        try c.encode(diversityLambda, forKey: .diversityLambda)
-        try c.encode(diversityCandidates, forKey: .diversityCandidates)
-        try c.encode(sequenceContext, forKey: .sequenceContext)
-        try c.encode(coldStartUserEvents, forKey: .coldStartUserEvents)
-        try c.encode(coldStartPopularityWeight, forKey: .coldStartPopularityWeight)
-        try c.encode(coldStartNeighbors, forKey: .coldStartNeighbors)
-        try c.encode(popularityHalfLife, forKey: .popularityHalfLife)
-        try c.encode(factorDecayHalfLife, forKey: .factorDecayHalfLife)
-        try c.encode(userTTL, forKey: .userTTL)
-        try c.encode(itemTTL, forKey: .itemTTL)
-        try c.encode(neighborWidth, forKey: .neighborWidth)
-        try c.encode(neighborHistory, forKey: .neighborHistory)
-        try c.encode(neighborContext, forKey: .neighborContext)
-        try c.encode(neighborDecay, forKey: .neighborDecay)
-        try c.encode(blendLearningRate, forKey: .blendLearningRate)
+        var container = encoder.container(keyedBy: ModelSettingCodingKey.self)
+        for setting in ModelSettings.all { try setting.encode(self, into: &container) }
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ModelConfig()
-        ranker = try c.decodeIfPresent(Ranker.self, forKey: .ranker) ?? d.ranker
-        factors = try c.decodeIfPresent(Int.self, forKey: .factors) ?? d.factors
-        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
-        regularization = try c.decodeIfPresent(Float.self, forKey: .regularization) ?? d.regularization
-        initScale = try c.decodeIfPresent(Float.self, forKey: .initScale) ?? d.initScale
-        negatives = try c.decodeIfPresent(Int.self, forKey: .negatives) ?? d.negatives
-        negativeSampling = try c.decodeIfPresent(NegativeSampling.self, forKey: .negativeSampling) ?? d.negativeSampling
-        loss = try c.decodeIfPresent(Loss.self, forKey: .loss) ?? d.loss
-        useItemBias = try c.decodeIfPresent(Bool.self, forKey: .useItemBias) ?? d.useItemBias
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
-        maxUsers = try c.decodeIfPresent(Int.self, forKey: .maxUsers) ?? d.maxUsers
-        maxItems = try c.decodeIfPresent(Int.self, forKey: .maxItems) ?? d.maxItems
-        historyLength = try c.decodeIfPresent(Int.self, forKey: .historyLength) ?? d.historyLength
-        maxSeenPerUser = try c.decodeIfPresent(Int.self, forKey: .maxSeenPerUser) ?? d.maxSeenPerUser
-        popularityWindow = try c.decodeIfPresent(Int.self, forKey: .popularityWindow) ?? d.popularityWindow
-        explorationEpsilon = try c.decodeIfPresent(Double.self, forKey: .explorationEpsilon) ?? d.explorationEpsilon
-        uncertaintyBonus = try c.decodeIfPresent(Float.self, forKey: .uncertaintyBonus) ?? d.uncertaintyBonus
-        diversityLambda = try c.decodeIfPresent(Float.self, forKey: .diversityLambda) ?? d.diversityLambda
-        diversityCandidates = try c.decodeIfPresent(Int.self, forKey: .diversityCandidates) ?? d.diversityCandidates
-        sequenceContext = try c.decodeIfPresent(Int.self, forKey: .sequenceContext) ?? d.sequenceContext
-        coldStartUserEvents = try c.decodeIfPresent(Int.self, forKey: .coldStartUserEvents) ?? d.coldStartUserEvents
-        coldStartPopularityWeight =
-            try c.decodeIfPresent(Float.self, forKey: .coldStartPopularityWeight)
-            ?? d.coldStartPopularityWeight
-        coldStartNeighbors = try c.decodeIfPresent(Int.self, forKey: .coldStartNeighbors) ?? d.coldStartNeighbors
-        popularityHalfLife = try c.decodeIfPresent(Int64.self, forKey: .popularityHalfLife) ?? d.popularityHalfLife
-        factorDecayHalfLife = try c.decodeIfPresent(Int64.self, forKey: .factorDecayHalfLife) ?? d.factorDecayHalfLife
-        userTTL = try c.decodeIfPresent(Int64.self, forKey: .userTTL) ?? d.userTTL
-        itemTTL = try c.decodeIfPresent(Int64.self, forKey: .itemTTL) ?? d.itemTTL
-        neighborWidth = try c.decodeIfPresent(Int.self, forKey: .neighborWidth) ?? d.neighborWidth
-        neighborHistory = try c.decodeIfPresent(Int.self, forKey: .neighborHistory) ?? d.neighborHistory
-        neighborContext = try c.decodeIfPresent(Int.self, forKey: .neighborContext) ?? d.neighborContext
-        neighborDecay = try c.decodeIfPresent(Float.self, forKey: .neighborDecay) ?? d.neighborDecay
-        blendLearningRate = try c.decodeIfPresent(Float.self, forKey: .blendLearningRate) ?? d.blendLearningRate
+        self.init()
+        let container = try decoder.container(keyedBy: ModelSettingCodingKey.self)
+        for setting in ModelSettings.all { try setting.decode(from: container, into: &self) }
     }
 }
 
