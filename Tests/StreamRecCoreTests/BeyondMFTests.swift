@@ -29,10 +29,10 @@ struct BeyondMFTests {
     }
 
     static func lists(_ l: OnlineLearner, k: Int) -> [[ScoredIndex]] {
-        var selector = TopKSelector(k: k)
+        var selector = RankingPipeline()
         var out = [ScoredIndex]()
         return (0..<Int32(l.users.slotCount)).map { u in
-            l.recommend(userSlot: u, k: k, selector: &selector, into: &out)
+            l.recommend(userSlot: u, k: k, pipeline: &selector, into: &out)
             return out
         }
     }
@@ -94,9 +94,9 @@ struct BeyondMFTests {
         let rare = try #require(l.items.index(of: "rare"))
         let target = try #require(l.users.index(of: "target"))
         func rank(_ learner: OnlineLearner) -> Int {
-            var selector = TopKSelector(k: 50)
+            var selector = RankingPipeline()
             var out = [ScoredIndex]()
-            learner.recommend(userSlot: target, k: 50, selector: &selector, into: &out)
+            learner.recommend(userSlot: target, k: 50, pipeline: &selector, into: &out)
             return out.firstIndex { $0.index == rare } ?? 50
         }
         let without = rank(l)
@@ -157,7 +157,7 @@ struct BeyondMFTests {
             let l = session.learner
             var hits = 0
             var asked = 0
-            var selector = TopKSelector(k: 5)
+            var selector = RankingPipeline()
             var out = [ScoredIndex]()
             var recent = [Int32]()
             for u in 0..<Int32(l.users.slotCount) {
@@ -168,7 +168,7 @@ struct BeyondMFTests {
                     !l.store.hasSeen(user: u, item: next)
                 else { continue }
                 asked += 1
-                l.recommend(userSlot: u, k: 5, selector: &selector, into: &out)
+                l.recommend(userSlot: u, k: 5, pipeline: &selector, into: &out)
                 if out.contains(where: { $0.index == next }) { hits += 1 }
             }
             return (Double(hits) / Double(max(asked, 1)), report.recall)

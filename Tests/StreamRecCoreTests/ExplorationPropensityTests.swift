@@ -57,13 +57,13 @@ struct ExplorationPropensityTests {
         var reported: [String: Double] = [:]
         var inList: [String: Int] = [:]
         var reportedInList: [String: Double] = [:]
-        var selector = TopKSelector(k: 4)
+        var selector = RankingPipeline()
         var list: [ScoredIndex] = []
         for seed in 1...UInt64(trials) {
             let learner = try Self.learner(seed: seed, epsilon: 0.3)
             let me = learner.users.index(of: "me")
-            learner.recommend(userSlot: me, k: 4, selector: &selector, into: &list)
-            let both = try #require(learner.explorationPropensities(userSlot: me, list: list, selector: selector))
+            learner.recommend(userSlot: me, k: 4, pipeline: &selector, into: &list)
+            let both = try #require(learner.explorationPropensities(userSlot: me, list: list, pipeline: selector))
             let p = both.slot
             #expect(p.count == 4 && both.list.count == 4)
             for (s, item) in list.enumerated() {
@@ -98,11 +98,11 @@ struct ExplorationPropensityTests {
         let schema = try JSONSchemaValidator(contentsOf: TestPaths.schema("recommendations.schema.json"))
         for epsilon in [0.0, 0.3] {
             let learner = try Self.learner(seed: 7, epsilon: epsilon)
-            var selector = TopKSelector(k: 4)
+            var selector = RankingPipeline()
             var ranked: [ScoredIndex] = []
             let me = learner.users.index(of: "me")
-            learner.recommend(userSlot: me, k: 4, selector: &selector, into: &ranked)
-            let p = learner.explorationPropensities(userSlot: me, list: ranked, selector: selector)
+            learner.recommend(userSlot: me, k: 4, pipeline: &selector, into: &ranked)
+            let p = learner.explorationPropensities(userSlot: me, list: ranked, pipeline: selector)
             #expect((p == nil) == (epsilon == 0))
             let list = RecommendationList(
                 user: "me",

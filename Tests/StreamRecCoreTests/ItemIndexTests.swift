@@ -81,16 +81,16 @@ struct ItemIndexTests {
         let l = try Self.learner(ranking: .approximate, sequence: sequence, neighbors: neighbors)
         let index = try #require(l.model.itemIndex)
         #expect(index.isBuilt && index.listCount >= 8)
-        var selector = TopKSelector(k: 10)
+        var selector = RankingPipeline()
         var approx = [ScoredIndex]()
         var exact = [ScoredIndex]()
         var overlap = 0.0
         let users = l.users.slotCount
         for u in 0..<Int32(users) {
-            l.recommend(userSlot: u, k: 10, selector: &selector, into: &approx)
-            l.recommend(userSlot: u, k: 10, selector: &selector, into: &exact, exact: true)
+            l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &approx)
+            l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &exact, exact: true)
             #expect(approx.count == 10)
-            overlap += OnlineLearner.overlap(approx, exact)
+            overlap += RankingPipeline.overlap(approx, exact)
             var recent = [Int32]()
             l.store.recentItems(of: u, into: &recent, limit: sequence)
             for (n, s) in approx.enumerated() {
@@ -111,12 +111,12 @@ struct ItemIndexTests {
     func allListsIsExact() throws {
         var l = try Self.learner(ranking: .approximate)
         l.setRanking(.approximate, probes: 1_000_000)
-        var selector = TopKSelector(k: 20)
+        var selector = RankingPipeline()
         var approx = [ScoredIndex]()
         var exact = [ScoredIndex]()
         for u in 0..<Int32(l.users.slotCount) {
-            l.recommend(userSlot: u, k: 20, selector: &selector, into: &approx)
-            l.recommend(userSlot: u, k: 20, selector: &selector, into: &exact, exact: true)
+            l.recommend(userSlot: u, k: 20, pipeline: &selector, into: &approx)
+            l.recommend(userSlot: u, k: 20, pipeline: &selector, into: &exact, exact: true)
             #expect(approx == exact)
         }
     }
@@ -134,12 +134,12 @@ struct ItemIndexTests {
         Self.checkInvariants(index, items: l.model.itemCount)
         // Lanes hold current vectors: probing everything equals exact ranking.
         l.setRanking(.approximate, probes: 1_000_000)
-        var selector = TopKSelector(k: 10)
+        var selector = RankingPipeline()
         var approx = [ScoredIndex]()
         var exact = [ScoredIndex]()
         for u in stride(from: Int32(0), to: Int32(l.users.slotCount), by: 7) {
-            l.recommend(userSlot: u, k: 10, selector: &selector, into: &approx)
-            l.recommend(userSlot: u, k: 10, selector: &selector, into: &exact, exact: true)
+            l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &approx)
+            l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &exact, exact: true)
             #expect(approx == exact)
         }
         // The greedy walk keeps most moved items in the list of their nearest centroid (measured 0.71 here,
@@ -158,11 +158,11 @@ struct ItemIndexTests {
         l.setRanking(.approximate, buildThreshold: 1024)
         Self.learn(&l, events: 0..<600, items: 500)
         #expect(l.model.itemIndex?.isBuilt == false)
-        var selector = TopKSelector(k: 10)
+        var selector = RankingPipeline()
         var a = [ScoredIndex]()
         var e = [ScoredIndex]()
-        l.recommend(userSlot: 3, k: 10, selector: &selector, into: &a)
-        l.recommend(userSlot: 3, k: 10, selector: &selector, into: &e, exact: true)
+        l.recommend(userSlot: 3, k: 10, pipeline: &selector, into: &a)
+        l.recommend(userSlot: 3, k: 10, pipeline: &selector, into: &e, exact: true)
         #expect(a == e)
         l.setRanking(.exact)
         #expect(l.model.itemIndex == nil && l.model.ranking == .exact)
@@ -186,13 +186,13 @@ struct ItemIndexTests {
             #expect(resumed == straight)
             #expect(resumed.model.itemIndex == straight.model.itemIndex)
             #expect(resumed.model.itemIndex?.isBuilt == true)
-            var s1 = TopKSelector(k: 10)
-            var s2 = TopKSelector(k: 10)
+            var s1 = RankingPipeline()
+            var s2 = RankingPipeline()
             var a = [ScoredIndex]()
             var b = [ScoredIndex]()
             for u in 0..<Int32(straight.users.slotCount) {
-                straight.recommend(userSlot: u, k: 10, selector: &s1, into: &a)
-                resumed.recommend(userSlot: u, k: 10, selector: &s2, into: &b)
+                straight.recommend(userSlot: u, k: 10, pipeline: &s1, into: &a)
+                resumed.recommend(userSlot: u, k: 10, pipeline: &s2, into: &b)
                 #expect(a == b)
             }
         }
@@ -221,7 +221,7 @@ struct PopularityLeadersTests {
         c.maxItems = 400  // forces evictions (slot resets) of least recently used items
         var l = try OnlineLearner(config: c)
         var rng = RandomSource(seed: 3)
-        var selector = TopKSelector(k: k)
+        var selector = RankingPipeline()
         var out = [ScoredIndex]()
         for t in 0..<6_000 {
             let r = rng.nextUnitDouble()
@@ -232,7 +232,7 @@ struct PopularityLeadersTests {
                 weight: 1
             )
             guard t % 97 == 0 else { continue }
-            l.recommend(userSlot: nil, k: k, selector: &selector, into: &out)
+            l.recommend(userSlot: nil, k: k, pipeline: &selector, into: &out)
             var all = [ScoredIndex]()
             for i in 0..<Int32(l.model.itemCount) where l.items.isLive(i) {
                 all.append(ScoredIndex(index: i, score: l.model.itemPopularity[Int(i)]))

@@ -56,10 +56,10 @@ struct PrequentialStepTests {
         var learner = try OnlineLearner(config: c)
         let step = PrequentialStep()
         for (n, e) in try ReplayTests.plantedLog(events: 500).enumerated() where n < 500 { step.apply(e, to: &learner) }
-        var selector = TopKSelector(k: 5)
+        var selector = RankingPipeline()
         var ranked: [ScoredIndex] = []
         let user = learner.users.id(at: 0)!
-        learner.recommend(userSlot: 0, k: 5, selector: &selector, into: &ranked)
+        learner.recommend(userSlot: 0, k: 5, pipeline: &selector, into: &ranked)
         let offset = SourceOffset(topic: "t", partition: 2, offset: 7)
         let list = learner.recommendationList(
             user: user,
@@ -76,7 +76,7 @@ struct PrequentialStepTests {
         #expect(list.modelVersion == learner.modelVersion)
         let plain = learner.recommendationList(user: user, userSlot: 0, ranked: ranked, timestamp: 9)
         #expect(plain.items.allSatisfy { $0.propensity == nil })
-        learner.recommend(userSlot: nil, k: 5, selector: &selector, into: &ranked)
+        learner.recommend(userSlot: nil, k: 5, pipeline: &selector, into: &ranked)
         let cold = learner.recommendationList(user: "nobody", userSlot: nil, ranked: ranked, timestamp: 1)
         #expect(cold.fallback == "popularity" && cold.items.count == 5)
     }

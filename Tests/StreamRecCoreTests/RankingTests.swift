@@ -31,10 +31,10 @@ struct RankingTests {
     @Test("top-K equals a naive full sort, excluding seen items", arguments: [1, 10, 50])
     func matchesNaive(k: Int) throws {
         let l = try trainedLearner()
-        var selector = TopKSelector(k: k)
+        var selector = RankingPipeline()
         var out = [ScoredIndex]()
         for u in 0..<Int32(l.users.slotCount) {
-            l.recommend(userSlot: u, k: k, selector: &selector, into: &out)
+            l.recommend(userSlot: u, k: k, pipeline: &selector, into: &out)
             var all = [ScoredIndex]()
             for i in 0..<Int32(l.model.itemCount) where !l.store.hasSeen(user: u, item: i) {
                 // Naive scalar dot product, independent of the SIMD kernel.
@@ -54,10 +54,10 @@ struct RankingTests {
     @Test("seen items are never recommended", arguments: ModelConfig.Ranker.allCases)
     func seenExcluded(ranker: ModelConfig.Ranker) throws {
         let l = try trainedLearner(users: 5, items: 40, events: 150, ranker: ranker)
-        var selector = TopKSelector(k: 40)
+        var selector = RankingPipeline()
         var out = [ScoredIndex]()
         for u in 0..<Int32(l.users.slotCount) {
-            l.recommend(userSlot: u, k: 40, selector: &selector, into: &out)
+            l.recommend(userSlot: u, k: 40, pipeline: &selector, into: &out)
             #expect(!out.isEmpty)
             #expect(out.count == min(40, l.items.count) - l.store.seenCount(of: u))
             for s in out { #expect(!l.store.seenItems(of: u).contains(s.index)) }

@@ -30,12 +30,12 @@ struct RecommendationListEncodingTests {
                 weight: 1
             )
         }
-        var selector = TopKSelector(k: 5)
+        var selector = RankingPipeline()
         var ranked: [ScoredIndex] = []
         var buffer: [UInt8] = []
         let offset = SourceOffset(topic: "events", partition: 3, offset: 123_456_789)
         for (user, slot) in [("u3", l.users.index(of: "u3")), ("nobody", nil)] {
-            l.recommend(userSlot: slot, k: 5, selector: &selector, into: &ranked)
+            l.recommend(userSlot: slot, k: 5, pipeline: &selector, into: &ranked)
             for source in [offset, nil] {
                 let list = RecommendationList(
                     user: user,

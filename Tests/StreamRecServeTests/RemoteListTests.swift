@@ -153,10 +153,10 @@ struct RemoteListTests {
             #expect(r.status == .ok)
             #expect(r.headers[OperationsAPI.sourceHeader] == "live-model")
             let live = f.learner.read { l in
-                var selector = TopKSelector(k: 3)
+                var selector = RankingPipeline()
                 var top = [ScoredIndex]()
                 let slot = l.users.index(of: "u1")
-                l.recommend(userSlot: slot, k: 3, selector: &selector, into: &top)
+                l.recommend(userSlot: slot, k: 3, pipeline: &selector, into: &top)
                 return l.recommendationList(user: "u1", userSlot: slot, ranked: top, timestamp: Fixture.now)
             }.jsonBytes()
             #expect(Array(buffer: r.body) == Array(live.dropLast()) + Self.bytes(#","source":"live-model"}"#))

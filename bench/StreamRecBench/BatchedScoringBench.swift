@@ -1,6 +1,6 @@
 import Foundation
 // `--batched`: exact top-10 over a blocked catalog, one query per pass (`scoreBlocks`) vs four queries
-// per pass (`scoreBlocks4`, the kernel behind `OnlineLearner.rankBatch`), at several catalog sizes.
+// per pass (`scoreBlocks4`), at several catalog sizes.
 // Random Gaussian factors (d=32) and biases; 64 queries; thread CPU time, median of `repeats` runs.
 // Also the kernels' raw FLOP rate (scores consumed by a running sum, no selection), to set beside
 // OpenBLAS sgemm at the same shapes (`bench/peers/sgemm_rate.py`).
@@ -96,65 +96,6 @@ func batchedScoringRows(sizes: [Int], repeats: Int) -> [Row] {
                 name: "\(n) items, d=32: scoring kernel GFLOP/s, per-user / batched ×4 (no selection)",
                 value: String(format: "%.2f / %.2f", flops / median(kernel1), flops / median(kernel4))
                     + (sink[0] == .infinity ? "!" : ""),
-                goal: "report"
-            )
-        )
-    }
-    return rows
-}
-
-/// `--batched-learner`: the same comparison through the learner with the default model (k=32, sequence
-/// context 3, item-neighbour blend on), exact ranking: 64 known users ranked one by one with
-/// `recommend(exact: true)` vs together with `rankBatch`. The learner sees one event per item, then
-/// 50,000 Zipf-skewed events from 2,000 users.
-func batchedLearnerRows(sizes: [Int], repeats: Int) throws -> [Row] {
-    var rows: [Row] = []
-    for n in sizes {
-        var c = ModelConfig()
-        c.maxItems = max(n, 1)
-        var l = try OnlineLearner(config: c)
-        var rng = RandomSource(seed: 31)
-        var t: Int64 = 0
-        for i in 0..<n {
-            t += 1
-            _ = try l.learn(user: "u\(i % 2_000)", item: "i\(i)", timestamp: t, weight: 1)
-        }
-        for _ in 0..<50_000 {
-            let r = rng.nextUnitDouble()
-            t += 1
-            _ = try l.learn(
-                user: "u\(rng.nextInt(below: 2_000))",
-                item: "i\(min(n - 1, Int(Double(n) * r * r)))",
-                timestamp: t,
-                weight: 1
-            )
-        }
-        let slots: [Int32?] = (0..<64).map { Int32(($0 * 31) % 2_000) }
-        var selector = TopKSelector(k: 10)
-        var single: [[ScoredIndex]] = Array(repeating: [], count: 64)
-        var selectors: [TopKSelector] = []
-        var batched: [[ScoredIndex]] = []
-        var perUser: [Double] = []
-        var together: [Double] = []
-        for _ in 0..<max(1, repeats) {
-            var c0 = cpuNow()
-            for (q, u) in slots.enumerated() {
-                l.recommend(userSlot: u, k: 10, selector: &selector, into: &single[q], exact: true)
-            }
-            perUser.append(Double(cpuNow() - c0) / 1e3 / 64)
-            c0 = cpuNow()
-            l.rankBatch(userSlots: slots, k: 10, selectors: &selectors, into: &batched)
-            together.append(Double(cpuNow() - c0) / 1e3 / 64)
-        }
-        rows.append(
-            Row(
-                name: "\(n) items, default model, exact top-10 CPU µs/user: recommend / rankBatch (lists identical)",
-                value: String(
-                    format: "%.1f / %.1f (%@)",
-                    median(perUser),
-                    median(together),
-                    single == batched ? "yes" : "NO"
-                ),
                 goal: "report"
             )
         )

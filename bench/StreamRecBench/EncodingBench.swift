@@ -18,10 +18,10 @@ func encodingRows(path: String, lists: Int) throws -> [Row] {
             weight: 1
         )
     }
-    var selector = TopKSelector(k: 10)
+    var selector = RankingPipeline()
     var ranked: [ScoredIndex] = []
     let slot = l.users.index(of: "user-7")
-    l.recommend(userSlot: slot, k: 10, selector: &selector, into: &ranked)
+    l.recommend(userSlot: slot, k: 10, pipeline: &selector, into: &ranked)
     let source = SourceOffset(topic: "events", partition: 0, offset: 1_234_567)
     let version = "bench-version"
     var buffer: [UInt8] = []

@@ -1,7 +1,7 @@
 // streamrec-bench: repeatable micro/macro benchmarks of the learning core.
 //
 //   swift run -c release streamrec-bench [--quick] [--repeat N] [--features] [--catalog [--catalog-sizes a,b] [--probes p,q]]
-//                                        [--batched | --batched-learner [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
+//                                        [--batched [--catalog-sizes a,b]] [--snapshot-stall [--catalog-sizes a,b]]
 //                                        [--encoding buffer|list [N]]
 //
 // Prints a markdown table (median of N runs) and the machine it ran on. Fixed seeds throughout.
@@ -76,7 +76,6 @@ var rows: [Row] = []
 /// `--catalog-only` runs just the catalog-scale rows (section 5).
 let runCore =
     !args.contains("--catalog-only") && !args.contains("--random") && !args.contains("--batched")
-    && !args.contains("--batched-learner")
     && !args.contains("--snapshot-stall") && !args.contains("--encoding")
 
 // 1. Learn-only: pure SGD (model.learn on dense slots) and the full learner path (string ids, store).
@@ -131,12 +130,12 @@ if runCore {
     var rates: [Double] = []
     for _ in 0..<repeats {
         var l = try! OnlineLearner(config: baseConfig(items: items))
-        var selector = TopKSelector(k: 10)
+        var selector = RankingPipeline()
         var out = [ScoredIndex]()
         let t = now()
         for (n, (u, i)) in s.enumerated() {
             let r = try? l.learn(user: userIDs[Int(u)], item: itemIDs[Int(i)], timestamp: Int64(n), weight: 1)
-            l.recommend(userSlot: r?.userSlot, k: 10, selector: &selector, into: &out)
+            l.recommend(userSlot: r?.userSlot, k: 10, pipeline: &selector, into: &out)
         }
         rates.append(Double(events) / (Double(now() - t) / 1e9))
     }
@@ -179,7 +178,7 @@ if args.contains("--features") {
             var c = baseConfig(items: items)
             configure(&c)
             var l = try! OnlineLearner(config: c)
-            var selector = TopKSelector(k: 10)
+            var selector = RankingPipeline()
             var out = [ScoredIndex]()
             let t = now()
             for (n, (u, i)) in s.enumerated() {
@@ -190,7 +189,7 @@ if args.contains("--features") {
                     timestamp: Int64(n) * 1000,
                     weight: 1
                 )
-                l.recommend(userSlot: r?.userSlot, k: 10, selector: &selector, into: &out)
+                l.recommend(userSlot: r?.userSlot, k: 10, pipeline: &selector, into: &out)
             }
             rates.append(Double(events) / (Double(now() - t) / 1e9))
         }
@@ -209,13 +208,13 @@ if runCore {
     for i in 0..<items {
         _ = try? l.learn(user: "u\(rng.nextInt(below: users))", item: "i\(i)", timestamp: 0, weight: 1)
     }
-    var selector = TopKSelector(k: 10)
+    var selector = RankingPipeline()
     var out = [ScoredIndex]()
     var lat: [Double] = []
     let calls = 2000 / scale
     for c in 0..<calls {
         let t = now()
-        l.recommend(userSlot: Int32(c % users), k: 10, selector: &selector, into: &out)
+        l.recommend(userSlot: Int32(c % users), k: 10, pipeline: &selector, into: &out)
         lat.append(Double(now() - t) / 1e6)
     }
     lat.sort()
@@ -316,14 +315,14 @@ if args.contains("--catalog") || args.contains("--catalog-only") {
         )
         let queries = 300 / (quick ? 3 : 1)
         let userSlots = (0..<queries).map { Int32(1000 + ($0 * 7919) % max(1, l.users.slotCount - 1000)) }
-        var selector = TopKSelector(k: 10)
+        var selector = RankingPipeline()
         var exact = [[ScoredIndex]](repeating: [], count: queries)
         var lat: [Double] = []
         var cpu: [Double] = []
         for (q, u) in userSlots.enumerated() {
             let t0 = now()
             let c0 = cpuNow()
-            l.recommend(userSlot: u, k: 10, selector: &selector, into: &exact[q], exact: true)
+            l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &exact[q], exact: true)
             cpu.append(Double(cpuNow() - c0) / 1e6)
             lat.append(Double(now() - t0) / 1e6)
         }
@@ -343,10 +342,10 @@ if args.contains("--catalog") || args.contains("--catalog-only") {
             for (q, u) in userSlots.enumerated() {
                 let t0 = now()
                 let c0 = cpuNow()
-                l.recommend(userSlot: u, k: 10, selector: &selector, into: &out)
+                l.recommend(userSlot: u, k: 10, pipeline: &selector, into: &out)
                 acpu.append(Double(cpuNow() - c0) / 1e6)
                 alat.append(Double(now() - t0) / 1e6)
-                overlap += OnlineLearner.overlap(out, exact[q])
+                overlap += RankingPipeline.overlap(out, exact[q])
             }
             rows.append(
                 Row(
@@ -430,7 +429,7 @@ if args.contains("--random") {
                 let got = selector.sorted()
                 acpu.append(Double(cpuNow() - c0) / 1e6)
                 alat.append(Double(now() - t0) / 1e6)
-                overlap += OnlineLearner.overlap(got, exact[qi])
+                overlap += RankingPipeline.overlap(got, exact[qi])
             }
             rows.append(
                 Row(
@@ -450,13 +449,6 @@ if args.contains("--batched") {
         args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
         ?? [10_000, 100_000, 1_000_000]
     rows += batchedScoringRows(sizes: sizes, repeats: repeats)
-}
-
-if args.contains("--batched-learner") {
-    let sizes =
-        args.firstIndex(of: "--catalog-sizes").map { args[$0 + 1].split(separator: ",").compactMap { Int($0) } }
-        ?? [10_000, 100_000]
-    rows += try batchedLearnerRows(sizes: sizes, repeats: repeats)
 }
 
 // 8. Snapshot stall (`--snapshot-stall [--catalog-sizes a,b]`): SnapshotStallBench.swift.

@@ -8,7 +8,7 @@
 /// guaranteed misses), unknown users are scored on the popularity fallback, unknown items are misses —
 /// exactly as ``ReplaySession`` does, so online and offline numbers are comparable.
 ///
-/// A value type owned by the consumer loop (no locking); the selector and list buffers are reused, so
+/// A value type owned by the consumer loop (no locking); the pipeline and list buffers are reused, so
 /// an observation allocates nothing.
 public struct OnlineRecallTracker: Sendable {
     /// Which events are scored.
@@ -45,7 +45,7 @@ public struct OnlineRecallTracker: Sendable {
     private var ring: [UInt8]
     private var ringHead = 0
     private var ringCount = 0
-    private var selector: TopKSelector
+    private var pipeline: RankingPipeline
     private var list: [ScoredIndex]
     private let hashThreshold: UInt64
 
@@ -58,7 +58,7 @@ public struct OnlineRecallTracker: Sendable {
         self.windowSize = max(1, windowSize)
         self.sampling = sampling
         ring = [UInt8](repeating: 0, count: self.windowSize)
-        selector = TopKSelector(k: self.k)
+        pipeline = RankingPipeline()
         list = []
         list.reserveCapacity(self.k)
         if case .hashed(let fraction) = sampling {
@@ -92,7 +92,7 @@ public struct OnlineRecallTracker: Sendable {
         let ordinal = observed
         observed += 1
         guard isSampled(user: user, item: item, ordinal: ordinal) else { return .notSampled }
-        guard case .ranked(let target) = learner.probe(user: user, item: item, k: k, selector: &selector, into: &list)
+        guard case .ranked(let target) = learner.probe(user: user, item: item, k: k, pipeline: &pipeline, into: &list)
         else {
             repeatsSkipped += 1
             return .repeatSkipped

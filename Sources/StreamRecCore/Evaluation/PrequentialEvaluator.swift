@@ -122,13 +122,13 @@ extension OnlineLearner {
         user: String,
         item: String,
         k: Int,
-        selector: inout TopKSelector,
+        pipeline: inout RankingPipeline,
         into list: inout [ScoredIndex]
     ) -> PrequentialProbe {
         let userSlot = users.index(of: user)
         let itemSlot = items.index(of: item)
         if let u = userSlot, let i = itemSlot, store.hasSeen(user: u, item: i) { return .repeatConsumption }
-        recommend(userSlot: userSlot, k: k, selector: &selector, into: &list)
+        recommend(userSlot: userSlot, k: k, pipeline: &pipeline, into: &list)
         return .ranked(target: itemSlot)
     }
 }

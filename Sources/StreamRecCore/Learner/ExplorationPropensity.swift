@@ -77,12 +77,12 @@ public enum ExplorationPropensity {
 }
 
 extension OnlineLearner {
-    /// Propensities of the list `recommend` just wrote with `selector` for `userSlot`: per slot, and of
+    /// Propensities of the list `recommend` just wrote with `pipeline` for `userSlot`: per slot, and of
     /// being anywhere in the list; nil when ε = 0.
     public func explorationPropensities(
         userSlot: Int32?,
         list: [ScoredIndex],
-        selector: TopKSelector
+        pipeline: RankingPipeline
     )
         -> (slot: [Double], list: [Double])?
     {
@@ -91,7 +91,7 @@ extension OnlineLearner {
         var consumedLive = 0
         if let u = live { for i in store.seenItems(of: u) where items.isLive(i) { consumedLive += 1 } }
         let valid = items.count - consumedLive - list.count
-        let greedy = selector.greedy.map(\.index)
+        let greedy = pipeline.greedy.map(\.index)
         let listed = list.map(\.index)
         let eps = config.explorationEpsilon
         return (

@@ -88,32 +88,6 @@ extension OnlineLearner {
         }
         return sum
     }
-
-    /// Ranking side: adds `a · neighbour score` of every neighbour of the user's recent items into
-    /// `scores` (dense over item slots, all zero on entry). Call ``clearNeighborScores`` afterwards.
-    func accumulateNeighborScores(user u: Int32, context: inout [Int32], into scores: inout [Float]) {
-        let n = model.itemCount
-        if scores.count < n { scores.append(contentsOf: repeatElement(0, count: n - scores.count)) }
-        store.recentItems(of: u, into: &context, limit: config.neighborContext)
-        var w = model.neighborBlend
-        guard w > 0 else {
-            context.removeAll(keepingCapacity: true)
-            return
-        }
-        scores.withUnsafeMutableBufferPointer { S in
-            for x in context {
-                model.neighbors.forEachNeighbor(of: x) { j, s in S[Int(j)] += w * s }
-                w *= config.neighborDecay
-            }
-        }
-    }
-
-    /// Resets the entries ``accumulateNeighborScores`` touched (O(context × width), not O(items)).
-    func clearNeighborScores(context: [Int32], scores: inout [Float]) {
-        scores.withUnsafeMutableBufferPointer { S in
-            for x in context { model.neighbors.forEachNeighbor(of: x) { j, _ in S[Int(j)] = 0 } }
-        }
-    }
 }
 
 extension MatrixFactorizationModel {

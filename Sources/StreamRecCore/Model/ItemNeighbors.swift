@@ -177,6 +177,37 @@ public struct ItemNeighbors: Sendable, Equatable {
             return nil
         }
     }
+    /// Adds `weight · decay^c · similarity(context[c], j)` for every neighbour j of every item of
+    /// `context` into `scores` (dense over item slots, all zero on entry; grown to `itemCount`). With a
+    /// weight ≤ 0 nothing is added and `context` is emptied, so ``clearScores(of:in:)`` has nothing to do.
+    func accumulateScores(
+        of context: inout [Int32],
+        weight: Float,
+        decay: Float,
+        itemCount n: Int,
+        into scores: inout [Float]
+    ) {
+        if scores.count < n { scores.append(contentsOf: repeatElement(0, count: n - scores.count)) }
+        var w = weight
+        guard w > 0 else {
+            context.removeAll(keepingCapacity: true)
+            return
+        }
+        scores.withUnsafeMutableBufferPointer { S in
+            for x in context {
+                forEachNeighbor(of: x) { j, s in S[Int(j)] += w * s }
+                w *= decay
+            }
+        }
+    }
+
+    /// Resets the entries ``accumulateScores(of:weight:decay:itemCount:into:)`` touched
+    /// (O(context × width), not O(items)).
+    func clearScores(of context: [Int32], in scores: inout [Float]) {
+        scores.withUnsafeMutableBufferPointer { S in
+            for x in context { forEachNeighbor(of: x) { j, _ in S[Int(j)] = 0 } }
+        }
+    }
 
     /// Calls `body(neighbour, cosine weight)` for the live neighbours of `a`.
     @inline(__always)

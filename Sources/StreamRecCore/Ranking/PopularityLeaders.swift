@@ -65,19 +65,3 @@ public struct PopularityLeaders: Sendable {
         complete = positive <= Self.capacity
     }
 }
-
-extension OnlineLearner {
-    /// All-time popularity for an unknown user from the exact most-popular prefix. False (selector
-    /// untouched) when the prefix can't fill K live slots: the caller scans every item.
-    func rankUnknownUserByLeaders(selector: inout TopKSelector) -> Bool {
-        let leaders = model.popularityLeaders.slots
-        guard leaders.count >= selector.k else { return false }
-        var live = 0
-        for s in leaders where items.isLive(s) { live += 1 }
-        guard live >= selector.k else { return false }
-        model.itemPopularity.withUnsafeBufferPointer { P in
-            for s in leaders where items.isLive(s) { selector.offer(ScoredIndex(index: s, score: P[Int(s)])) }
-        }
-        return true
-    }
-}

@@ -1,24 +1,24 @@
 extension OnlineLearner {
     /// The one way from ranked slots to a ``RecommendationList`` (the serve loop's produced lists,
     /// the HTTP API's answers, replay's `--lists`): slots become ids (dead slots dropped), an unknown
-    /// user's list is marked as the popularity fallback, and with `propensitiesFrom` (the selector that
+    /// user's list is marked as the popularity fallback, and with `propensitiesFrom` (the pipeline that
     /// ranked `ranked`) each item carries its exploration propensities when ε > 0.
     ///
     /// - Parameters:
     ///   - user: the user's id; `userSlot` its slot (nil = unknown user).
-    ///   - ranked: ``recommend(userSlot:k:selector:into:exact:)``'s output, best first.
+    ///   - ranked: ``recommend(userSlot:k:pipeline:into:exact:)``'s output, best first.
     ///   - timestamp: milliseconds since the epoch written as the list's `ts`.
     ///   - modelVersion: ``modelVersion``, when the caller builds many lists from one model state.
     public func recommendationList(
         user: String,
         userSlot: Int32?,
         ranked: [ScoredIndex],
-        propensitiesFrom selector: TopKSelector? = nil,
+        propensitiesFrom pipeline: RankingPipeline? = nil,
         timestamp: Int64,
         sourceOffset: SourceOffset? = nil,
         modelVersion version: String? = nil
     ) -> RecommendationList {
-        let p = selector.flatMap { explorationPropensities(userSlot: userSlot, list: ranked, selector: $0) }
+        let p = pipeline.flatMap { explorationPropensities(userSlot: userSlot, list: ranked, pipeline: $0) }
         return RecommendationList(
             user: user,
             items: ranked.indices.compactMap { n in

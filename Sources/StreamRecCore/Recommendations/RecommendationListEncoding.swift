@@ -19,7 +19,7 @@ extension JSONOutput {
 }
 
 extension OnlineLearner {
-    /// Appends the JSON list for `ranked` (``recommend(userSlot:k:selector:into:exact:)``'s output) to
+    /// Appends the JSON list for `ranked` (``recommend(userSlot:k:pipeline:into:exact:)``'s output) to
     /// `out`: byte-for-byte the document of the ``RecommendationList`` built from the same slots (dead
     /// slots dropped, `fallback: "popularity"` for an unknown user), without building it. Exploration
     /// propensities are not written: with ε > 0 build the list with its propensities instead.

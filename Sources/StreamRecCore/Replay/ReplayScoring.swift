@@ -21,7 +21,7 @@ struct ReplayScoring: PrequentialObserver {
     let sampleOverlap: Bool
     let lists: ((RecommendationList) -> Void)?
     // Scratch reused across events.
-    var selector: TopKSelector
+    var pipeline: RankingPipeline
     var list: [ScoredIndex] = []
     var exactList: [ScoredIndex] = []
 
@@ -37,13 +37,13 @@ struct ReplayScoring: PrequentialObserver {
         overlapEvery = options.overlapEvery
         sampleOverlap = options.overlapEvery > 0 && learner.model.itemIndex != nil && learner.config.ranker == .mf
         self.lists = lists
-        selector = TopKSelector(k: options.k)
+        pipeline = RankingPipeline()
         list.reserveCapacity(options.k)
     }
 
     mutating func observe(_ event: Event, learner: OnlineLearner) {
         guard scoring else { return }
-        switch learner.probe(user: event.user, item: event.item, k: k, selector: &selector, into: &list) {
+        switch learner.probe(user: event.user, item: event.item, k: k, pipeline: &pipeline, into: &list) {
         case .repeatConsumption:
             scores.repeatsSkipped += 1
         case .ranked(let target):
@@ -55,7 +55,7 @@ struct ReplayScoring: PrequentialObserver {
                         at: eventIndex,
                         userSlot: user,
                         ranked: list,
-                        selector: selector,
+                        pipeline: pipeline,
                         learner: learner
                     )
                 )
@@ -69,8 +69,8 @@ struct ReplayScoring: PrequentialObserver {
                 user: user
             )
             if sampleOverlap, scores.evaluator.totals.scored % Int64(overlapEvery) == 0, let u = user {
-                learner.recommend(userSlot: u, k: k, selector: &selector, into: &exactList, exact: true)
-                scores.overlapSum += OnlineLearner.overlap(list, exactList)
+                learner.recommend(userSlot: u, k: k, pipeline: &pipeline, into: &exactList, exact: true)
+                scores.overlapSum += RankingPipeline.overlap(list, exactList)
                 scores.overlapSamples += 1
             }
         }
@@ -85,14 +85,14 @@ struct ReplayScoring: PrequentialObserver {
         at position: Int64,
         userSlot: Int32?,
         ranked: [ScoredIndex],
-        selector: TopKSelector,
+        pipeline: RankingPipeline,
         learner: OnlineLearner
     ) -> RecommendationList {
         learner.recommendationList(
             user: event.user,
             userSlot: userSlot,
             ranked: ranked,
-            propensitiesFrom: selector,
+            propensitiesFrom: pipeline,
             timestamp: max(0, event.timestamp),
             sourceOffset: SourceOffset(topic: "replay", partition: 0, offset: position - 1)
         )

@@ -1,5 +1,5 @@
 /// Cosine similarity from precomputed norms, the one definition used by item similarity
-/// (``OnlineLearner/similarItems(toItemSlot:k:selector:into:)``), MMR re-ranking and intra-list
+/// (``OnlineLearner/similarItems(toItemSlot:k:pipeline:into:)``), MMR re-ranking and intra-list
 /// diversity: callers compute each vector's norm once and pair it up many times.
 extension VectorKernels {
     /// Euclidean norm of one factor row.

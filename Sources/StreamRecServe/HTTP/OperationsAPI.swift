@@ -126,11 +126,11 @@ public struct OperationsAPI: Sendable {
         }
         let started = ContinuousClock.now
         let list: RecommendationList = learners.learner(forUser: id).read { l in
-            var selector = TopKSelector(k: k)
+            var selector = RankingPipeline()
             var top = [ScoredIndex]()
             top.reserveCapacity(k)
             let slot = l.users.index(of: id)
-            l.recommend(userSlot: slot, k: k, selector: &selector, into: &top)
+            l.recommend(userSlot: slot, k: k, pipeline: &selector, into: &top)
             return l.recommendationList(user: id, userSlot: slot, ranked: top, timestamp: now())
         }
         metrics.recordTopK(ContinuousClock.now - started, source: .http)
@@ -164,9 +164,9 @@ public struct OperationsAPI: Sendable {
         }
         let body: SimilarItems? = learners.primary.read { l in
             guard let slot = l.items.index(of: id) else { return nil }
-            var selector = TopKSelector(k: k)
+            var selector = RankingPipeline()
             var top = [ScoredIndex]()
-            l.similarItems(toItemSlot: slot, k: k, selector: &selector, into: &top)
+            l.similarItems(toItemSlot: slot, k: k, pipeline: &selector, into: &top)
             let items = top.compactMap { s in
                 l.items.id(at: s.index).map {
                     SimilarItems.Scored(item: $0, score: RecommendationList.wireScore(s.score))

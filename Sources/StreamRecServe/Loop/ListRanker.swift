@@ -9,13 +9,13 @@ struct ListRanker {
     let k: Int
     private let metrics: StreamRecMetrics
     // Scratch reused across batches.
-    private var selector: TopKSelector
+    private var selector: RankingPipeline
     private var ranked: [ScoredIndex] = []
 
     init(k: Int, metrics: StreamRecMetrics) {
         self.k = k
         self.metrics = metrics
-        selector = TopKSelector(k: k)
+        selector = RankingPipeline()
     }
 
     /// Appends one (key, JSON) message per due user that still exists to `output`.
@@ -27,7 +27,7 @@ struct ListRanker {
             for d in due {
                 guard let user = learner.users.id(at: d.slot) else { continue }
                 let rankStarted = ContinuousClock.now
-                learner.recommend(userSlot: d.slot, k: k, selector: &selector, into: &ranked)
+                learner.recommend(userSlot: d.slot, k: k, pipeline: &selector, into: &ranked)
                 metrics.recordTopK(ContinuousClock.now - rankStarted, source: .stream)
                 if learner.config.explorationEpsilon > 0 {
                     // ε-greedy lists carry per-slot propensities, which only the list builder writes.
