@@ -206,7 +206,7 @@ struct ItemIndexTests {
         l.model.itemIndex!.encode(into: &w)
         var bytes = w.bytes
         bytes.removeLast(4)  // drop an assignment entry
-        #expect(throws: BinaryReader.Failure.self) { try model.restoreIndex(from: bytes) }
+        #expect(throws: BinaryReader.Failure.self) { try model.factors.restoreIndex(from: bytes) }
     }
 }
 
@@ -241,6 +241,6 @@ struct PopularityLeadersTests {
             #expect(out == Array(all.prefix(k)))
         }
         #expect(l.counters.itemEvictions > 0)
-        #expect(l.model.popularityLeaders.slots.count >= 10)
+        #expect(l.model.statistics.leaders.slots.count >= 10)
     }
 }

@@ -16,8 +16,8 @@ struct NonFiniteLogFloodTests {
         config.factors = 4
         var learner = try OnlineLearner(config: config)
         for i in 0..<5 { _ = try learner.learn(user: "u\(i)", item: "i\(i)", timestamp: Int64(i), weight: 1) }
-        learner.model.userFactors.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
-        learner.model.itemFactors.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+        learner.model.factors.users.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+        learner.model.factors.items.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
         return LiveLearner(learner)
     }
 

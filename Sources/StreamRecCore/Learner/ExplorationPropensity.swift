@@ -4,28 +4,12 @@ import Glibc
 import Foundation
 #endif
 
-/// Per-slot propensities of ε-greedy lists: the exact probability that the policy placed the listed item in
-/// its slot, given the model state (which fixes the greedy list g). Logged with every list when ε > 0 so
-/// another policy can be evaluated off-policy (`streamrec evaluate-policy`).
-///
-/// Derivation (``OnlineLearner`` `explore`): slot s is explored with probability ε; an explored slot makes up
-/// to 16 uniform draws over all n item slots and takes the first *valid* one (live, not consumed, not
-/// currently listed). The list always holds K valid items, so the number of valid candidates V is the
-/// same at every slot: V = live unconsumed items − K, one draw succeeds with 1 − r, r = 1 − V/n, and
-/// a slot is replaced with probability e = ε(1 − r¹⁶), by each valid item with probability q = e / V.
-/// - the greedy item kept in its slot: 1 − e;
-/// - an item outside g at slot s (0-based): q(1 − q)^s (it must not have been drawn into an earlier slot);
-/// - g_t re-drawn at a later slot s > t after its own slot was replaced: e · q(1 − q)^(s−t−1).
-///
-/// The list-level propensity (probability that the item is anywhere in the list) follows: a greedy item
-/// g_t is in the list with (1 − e) + e(1 − (1 − q)^(K−1−t)); any other valid item with 1 − (1 − q)^K.
-/// Hit rate depends only on membership, so off-policy hit-rate estimates use these: slot propensities
-/// leave support holes (a greedy item can never move to an earlier slot), list propensities don't.
-///
-/// MMR re-ranking and the uncertainty bonus are deterministic given the model state: they change g, not
-/// the randomness, so with ε = 0 every listed item has probability 1 and every other item 0 (no
-/// overlap: no other policy can be evaluated from such a log, hence no propensities are written).
-/// The random ranker's order is pseudo-random per (seed, user, event count) but not logged as a policy.
+/// Propensities of ε-greedy lists, logged with every list when ε > 0 so another policy can be evaluated
+/// off-policy (`streamrec evaluate-policy`). Exact given the greedy list g: a slot is replaced with
+/// probability e = ε(1 − r¹⁶) (16 uniform draws, r = 1 − V/n, V valid candidates), by each valid item
+/// with q = e / V; a kept greedy item has 1 − e, an outside item at slot s q(1 − q)^s. Hit rate depends
+/// only on membership, so off-policy estimates use the list propensities (no support holes). With ε = 0
+/// lists are deterministic and no propensities are written.
 public enum ExplorationPropensity {
     /// Propensities of `list` (item slots, best first) given the pre-exploration `greedy` list, the
     /// number of `valid` candidates V and the `slots` count n the draws range over.

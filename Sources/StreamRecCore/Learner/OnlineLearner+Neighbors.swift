@@ -21,18 +21,18 @@ extension OnlineLearner {
         var context: [Int32] = []
         swap(&context, &neighborScratch)
         defer { swap(&context, &neighborScratch) }
-        if config.blendLearningRate > 0 && config.neighborContext > 0 && !model.recentPositives.isEmpty {
+        if config.blendLearningRate > 0 && config.neighborContext > 0 && !model.statistics.recentPositives.isEmpty {
             store.recentItems(of: u, into: &context, limit: config.neighborContext, skip: 1)
             if !context.isEmpty { blendStep(user: u, item: i, context: context) }
         }
         store.recentItems(of: u, into: &context, limit: config.neighborHistory, skip: 1)
         var w: Float = 1
         for x in context where x != i {
-            model.neighbors.add(x, i, w)
-            model.neighbors.add(i, x, w)
+            model.blend.neighbors.add(x, i, w)
+            model.blend.neighbors.add(i, x, w)
             w *= config.neighborDecay
         }
-        model.neighbors.countOccurrence(i)
+        model.blend.neighbors.countOccurrence(i)
     }
 
     /// One pairwise logistic step on the blend weights against popularity-drawn negatives.
@@ -51,18 +51,18 @@ extension OnlineLearner {
             mfContext.removeAll(keepingCapacity: true)
         }
         model.contextQuery(user: u, context: mfContext, into: &query)
-        var a = model.neighborBlend
-        var b = model.popularityBlend
+        var a = model.blend.neighborWeight
+        var b = model.blend.popularityWeight
         let positive = (
             mf: model.score(query: query, item: i), nb: neighborScore(of: i, context: context),
-            pop: model.windowLog[Int(i)]
+            pop: model.statistics.windowLog[Int(i)]
         )
         let lr = config.blendLearningRate
         for _ in 0..<Self.blendNegatives {
-            let j = model.recentPositives[model.rng.nextInt(below: model.recentPositives.count)]
+            let j = model.statistics.recentPositives[model.rng.nextInt(below: model.statistics.recentPositives.count)]
             guard j != i, !store.hasSeen(user: u, item: j), items.isLive(j) else { continue }
             let dn = positive.nb - neighborScore(of: j, context: context)
-            let dp = positive.pop - model.windowLog[Int(j)]
+            let dp = positive.pop - model.statistics.windowLog[Int(j)]
             let x = positive.mf - model.score(query: query, item: j) + a * dn + b * dp
             guard x.isFinite else { continue }
             let g = 1 / (1 + expf(x))
@@ -70,8 +70,7 @@ extension OnlineLearner {
             b = max(0, b + lr * g * dp)
         }
         if a.isFinite && b.isFinite {
-            model.neighborBlend = a
-            model.popularityBlend = b
+            model.blend.setWeights(neighbor: a, popularity: b)
         }
     }
 
@@ -83,22 +82,9 @@ extension OnlineLearner {
         var sum: Float = 0
         var decay: Float = 1
         for x in context {
-            if let s = model.neighbors.similarityIfListed(x, j) { sum += decay * s }
+            if let s = model.blend.neighbors.similarityIfListed(x, j) { sum += decay * s }
             decay *= config.neighborDecay
         }
         return sum
-    }
-}
-
-extension MatrixFactorizationModel {
-    /// `query · v_i + b_i` for a query from ``contextQuery(user:context:into:)``.
-    @inline(__always)
-    func score(query: [Float], item i: Int32) -> Float {
-        let s = itemFactors.stride
-        return query.withUnsafeBufferPointer { Q in
-            itemFactors.withUnsafeBufferPointer { V in
-                VectorKernels.dot(Q.baseAddress!, V.baseAddress! + Int(i) * s, stride: s)
-            }
-        } + (config.useItemBias ? itemBias[Int(i)] : 0)
     }
 }

@@ -1,4 +1,4 @@
-// Moving one user's state between learners (issue 10 item 1): export as a ``UserStateRecord``, import
+// Moving one user's state between learners: export as a ``UserStateRecord``, import
 // (upsert) into another learner, remove. Used by the serve side's user-state changelog when a partition
 // changes owner. None of these touch the model's RNG stream, so a learner that drops a user and imports it
 // back learns exactly as if it had kept it.
@@ -32,11 +32,8 @@ extension OnlineLearner {
         return record
     }
 
-    /// Upserts a user from another learner's record: the user is interned (evicting the least recently
-    /// active user when `maxUsers` is reached, as learning would) and its factors, history, seen-set and
-    /// clocks replaced. Items the record names but this learner doesn't know are interned like new items
-    /// (random factors, evicting under `maxItems`). Caps apply: the newest `historyLength` history entries
-    /// and `maxSeenPerUser` seen items are kept. The imported user becomes the most recently active one.
+    /// Upserts a user from another learner's record, interning the user and unknown items as learning
+    /// would (evicting under the caps), so the import behaves like the user's events arriving here.
     ///
     /// - Throws: ``UserStateImportError`` when the record comes from a model with another configuration
     ///   (fingerprint) or dimension; nothing is changed then.
@@ -56,7 +53,7 @@ extension OnlineLearner {
         if u.isNew {
             store.ensureSlot(u.index)
             // A zero row, not a random one: it is overwritten below, and drawing would move the RNG stream.
-            while model.userFactors.rows <= Int(u.index) { model.userFactors.appendRow() }
+            while model.factors.users.rows <= Int(u.index) { model.factors.users.appendRow() }
             if u.evictedId != nil { counters.userEvictions += 1 }
         }
         let history = record.history.suffix(config.historyLength).map {

@@ -239,7 +239,7 @@ public struct OnlineLearner: Sendable, Equatable {
             }
         }
         if config.itemTTL > 0 {
-            while let s = items.leastRecentSlot, now - model.itemLastSeen[Int(s)] > config.itemTTL,
+            while let s = items.leastRecentSlot, now - model.statistics.lastSeen[Int(s)] > config.itemTTL,
                 let id = items.id(at: s)
             {
                 items.remove(id)

@@ -4,15 +4,10 @@ import Glibc
 import Foundation
 #endif
 
-/// Incremental item–item co-occurrence (item-kNN) with bounded memory: for every item, at most
-/// `width` neighbours with a co-occurrence weight; when a list is full a new pair replaces the entry
-/// that contributes least to cosine scores (see ``add(_:_:_:)``), so memory is `items × width` entries
-/// whatever the log. Weights decay with the gap between the two consumptions in
-/// the user's sequence, so near neighbours in a session count most.
-///
-/// Scores are cosine-normalized, `w(a, b) / sqrt(n_a · n_b)` with `n` the item's occurrence count, so
-/// popular items don't dominate every list. A slot reused by a new item bumps its generation, and
-/// entries recorded under the old generation are ignored (the evicted item's pairs never leak).
+/// Incremental item–item co-occurrence (item-kNN) in `items × width` entries whatever the log: a full
+/// list replaces the entry that contributes least (``add(_:_:_:)``). Scores are cosine-normalized,
+/// `w(a, b) / sqrt(n_a · n_b)`, so popular items don't dominate every list; a reused slot bumps its
+/// generation so the evicted item's pairs never leak.
 public struct ItemNeighbors: Sendable, Equatable {
     /// Neighbours kept per item (0 = off: no storage at all).
     public let width: Int

@@ -19,7 +19,7 @@ extension RankingPipeline {
         items: IdDictionary
     ) -> Bool {
         let config = model.config
-        guard let probes = model.itemIndex?.probes, model.itemIndex?.isBuilt == true,
+        guard let probes = model.factors.index?.probes, model.factors.index?.isBuilt == true,
             config.uncertaintyBonus == 0, cold == 0
         else { return false }
         prepareInputs(user: u, model: model)
@@ -28,11 +28,11 @@ extension RankingPipeline {
             for o in probeOrder where Int(o.index) < probedLists.count { probedLists[Int(o.index)] = false }
         }
         let blend = config.neighborWidth > 0
-        let popularityBlend = model.popularityBlend
-        model.windowLog.withUnsafeBufferPointer { WL in
+        let popularityBlend = model.blend.popularityWeight
+        model.statistics.windowLog.withUnsafeBufferPointer { WL in
             neighborScores.withUnsafeBufferPointer { NS in
                 query.withUnsafeBufferPointer { Q in
-                    model.itemIndex!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &probeOrder) {
+                    model.factors.index!.forEachProbedBlock(query: Q.baseAddress!, probes: probes, order: &probeOrder) {
                         members,
                         first,
                         raw in
@@ -59,8 +59,8 @@ extension RankingPipeline {
     /// user's recent items, and recently popular items. Both are re-scored exactly and offered when
     /// their inverted list wasn't probed (otherwise they were offered already).
     private mutating func offerBlendCandidates(model: MatrixFactorizationModel, items: IdDictionary) {
-        let popularityBlend = model.popularityBlend
-        let index = model.itemIndex!
+        let popularityBlend = model.blend.popularityWeight
+        let index = model.factors.index!
         if probedLists.count < index.listCount {
             probedLists.append(contentsOf: repeatElement(false, count: index.listCount - probedLists.count))
         }
@@ -74,8 +74,8 @@ extension RankingPipeline {
             // Skip the random row load when even q · v ≤ |q| |v| can't lift the item past the K-th
             // score: the bound is exact math, the slack covers float rounding, so lists don't change.
             let neighbor = neighborScores[Int(j)]
-            let popular = popularityBlend * model.windowLog[Int(j)]
-            let rest = neighbor + popular + (biased ? model.itemBias[Int(j)] : 0)
+            let popular = popularityBlend * model.statistics.windowLog[Int(j)]
+            let rest = neighbor + popular + (biased ? model.factors.itemBias[Int(j)] : 0)
             let reach = queryNorm * index.factorNorm(ofItem: Int(j))
             let bound = reach + rest + Self.boundSlack * (reach + abs(rest))
             if selector.isFull, bound < selector.threshold { return }
@@ -86,14 +86,14 @@ extension RankingPipeline {
         // A neighbour shared by several context items is offered once: its dense score is cleared after
         // its first offer (the clearing after ranking zeroes it anyway).
         for x in neighborContext {
-            model.neighbors.forEachNeighbor(of: x) { j, _ in
+            model.blend.neighbors.forEachNeighbor(of: x) { j, _ in
                 if neighborScores[Int(j)] != 0 {
                     extra(j)
                     neighborScores[Int(j)] = 0
                 }
             }
         }
-        if popularityBlend > 0 { for j in model.popularityLeaders.slots { extra(j) } }
+        if popularityBlend > 0 { for j in model.statistics.leaders.slots { extra(j) } }
     }
 
     /// Relative slack on a Cauchy–Schwarz score bound: float dot products of k ≤ 1024 terms err by far

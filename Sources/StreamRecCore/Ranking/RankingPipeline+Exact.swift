@@ -18,9 +18,9 @@ extension RankingPipeline {
     /// Plain MF: the user's factor row is the query.
     private mutating func rankPlain(user u: Int32, model: MatrixFactorizationModel, items: IdDictionary) {
         let n = model.itemCount
-        model.userFactors.withUnsafeBufferPointer { U in
-            let pu = U.baseAddress! + Int(u) * model.userFactors.stride
-            model.rankingItems.scoreBlocks(user: pu) { first, scores in
+        model.factors.users.withUnsafeBufferPointer { U in
+            let pu = U.baseAddress! + Int(u) * model.factors.users.stride
+            model.factors.rankingItems.scoreBlocks(user: pu) { first, scores in
                 selector.offerBlock(first: first, scores: scores, itemCount: n, items: items)
             }
         }
@@ -39,17 +39,17 @@ extension RankingPipeline {
         defer { clearNeighborScores(model: model) }
         let config = model.config
         let blend = config.neighborWidth > 0
-        let popularityBlend = model.popularityBlend
+        let popularityBlend = model.blend.popularityWeight
         let n = model.itemCount
         let beta = config.uncertaintyBonus
-        let scale = model.popularityScale
+        let scale = model.statistics.popularityScale
         let hasBonus = beta > 0 || cold > 0
-        model.itemPopularity.withUnsafeBufferPointer { P in
-            model.windowCounts.withUnsafeBufferPointer { W in
-                model.windowLog.withUnsafeBufferPointer { WL in
+        model.statistics.popularity.withUnsafeBufferPointer { P in
+            model.statistics.windowCounts.withUnsafeBufferPointer { W in
+                model.statistics.windowLog.withUnsafeBufferPointer { WL in
                     neighborScores.withUnsafeBufferPointer { NS in
                         query.withUnsafeBufferPointer { Q in
-                            model.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
+                            model.factors.rankingItems.scoreBlocks(user: Q.baseAddress!) { first, raw in
                                 var scores = raw
                                 if blend {
                                     Self.addBlendTerms(

@@ -18,8 +18,8 @@ extension RankingPipeline {
         // similarity[m..<2m]: candidate norms.
         similarity.removeAll(keepingCapacity: true)
         similarity.append(contentsOf: repeatElement(-1, count: m))
-        let s = model.itemFactors.stride
-        model.itemFactors.withUnsafeBufferPointer { V in
+        let s = model.factors.items.stride
+        model.factors.items.withUnsafeBufferPointer { V in
             let base = V.baseAddress!
             for c in candidates {
                 let p = base + Int(c.index) * s

@@ -4,11 +4,11 @@ extension RankingPipeline {
     mutating func rankByPopularity(user: Int32?, recent: Bool, model: MatrixFactorizationModel, items: IdDictionary) {
         if user == nil && !recent && rankByLeaders(model: model, items: items) { return }
         if recent {
-            model.windowCounts.withUnsafeBufferPointer { W in
+            model.statistics.windowCounts.withUnsafeBufferPointer { W in
                 offerAll(count: W.count, excluding: user != nil, items: items) { Float(W[$0]) }
             }
         } else {
-            model.itemPopularity.withUnsafeBufferPointer { P in
+            model.statistics.popularity.withUnsafeBufferPointer { P in
                 offerAll(count: P.count, excluding: user != nil, items: items) { P[$0] }
             }
         }
@@ -27,12 +27,12 @@ extension RankingPipeline {
     /// All-time popularity for an unknown user from the exact most-popular prefix. False (selector
     /// untouched) when the prefix can't fill K live slots: the caller scans every item.
     private mutating func rankByLeaders(model: MatrixFactorizationModel, items: IdDictionary) -> Bool {
-        let leaders = model.popularityLeaders.slots
+        let leaders = model.statistics.leaders.slots
         guard leaders.count >= selector.k else { return false }
         var live = 0
         for s in leaders where items.isLive(s) { live += 1 }
         guard live >= selector.k else { return false }
-        model.itemPopularity.withUnsafeBufferPointer { P in
+        model.statistics.popularity.withUnsafeBufferPointer { P in
             for s in leaders where items.isLive(s) { selector.offer(ScoredIndex(index: s, score: P[Int(s)])) }
         }
         return true

@@ -11,7 +11,7 @@ extension RankingPipeline {
         into output: inout [ScoredIndex]
     ) {
         selector.reset(k: k)
-        let factors = model.itemFactors
+        let factors = model.factors.items
         guard items.isLive(item), Int(item) < factors.rows else {
             output.removeAll(keepingCapacity: true)
             return

@@ -76,7 +76,7 @@ public struct RankingPipeline: Sendable {
         defer { selector.seen.clear() }
         switch request.source {
         case .mf(let u, let exact):
-            if exact || model.itemIndex == nil
+            if exact || model.factors.index == nil
                 || !rankApproximately(user: u, cold: request.coldStartWeight, model: model, items: items)
             {
                 rankExactly(user: u, cold: request.coldStartWeight, model: model, items: items)
@@ -116,9 +116,9 @@ public struct RankingPipeline: Sendable {
     mutating func prepareInputs(user u: Int32, model: MatrixFactorizationModel) {
         model.contextQuery(user: u, context: sequenceContext, into: &query)
         if model.config.neighborWidth > 0 {
-            model.neighbors.accumulateScores(
+            model.blend.neighbors.accumulateScores(
                 of: &neighborContext,
-                weight: model.neighborBlend,
+                weight: model.blend.neighborWeight,
                 decay: model.config.neighborDecay,
                 itemCount: model.itemCount,
                 into: &neighborScores
@@ -127,7 +127,7 @@ public struct RankingPipeline: Sendable {
     }
 
     mutating func clearNeighborScores(model: MatrixFactorizationModel) {
-        model.neighbors.clearScores(of: neighborContext, in: &neighborScores)
+        model.blend.neighbors.clearScores(of: neighborContext, in: &neighborScores)
     }
 
     /// The blend terms of one block of 8 items: neighbour score + popularityBlend × log recent popularity.

@@ -1,9 +1,6 @@
 extension OnlineLearner {
-    /// The one way from ranked slots to a ``RecommendationList`` (the serve loop's produced lists,
-    /// the HTTP API's answers, replay's `--lists`): slots become ids (dead slots dropped), an unknown
-    /// user's list is marked as the popularity fallback, and with `propensitiesFrom` (the pipeline that
-    /// ranked `ranked`) each item carries its exploration propensities when ε > 0.
-    ///
+    /// The one way from ranked slots to a ``RecommendationList`` (serve, the HTTP API, replay's
+    /// `--lists`), so every list carries the same fallback flag and exploration propensities.
     /// - Parameters:
     ///   - user: the user's id; `userSlot` its slot (nil = unknown user).
     ///   - ranked: ``recommend(userSlot:k:pipeline:into:exact:)``'s output, best first.

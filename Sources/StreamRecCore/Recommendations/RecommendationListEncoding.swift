@@ -1,4 +1,4 @@
-// Allocation-free list encoding for the serving path (issue 9 item 4): ranked slots go straight into a
+// Allocation-free list encoding for the serving path: ranked slots go straight into a
 // reused byte buffer through ``RecommendationList/appendJSON(user:modelVersion:timestamp:sourceOffset:fallback:to:items:)``,
 // the same writer `RecommendationList.jsonBytes()` uses, so the bytes are identical.
 

@@ -117,7 +117,7 @@ public enum SnapshotCodec {
         snapshot.position.encode(into: &p)
         // The approximate-ranking index (if any) rides as an extension: readers that don't know it skip it.
         var extensions = snapshot.extensions
-        extensions[itemIndexExtensionKey] = learner.model.encodedIndex()
+        extensions[itemIndexExtensionKey] = learner.model.factors.encodedIndex()
         p.write(UInt32(extensions.count))
         for key in extensions.keys.sorted() {
             p.write(key)
@@ -199,7 +199,9 @@ public enum SnapshotCodec {
                 extensions[key] = try r.readBytes("extension \(key)")
             }
             guard r.remaining == 0 else { throw SnapshotError(.corrupt("\(r.remaining) trailing payload bytes")) }
-            if let index = extensions.removeValue(forKey: itemIndexExtensionKey) { try model.restoreIndex(from: index) }
+            if let index = extensions.removeValue(forKey: itemIndexExtensionKey) {
+                try model.factors.restoreIndex(from: index)
+            }
             guard users.slotCount == store.slotCount, users.slotCount == model.userCount,
                 items.slotCount == model.itemCount
             else { throw SnapshotError(.corrupt("id maps, store and model disagree on sizes")) }

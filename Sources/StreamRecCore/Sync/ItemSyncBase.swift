@@ -187,11 +187,11 @@ struct ItemSyncBase: Sendable {
             }
             var w: Float = 1
             for x in pairScratch where x != i {
-                learner.model.neighbors.add(x, i, w)
-                learner.model.neighbors.add(i, x, w)
+                learner.model.blend.neighbors.add(x, i, w)
+                learner.model.blend.neighbors.add(i, x, w)
                 w *= decay
             }
-            learner.model.neighbors.countOccurrence(i)
+            learner.model.blend.neighbors.countOccurrence(i)
             p += 2 + n
         }
     }

@@ -156,8 +156,7 @@ public struct ItemSyncReplica: Sendable {
         )
         let a = max(0, base.neighborBlend + (merge == .mean ? blendA / Float(max(batches.count, 1)) : blendA))
         let bb = max(0, base.popularityBlend + (merge == .mean ? blendB / Float(max(batches.count, 1)) : blendB))
-        learner.model.neighborBlend = a
-        learner.model.popularityBlend = bb
+        learner.model.blend.setWeights(neighbor: a, popularity: bb)
         base.neighborBlend = a
         base.popularityBlend = bb
         // The merged rows are the new base.
@@ -208,27 +207,27 @@ extension MatrixFactorizationModel {
         popularity: (view: [Float], delta: [Float]),
         lastSeen: [Int64]
     ) {
-        let stride = itemFactors.stride
-        let gain = popularityGain()
+        let stride = factors.items.stride
+        let gain = statistics.popularityGain()
         for slot in slots {
             let s = Int(slot)
             let div: Float = mean && acc.count[s] > 1 ? acc.count[s] : 1
             // Raw writes: mark the rows so incremental snapshot capture (FactorShadows) copies them.
-            itemFactors.markChanged(s)
-            if context { contextFactors.markChanged(s) }
-            itemFactors.withUnsafeMutableBufferPointer { V in
+            factors.items.markChanged(s)
+            if context { factors.context.markChanged(s) }
+            factors.items.withUnsafeMutableBufferPointer { V in
                 for c in 0..<k { V[s * stride + c] = view.factors[s * k + c] + acc.factors[s * k + c] / div }
             }
             if context {
-                contextFactors.withUnsafeMutableBufferPointer { C in
+                factors.context.withUnsafeMutableBufferPointer { C in
                     for c in 0..<k { C[s * stride + c] = view.context[s * k + c] + acc.context[s * k + c] / div }
                 }
             }
-            itemBias[s] = view.bias[s] + acc.bias[s] / div
+            factors.itemBias[s] = view.bias[s] + acc.bias[s] / div
             // Popularity = the view (stored units) + everyone's additions (decayed units → stored).
-            setSyncedPopularity(slot, popularity.view[s] + popularity.delta[s] * gain)
-            if lastSeen[s] > itemLastSeen[s] { itemLastSeen[s] = lastSeen[s] }
-            syncRankingRow(slot)
+            statistics.setSyncedPopularity(slot, popularity.view[s] + popularity.delta[s] * gain)
+            statistics.mergeLastSeen(slot, lastSeen[s])
+            factors.itemChanged(slot)
         }
     }
 }

@@ -176,11 +176,13 @@ public struct ItemSyncStream: Sendable {
             }
             return true
         }
-        learner.model.neighborBlend = max(0, learner.model.neighborBlend + batch.neighborBlendDelta)
-        learner.model.popularityBlend = max(0, learner.model.popularityBlend + batch.popularityBlendDelta)
+        learner.model.blend.setWeights(
+            neighbor: max(0, learner.model.neighborBlend + batch.neighborBlendDelta),
+            popularity: max(0, learner.model.popularityBlend + batch.popularityBlendDelta)
+        )
         base.neighborBlend += batch.neighborBlendDelta
         base.popularityBlend += batch.popularityBlendDelta
-        let gain = learner.model.popularityGain()
+        let gain = learner.model.statistics.popularityGain()
         for (r, newRow) in batch.rows {
             let id = batch.ids[r]
             guard let slot = learner.internForSync(id) else { continue }
@@ -190,11 +192,11 @@ public struct ItemSyncStream: Sendable {
             let hadBase = base.hasBase(s, id: id)
             let stride = learner.model.itemFactors.stride
             // Raw writes: mark the rows so incremental snapshot capture (FactorShadows) copies them.
-            learner.model.itemFactors.markChanged(s)
-            if ctx { learner.model.contextFactors.markChanged(s) }
+            learner.model.factors.items.markChanged(s)
+            if ctx { learner.model.factors.context.markChanged(s) }
             if let newIndex = newRow, !(hadBase && fixed[s]) {
                 // The first new record in log order: its row becomes the shared base.
-                learner.model.itemFactors.withUnsafeMutableBufferPointer { V in
+                learner.model.factors.items.withUnsafeMutableBufferPointer { V in
                     for c in 0..<k {
                         let theirs = batch.baseFactors[newIndex * k + c]
                         V[s * stride + c] = hadBase ? theirs + (V[s * stride + c] - base.factors[s * k + c]) : theirs
@@ -202,7 +204,7 @@ public struct ItemSyncStream: Sendable {
                     }
                 }
                 if ctx {
-                    learner.model.contextFactors.withUnsafeMutableBufferPointer { C in
+                    learner.model.factors.context.withUnsafeMutableBufferPointer { C in
                         for c in 0..<k {
                             let theirs = batch.baseContext[newIndex * k + c]
                             C[s * stride + c] =
@@ -212,7 +214,8 @@ public struct ItemSyncStream: Sendable {
                     }
                 }
                 let theirs = batch.baseBias[newIndex]
-                learner.model.itemBias[s] = hadBase ? theirs + (learner.model.itemBias[s] - base.bias[s]) : theirs
+                learner.model.factors.itemBias[s] =
+                    hadBase ? theirs + (learner.model.factors.itemBias[s] - base.bias[s]) : theirs
                 base.bias[s] = theirs
                 if !hadBase { base.popularity[s] = 0 }  // all local popularity is still unpublished
             } else {
@@ -222,7 +225,7 @@ public struct ItemSyncStream: Sendable {
                     base.adoptRow(slot, of: learner)
                     base.popularity[s] = 0
                 }
-                learner.model.itemFactors.withUnsafeMutableBufferPointer { V in
+                learner.model.factors.items.withUnsafeMutableBufferPointer { V in
                     for c in 0..<k {
                         let d = batch.factorDeltas[r * k + c]
                         V[s * stride + c] += d
@@ -230,7 +233,7 @@ public struct ItemSyncStream: Sendable {
                     }
                 }
                 if ctx {
-                    learner.model.contextFactors.withUnsafeMutableBufferPointer { C in
+                    learner.model.factors.context.withUnsafeMutableBufferPointer { C in
                         for c in 0..<k {
                             let d = batch.contextDeltas[r * k + c]
                             C[s * stride + c] += d
@@ -238,16 +241,16 @@ public struct ItemSyncStream: Sendable {
                         }
                     }
                 }
-                learner.model.itemBias[s] += batch.biasDeltas[r]
+                learner.model.factors.itemBias[s] += batch.biasDeltas[r]
                 base.bias[s] += batch.biasDeltas[r]
             }
             base.ids[s] = id
             fixed[s] = true
             let added = batch.popularityDeltas[r] * gain
             base.popularity[s] += added
-            learner.model.setSyncedPopularity(slot, learner.model.itemPopularity[s] + added)
-            if batch.lastSeen[r] > learner.model.itemLastSeen[s] { learner.model.itemLastSeen[s] = batch.lastSeen[r] }
-            learner.model.syncRankingRow(slot)
+            learner.model.statistics.setSyncedPopularity(slot, learner.model.statistics.popularity[s] + added)
+            learner.model.statistics.mergeLastSeen(slot, batch.lastSeen[r])
+            learner.model.factors.itemChanged(slot)
         }
         if !batch.pairOps.isEmpty { base.replayPairs(batch, into: &learner) }
         return true
@@ -283,22 +286,5 @@ public struct ItemSyncStream: Sendable {
 
     private mutating func growFixed(to n: Int) {
         if fixed.count < n { fixed.append(contentsOf: repeatElement(true, count: n - fixed.count)) }
-    }
-}
-
-extension MatrixFactorizationModel {
-    /// Sets an item's stored popularity from a sync merge, keeping the total and the leaders in step.
-    mutating func setSyncedPopularity(_ slot: Int32, _ merged: Float) {
-        let s = Int(slot)
-        let old = itemPopularity[s]
-        guard merged != old else { return }
-        itemPopularity[s] = merged
-        totalPopularity += Double(merged - old)
-        if merged > old {
-            popularityLeaders.increased(slot, popularity: itemPopularity)
-        } else {
-            popularityLeaders.reset(slot, popularity: itemPopularity)
-            if merged > 0 { popularityLeaders.increased(slot, popularity: itemPopularity) }
-        }
     }
 }

@@ -4,9 +4,9 @@ import Glibc
 import Foundation
 #endif
 
-// The three SGD steps (plain BPR, plain pointwise, sequence-context) share one frame: row pointers,
-// pre-step copies, the finite check with rollback, the bias update and the ranking-row refresh. Each
-// step supplies only its score and its vector updates.
+// The learning path: negative sampling and the SGD steps. The three steps (plain BPR, plain pointwise,
+// sequence-context) share one frame: row pointers, pre-step copies, the finite check with rollback, the
+// bias update and the ranking-row refresh; each supplies only its score and its vector updates.
 
 /// The rows one SGD step reads and writes, with their pre-step copies (the gradients use pre-update
 /// values, and a non-finite result restores them).
@@ -28,6 +28,90 @@ struct SGDStepRows {
 }
 
 extension MatrixFactorizationModel {
+    /// Draws a negative item slot for `user`, avoiding the positive and (a bounded number of tries)
+    /// items the user has consumed or dead slots.
+    @inline(__always)
+    mutating func sampleNegative(
+        positive: Int32,
+        isExcluded: (Int32) -> Bool
+    ) -> Int32? {
+        let n = factors.items.rows
+        guard n > 1 else { return nil }
+        for _ in 0..<4 {
+            let j: Int32
+            switch config.negativeSampling {
+            case .uniform:
+                j = Int32(rng.nextInt(below: n))
+            case .popularity:
+                j =
+                    statistics.recentPositives.isEmpty
+                    ? Int32(rng.nextInt(below: n))
+                    : statistics.recentPositives[rng.nextInt(below: statistics.recentPositives.count)]
+            }
+            if j != positive && !isExcluded(j) { return j }
+        }
+        return nil
+    }
+
+    /// One SGD step for the positive (u, i) with `config.negatives` sampled negatives, scaled by `weight`.
+    ///
+    /// - Throws: ``NonFiniteModelError`` if a step would produce NaN/Inf; that step is rolled back.
+    ///
+    /// `context` (sequence-aware scoring): item slots the user consumed just before `i`; when non-empty
+    /// the step trains `(u + mean context vectors) · v` and the gradient also flows to those items'
+    /// context vectors.
+    public mutating func learn(
+        user u: Int32,
+        item i: Int32,
+        weight: Float,
+        context: [Int32] = [],
+        isExcluded: (Int32) -> Bool
+    ) throws(NonFiniteModelError) {
+        guard weight > 0 else { return }
+        updates += 1
+        if !context.isEmpty && config.sequenceContext > 0 {
+            try learnWithContext(user: u, item: i, weight: weight, context: context, isExcluded: isExcluded)
+            return
+        }
+        switch config.loss {
+        case .bpr:
+            if config.negatives == 0 { return }
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try bprStep(u, i, j, weight)
+            }
+        case .isgd:
+            try pointwiseStep(u, i, target: 1, weight)
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try pointwiseStep(u, j, target: 0, weight)
+            }
+        }
+    }
+
+    /// Sequence-aware learning: each step trains `(u + mean context vectors) · v`.
+    mutating func learnWithContext(
+        user u: Int32,
+        item i: Int32,
+        weight: Float,
+        context: [Int32],
+        isExcluded: (Int32) -> Bool
+    ) throws(NonFiniteModelError) {
+        switch config.loss {
+        case .bpr:
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try contextStep(u, i, negative: j, target: 0, weight, context: context)
+            }
+        case .isgd:
+            try contextStep(u, i, negative: nil, target: 1, weight, context: context)
+            for _ in 0..<config.negatives {
+                guard let j = sampleNegative(positive: i, isExcluded: isExcluded) else { break }
+                try contextStep(u, j, negative: nil, target: 0, weight, context: context)
+            }
+        }
+    }
+
     /// Runs one step: `score` (pre-update rows) → non-finite check → copies → `update` returns the
     /// gradient scale g → finite check of every written row (rollback on failure) → item biases
     /// `b_i += lr (g − reg b_i)`, `b_j += lr (−g − reg b_j)` → ranking rows refreshed.
@@ -42,15 +126,15 @@ extension MatrixFactorizationModel {
         score: (SGDStepRows) -> Float,
         update: (SGDStepRows, _ score: Float) -> Float
     ) throws(NonFiniteModelError) {
-        let s = userFactors.stride
+        let s = factors.users.stride
         let lr = config.learningRate
         let reg = config.regularization
-        let biasI = itemBias[Int(i)]
-        let biasJ = j.map { itemBias[Int($0)] } ?? 0
+        let biasI = factors.itemBias[Int(i)]
+        let biasJ = j.map { factors.itemBias[Int($0)] } ?? 0
         var failure: NonFiniteModelError?
         var g: Float = 0
-        userFactors.withUnsafeMutableBufferPointer { U in
-            itemFactors.withUnsafeMutableBufferPointer { V in
+        factors.users.withUnsafeMutableBufferPointer { U in
+            factors.items.withUnsafeMutableBufferPointer { V in
                 scratch.withUnsafeMutableBufferPointer { S in
                     // Context storage is accessed only by steps that have context rows.
                     func run(_ C: UnsafeMutablePointer<Float>?) {
@@ -98,7 +182,7 @@ extension MatrixFactorizationModel {
                         }
                     }
                     if count > 0 {
-                        contextFactors.withUnsafeMutableBufferPointer { C in run(C.baseAddress) }
+                        factors.context.withUnsafeMutableBufferPointer { C in run(C.baseAddress) }
                     } else {
                         run(nil)
                     }
@@ -106,21 +190,21 @@ extension MatrixFactorizationModel {
             }
         }
         // Written rows, for incremental snapshots (a rolled-back row is marked too: harmless).
-        userFactors.markChanged(Int(u))
-        itemFactors.markChanged(Int(i))
-        if let j { itemFactors.markChanged(Int(j)) }
-        for l in 0..<count { contextFactors.markChanged(Int(context[l])) }
+        factors.users.markChanged(Int(u))
+        factors.items.markChanged(Int(i))
+        if let j { factors.items.markChanged(Int(j)) }
+        for l in 0..<count { factors.context.markChanged(Int(context[l])) }
         if let failure { throw failure }
         if config.useItemBias {
             let newI: Float = biasI + lr * (g - reg * biasI)
-            itemBias[Int(i)] = newI
+            factors.itemBias[Int(i)] = newI
             if let j {
                 let newJ: Float = biasJ + lr * (-g - reg * biasJ)
-                itemBias[Int(j)] = newJ
+                factors.itemBias[Int(j)] = newJ
             }
         }
-        syncRankingRow(i)
-        if let j { syncRankingRow(j) }
+        factors.itemChanged(i)
+        if let j { factors.itemChanged(j) }
     }
 
     /// BPR: maximize log σ(x_ui − x_uj).
@@ -128,7 +212,7 @@ extension MatrixFactorizationModel {
     mutating func bprStep(_ u: Int32, _ i: Int32, _ j: Int32, _ w: Float) throws(NonFiniteModelError) {
         let lr = config.learningRate
         let decay = 1 - config.learningRate * config.regularization
-        let bias: Float = config.useItemBias ? itemBias[Int(i)] - itemBias[Int(j)] : 0
+        let bias: Float = config.useItemBias ? factors.itemBias[Int(i)] - factors.itemBias[Int(j)] : 0
         try sgdStep(
             u,
             i,
@@ -158,7 +242,7 @@ extension MatrixFactorizationModel {
     mutating func pointwiseStep(_ u: Int32, _ i: Int32, target: Float, _ w: Float) throws(NonFiniteModelError) {
         let lr = config.learningRate
         let decay = 1 - config.learningRate * config.regularization
-        let bias: Float = config.useItemBias ? itemBias[Int(i)] : 0
+        let bias: Float = config.useItemBias ? factors.itemBias[Int(i)] : 0
         try sgdStep(
             u,
             i,
@@ -193,8 +277,8 @@ extension MatrixFactorizationModel {
         let lr = config.learningRate
         let decay = 1 - config.learningRate * config.regularization
         let useBias = config.useItemBias
-        let biasI = itemBias[Int(i)]
-        let biasJ = j.map { itemBias[Int($0)] } ?? 0
+        let biasI = factors.itemBias[Int(i)]
+        let biasJ = j.map { factors.itemBias[Int($0)] } ?? 0
         let count = min(context.count, config.sequenceContext)
         let invL = 1 / Float(count)
         try sgdStep(

@@ -1,13 +1,8 @@
-/// The most popular item slots, kept exact under the updates popularity sees, so the unknown-user
-/// fallback (all-time popularity, no exclusions but dead slots) ranks in O(K) instead of O(items).
+/// The most popular item slots, so the unknown-user fallback ranks in O(K) instead of O(items).
 ///
-/// Invariant: `slots` is the exact best-first prefix, by (stored popularity desc, slot asc), of all item
-/// slots, and with `complete` it holds every item of positive popularity. Popularity only grows by
-/// ``MatrixFactorizationModel/observe(item:weight:)``; an item in the prefix that grows moves up, one
-/// outside enters when it beats the last entry (or the prefix is complete). A reset item (eviction, TTL)
-/// drops out; the prefix stays exact, only shorter, and is rebuilt (O(items)) once it falls below half
-/// its capacity. Derived state: rebuilt on snapshot load and never compared or serialized — two runs
-/// whose prefixes differ in length still rank identically (both exact).
+/// Invariant: `slots` is the exact best-first prefix, by (stored popularity desc, slot asc); with
+/// `complete` it holds every item of positive popularity. A reset item drops out (the prefix stays
+/// exact, only shorter, and is rebuilt below half capacity). Derived: rebuilt on load, never serialized.
 public struct PopularityLeaders: Sendable {
     public static let capacity = 128
     public private(set) var slots: [Int32] = []
