@@ -6,8 +6,9 @@ import StreamRecServe
 /// Model flags shared by `replay`, `tune` and `http-demo`, with `--config`. Names, help and defaults come
 /// from ``ModelSettings`` (the one table of ModelConfig's fields); values stay text here and are parsed
 /// by the same reader as the config file and the environment, so a flag simply overrides them.
-/// ArgumentParser only knows options declared as properties, so every flag of the table needs one here,
-/// named as the flag in camelCase: ``validate()`` refuses to run while one is missing or extra.
+/// ArgumentParser only knows options declared as properties, so the table's flags are generated into the
+/// marked section below (`UPDATE_DOCS=1 swift test --filter ConfigDocsTests`); ``validate()`` refuses to
+/// run while one is missing or extra.
 struct ModelOptions: ParsableArguments {
     @Option(
         help:
@@ -15,18 +16,18 @@ struct ModelOptions: ParsableArguments {
     )
     var config: String?
 
+    // model-flags:begin (generated from ModelSettings; edit the table, not these lines)
     @Option(help: .init(ModelSettings.help(flag: "factors"))) var factors: String?
     @Option(help: .init(ModelSettings.help(flag: "lr"))) var lr: String?
     @Option(help: .init(ModelSettings.help(flag: "reg"))) var reg: String?
+    @Option(help: .init(ModelSettings.help(flag: "init-scale"))) var initScale: String?
     @Option(help: .init(ModelSettings.help(flag: "negatives"))) var negatives: String?
     @Option(help: .init(ModelSettings.help(flag: "sampling"))) var sampling: String?
     @Option(help: .init(ModelSettings.help(flag: "loss"))) var loss: String?
-    @Option(help: .init(ModelSettings.help(flag: "init-scale"))) var initScale: String?
     @Option(help: .init(ModelSettings.help(flag: "seed"))) var seed: String?
     @Option(help: .init(ModelSettings.help(flag: "max-users"))) var maxUsers: String?
     @Option(help: .init(ModelSettings.help(flag: "max-items"))) var maxItems: String?
     @Option(help: .init(ModelSettings.help(flag: "history"))) var history: String?
-    // Beyond plain MF (docs/beyond-mf.md).
     @Option(help: .init(ModelSettings.help(flag: "epsilon"))) var epsilon: String?
     @Option(help: .init(ModelSettings.help(flag: "uncertainty-bonus"))) var uncertaintyBonus: String?
     @Option(help: .init(ModelSettings.help(flag: "mmr-lambda"))) var mmrLambda: String?
@@ -44,6 +45,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: .init(ModelSettings.help(flag: "neighbor-context"))) var neighborContext: String?
     @Option(help: .init(ModelSettings.help(flag: "neighbor-decay"))) var neighborDecay: String?
     @Option(help: .init(ModelSettings.help(flag: "blend-lr"))) var blendLr: String?
+    // model-flags:end
 
     @Option(help: "JSONL item catalog {item, attributes, text}: new items start from similar items' factors.")
     var itemCatalog: String?

@@ -304,6 +304,16 @@ struct ConfigDocsTests {
         )
     }
 
+    @Test("the CLI's model flags are the ones generated from ModelSettings (UPDATE_DOCS=1 rewrites them)")
+    func modelFlagsInOptions() throws {
+        try GeneratedSection.check(
+            file: "Sources/streamrec/ModelOptions.swift",
+            begin: "    // model-flags:begin (generated from ModelSettings; edit the table, not these lines)\n",
+            end: "    // model-flags:end",
+            expected: ModelSettings.optionProperties() + "\n"
+        )
+    }
+
     @Test(
         "deploy/streamrec.yaml's model settings are the ones generated from ModelSettings (UPDATE_DOCS=1 rewrites them)"
     )

@@ -188,6 +188,22 @@ public enum ModelSettings {
         return "\(s.longHelp) Config key model.\(s.key). (default: \(s.show(ModelConfig())))"
     }
 
+    /// The CLI's model flags as `@Option` properties, one per row with a flag, named as the flag in
+    /// camelCase (generated into Sources/streamrec/ModelOptions.swift: ArgumentParser only knows options
+    /// declared as properties).
+    public static func optionProperties() -> String {
+        all.compactMap { s in
+            s.flag.map { flag in
+                let name = flag.split(separator: "-").enumerated()
+                    .map {
+                        $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst()
+                    }
+                    .joined()
+                return "    @Option(help: .init(ModelSettings.help(flag: \"\(flag)\"))) var \(name): String?"
+            }
+        }.joined(separator: "\n")
+    }
+
     /// Markdown table of every setting (docs/configuration.md).
     public static func markdownTable() -> String {
         var lines = ["| key | flag | default | valid | meaning |", "| --- | --- | --- | --- | --- |"]
