@@ -78,7 +78,7 @@ learned() {
 # record CASE TRIES SURVIVED EXPECTED LEARNED
 record() {
   local lost=$(( $4 > $5 ? $4 - $5 : 0 )) doubled=$(( $5 > $4 ? $5 - $4 : 0 ))
-  RESULTS+=("$(printf '%-28s %6s %9s %12s %15s' "$1" "$2" "$3" "$lost" "$doubled")")
+  RESULTS+=("$(printf '%-34s %6s %9s %12s %15s' "$1" "$2" "$3" "$lost" "$doubled")")
   log "$1: tries $2, survived $3, expected $4 events, learned $5"
 }
 produce() { "$BIN" produce "$DIR/events.jsonl" --topic "$1" --brokers "$B" >/dev/null 2>>"$DIR/produce.log"; }
@@ -203,8 +203,9 @@ case_hostile() {
 }
 
 # --- two-learner group cases: sync and changelog on, 4 partitions ------------------------------------
-# Learner ID of group G: instance id and sync learner id ID, HTTP on its own port, snapshots every 300
-# events or second, a sync batch every 300 ms; serve creates the 4-partition topics.
+# Learner ID of group G: instance id and sync learner id ID, HTTP on its own port, snapshots every
+# GROUP_SNAPSHOT_EVENTS (300) events or GROUP_SNAPSHOT_SECONDS (1), a sync batch every GROUP_SYNC_MS
+# (300) ms; serve creates the 4-partition topics.
 declare -A LPID=()
 on_exit 'for p in "${LPID[@]}"; do kill -9 "$p" 2>/dev/null; done'
 FORGE="$BENCH_ROOT/bench/forge_records.py"
@@ -212,10 +213,10 @@ FORGE="$BENCH_ROOT/bench/forge_records.py"
 learner_start() {
   local g="$1" id="$2" port="$3"
   STREAMREC_KAFKA_TOPIC_PARTITIONS=4 STREAMREC_KAFKA_LEAVE_GROUP_ON_SHUTDOWN=true \
-    STREAMREC_SYNC_ENABLED=true STREAMREC_SYNC_INTERVAL_MS=300 STREAMREC_CHANGELOG_ENABLED=true \
-    STREAMREC_SNAPSHOTS_EVERY_SECONDS=1 STREAMREC_SERVE_ONLINE_EVALUATION_EVERY=0 \
+    STREAMREC_SYNC_ENABLED=true STREAMREC_SYNC_INTERVAL_MS="${GROUP_SYNC_MS:-300}" STREAMREC_CHANGELOG_ENABLED=true \
+    STREAMREC_SNAPSHOTS_EVERY_SECONDS="${GROUP_SNAPSHOT_SECONDS:-1}" STREAMREC_SERVE_ONLINE_EVALUATION_EVERY=0 \
     "$BIN" serve --brokers "$B" --topics "$g" --recommendations-topic "$g-recs" --dead-letter-topic "$g-dlq" \
-    --group "$g" --instance-id "$id" --snapshot-dir "$DIR/snap-$g-$id" --snapshot-every 300 --http-port "$port" \
+    --group "$g" --instance-id "$id" --snapshot-dir "$DIR/snap-$g-$id" --snapshot-every "${GROUP_SNAPSHOT_EVENTS:-300}" --http-port "$port" \
     --log-level info >>"$DIR/$g-$id.log" 2>&1 &
   LPID[$id]=$!
 }
@@ -267,6 +268,13 @@ wait_for() {
 }
 position_is() { [ "$(group_position "${@:2}")" = "$1" ]; }
 owns_all() { [ "$(owned "$1")" = 4 ]; }
+# reasons PORT PATH: the per-reason rejection counts at d["status"]PATH of /stats as JSON ({} if absent).
+reasons() { lstats "$1" | json "json.dumps(d['status']$2, sort_keys=True)" || echo '{}'; }
+# reasons_hold JSON CONDITION: the Python CONDITION over r (the counts, 0 when absent) holds.
+reasons_hold() {
+  python3 -c "import collections,json,sys; r=collections.Counter(json.loads(sys.argv[1])); sys.exit(not ($2))" "$1"
+}
+reasons_sum() { python3 -c "import json,sys; print(sum(json.loads(sys.argv[1]).values()))" "$1" 2>/dev/null || echo 0; }
 group_produce() { "$BIN" produce "$2" --topic "$1" --brokers "$B" --partitions 0 >/dev/null 2>>"$DIR/produce.log"; }
 
 # 7. forged model-sync and changelog records (valid checksums, bench/forge_records.py) while two learners
@@ -295,12 +303,11 @@ case_forged() {
   for id in A B; do
     port=$pa; [ $id = B ] && port=$pb
     alive $id || { fail "$id died"; continue; }
-    local reasons; reasons=$(lstats $port | json 'json.dumps(d["status"]["sync"]["rejectedByReason"], sort_keys=True)')
+    local reasons; reasons=$(reasons $port '["sync"]["rejectedByReason"]')
     log "forged: $id sync rejections $reasons"
-    echo "$reasons" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(not (r.get('non_finite',0)>=3 and
-      r.get('out_of_bounds',0)>=1 and r.get('sequence_jump',0)>=1 and r.get('unknown_publisher',0)==1))" \
-      || fail "$id: rejections not counted by reason"
-    [ $id = A ] && refused=$(echo "$reasons" | python3 -c "import json,sys; print(sum(json.load(sys.stdin).values()))")
+    reasons_hold "$reasons" 'r["non_finite"] >= 3 and r["out_of_bounds"] >= 1 and r["sequence_jump"] >= 1
+      and r["unknown_publisher"] == 1' || fail "$id: rejections not counted by reason"
+    [ $id = A ] && refused=$(reasons_sum "$reasons")
     curl -s -m 2 "http://127.0.0.1:$port/metrics" | grep -q 'streamrec_sync_rejected_records{reason="non_finite"} [1-9]' \
       || fail "$id: /metrics without the non_finite rejections"
     python3 "$FORGE" lists $port 100 200 >"$DIR/$g-$id-after.json" || fail "$id: lists not finite after the forgeries"
@@ -313,48 +320,57 @@ case_forged() {
   group_produce $g "$DIR/$g-2.jsonl"
   wait_for 300 "A learned everything" position_is "$EVENTS" $pa || fail "second half not learned"
   wait_for 120 "A quiet" quiet $pa $g.model-sync || fail "A not quiet at the end"
-  local cl; cl=$(lstats $pa | json 'json.dumps(d["status"]["changelogRejected"], sort_keys=True)')
+  local cl; cl=$(reasons $pa '["changelogRejected"]')
   log "forged: A changelog rejections $cl"
-  echo "$cl" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(not (r.get('checkpoint_out_of_range',0)>=1
-    and r.get('unreadable_user_record',0)>=1))" || fail "A: changelog rejections not counted by reason"
-  refused=$((refused + $(echo "$cl" | python3 -c "import json,sys; print(sum(json.load(sys.stdin).values()))")))
+  reasons_hold "$cl" 'r["checkpoint_out_of_range"] >= 1 and r["unreadable_user_record"] >= 1' \
+    || fail "A: changelog rejections not counted by reason"
+  refused=$((refused + $(reasons_sum "$cl")))
   python3 "$FORGE" lists $pa 100 200 >/dev/null || fail "A's lists not finite at the end"
   learner_stop A; [ "$STOP_RC" = 0 ] || fail "A exited $STOP_RC on SIGTERM"
   record "forged records ($refused refused)" 2 "$ok" "$EVENTS" \
     "$(($(learned "$DIR/snap-$g-A") + $(learned "$DIR/snap-$g-B")))"
 }
 
-# 8. membership changes while events arrive: B leaves (SIGTERM) and comes back, B is killed (-9) and
-# restarted at once, A leaves and comes back; lost revocations roll a learner back to its last durable
-# snapshot. The learners' final counters must sum to the events produced.
+# 8. membership changes while events arrive (a chunk a second in the background): B leaves (SIGTERM) and
+# comes back, B is killed (-9) and restarted at once, A leaves and comes back. Snapshots are rarer here
+# (every 5 s, a sync batch every 5 s) so a learner has learned past its last durable snapshot when its
+# partitions come back lost (ILLEGAL_GENERATION commits on this broker): it must roll back to that
+# snapshot, else the partition's next owner learns those events again. The learners' final counters
+# must sum to the events produced.
 case_rebalance() {
-  local g=rebalance pa=$HPORT pb=$((HPORT + 1)) survived=0 n=$(( (EVENTS + 5) / 6 ))
+  local g=rebalance pa=$HPORT pb=$((HPORT + 1)) survived=0 n=$(( (EVENTS + 9) / 10 )) producer
+  local GROUP_SYNC_MS=1000 GROUP_SNAPSHOT_SECONDS=1 GROUP_SNAPSHOT_EVENTS=100000
   split -l "$n" -d -a 1 "$DIR/events.jsonl" "$DIR/$g-chunk-"
   learner_start $g A $pa
   wait_for 180 "A owns the 4 partitions" owns_all $pa
   learner_start $g B $pb
   wait_for 240 "A and B share the partitions" shared $pa $pb
-  group_produce $g "$DIR/$g-chunk-0"
-  wait_for 120 "B learning" learning $pb
+  ( for f in "$DIR/$g"-chunk-*; do group_produce $g "$f"; sleep 1; done ) &
+  producer=$!
+  wait_for 60 "B learning" learning $pb
+  sleep 1
   learner_stop B; [ "$STOP_RC" = 0 ] && survived=$((survived + 1)) || log "rebalance: B exited $STOP_RC on SIGTERM"
-  group_produce $g "$DIR/$g-chunk-1"
+  sleep 1
   learner_start $g B $pb
-  group_produce $g "$DIR/$g-chunk-2"
-  wait_for 240 "B learning again" learning $pb
+  wait_for 120 "B learning again" learning $pb
+  sleep 1
   learner_kill9 B; learner_start $g B $pb
-  group_produce $g "$DIR/$g-chunk-3"
-  wait_for 240 "B learning after kill -9" learning $pb && survived=$((survived + 1))
+  wait_for 120 "B learning after kill -9" learning $pb && survived=$((survived + 1))
   learner_stop A; [ "$STOP_RC" = 0 ] && survived=$((survived + 1)) || log "rebalance: A exited $STOP_RC on SIGTERM"
-  group_produce $g "$DIR/$g-chunk-4"
+  sleep 1
   learner_start $g A $pa
-  group_produce $g "$DIR/$g-chunk-5"
+  wait "$producer"
   wait_for 300 "A and B learned everything" position_is "$EVENTS" $pa $pb || survived=$((survived - 1))
   wait_for 120 "A quiet" quiet $pa $g.model-sync; wait_for 120 "B quiet" quiet $pb $g.model-sync
-  local rollbacks; rollbacks=$(cat "$DIR/$g"-*.log | grep -c "rolled back to the last durable snapshot")
+  # Lost revocations and the rollbacks they caused (a learner that had learned past its last durable
+  # snapshot).
+  local lost rollbacks
+  lost=$(cat "$DIR/$g"-*.log | grep -c 'lost=true .*\] partitions revoked')
+  rollbacks=$(cat "$DIR/$g"-*.log | grep -c "rolled back to the last durable snapshot")
   learner_stop B; [ "$STOP_RC" = 0 ] || { log "rebalance: B exited $STOP_RC"; survived=$((survived - 1)); }
   learner_stop A; [ "$STOP_RC" = 0 ] || { log "rebalance: A exited $STOP_RC"; survived=$((survived - 1)); }
   [ $survived -lt 0 ] && survived=0
-  record "rebalance ($rollbacks rollbacks)" 3 "$survived" "$EVENTS" \
+  record "rebalance ($lost lost, $rollbacks rolled back)" 3 "$survived" "$EVENTS" \
     "$(($(learned "$DIR/snap-$g-A") + $(learned "$DIR/snap-$g-B")))"
 }
 
@@ -368,5 +384,5 @@ for c in $CASES; do
 done
 echo
 echo "streamrec chaos run: $(date -u +%FT%TZ), $EVENTS events per case, binary $BIN, $((SECONDS - START)) s"
-printf '%-28s %6s %9s %12s %15s\n' case tried survived "events lost" "events doubled"
+printf '%-34s %6s %9s %12s %15s\n' case tried survived "events lost" "events doubled"
 for r in "${RESULTS[@]}"; do echo "$r"; done
